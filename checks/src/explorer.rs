@@ -1,0 +1,121 @@
+//! The explorers behind one interface, chosen at run time (DESIGN.md §2).
+//!
+//! - loom: exhaustive DPOR over schedules with the C11 memory model; either truly exhaustive
+//!   (`bound: None`) or exhaustive up to a preemption bound. The search for a counterexample
+//!   raises the bound from 0, so the first one found has the fewest preemptions.
+//! - shuttle: sequentially consistent; random, PCT (probabilistic concurrency testing,
+//!   Burckhardt et al., ASPLOS 2010), DFS, or the replay of a recorded schedule string.
+
+use std::fmt;
+use std::time::Duration;
+
+/// An explorer and its bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Explorer {
+    /// loom; `bound: None` explores every schedule (exhaustive).
+    Loom { bound: Option<usize> },
+    /// shuttle PCT with bug depth `depth`.
+    Pct { seed: u64, depth: usize, iterations: usize },
+    /// shuttle uniform random scheduling.
+    Random { seed: u64, iterations: usize },
+    /// shuttle depth-first search, up to `max_iterations` schedules (None: all of them).
+    Dfs { max_iterations: Option<usize> },
+    /// shuttle replay of one schedule (as printed in a counterexample).
+    Replay { schedule: String },
+}
+
+/// A wrong explorer name or parameter.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ExplorerError {
+    #[error("unknown explorer `{0}` (expected one of: loom, pct, random, dfs)")]
+    Unknown(String),
+}
+
+impl Explorer {
+    /// Parse a `--explorer` name with default parameters (`loom` = bound 3).
+    pub fn parse(name: &str, iterations: usize, seed: u64) -> Result<Explorer, ExplorerError> {
+        Ok(match name {
+            "loom" => Explorer::Loom { bound: Some(3) },
+            "loom-exhaustive" => Explorer::Loom { bound: None },
+            "pct" => Explorer::Pct {
+                seed,
+                depth: 3,
+                iterations,
+            },
+            "random" => Explorer::Random { seed, iterations },
+            "dfs" => Explorer::Dfs {
+                max_iterations: Some(iterations),
+            },
+            other => return Err(ExplorerError::Unknown(other.to_string())),
+        })
+    }
+
+    /// The short name (`loom`, `pct`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Explorer::Loom { .. } => "loom",
+            Explorer::Pct { .. } => "shuttle-pct",
+            Explorer::Random { .. } => "shuttle-random",
+            Explorer::Dfs { .. } => "shuttle-dfs",
+            Explorer::Replay { .. } => "shuttle-replay",
+        }
+    }
+
+    /// Whether a complete run of this explorer covers every schedule.
+    pub fn is_exhaustive(&self) -> bool {
+        matches!(
+            self,
+            Explorer::Loom { bound: None }
+                | Explorer::Dfs {
+                    max_iterations: None
+                }
+        )
+    }
+
+    /// What a verdict says about coverage: `exhaustive`, `preemption bound 3`,
+    /// `10000 iterations, seed 1, depth 3`.
+    pub fn bound(&self) -> String {
+        match self {
+            Explorer::Loom { bound: None } => "exhaustive".into(),
+            Explorer::Loom { bound: Some(b) } => format!("preemption bound {b}"),
+            Explorer::Pct {
+                seed,
+                depth,
+                iterations,
+            } => format!("{iterations} iterations, depth {depth}, seed {seed}"),
+            Explorer::Random { seed, iterations } => format!("{iterations} iterations, seed {seed}"),
+            Explorer::Dfs {
+                max_iterations: None,
+            } => "exhaustive (sequentially consistent)".into(),
+            Explorer::Dfs {
+                max_iterations: Some(n),
+            } => format!("at most {n} schedules"),
+            Explorer::Replay { .. } => "one schedule".into(),
+        }
+    }
+}
+
+impl fmt::Display for Explorer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.name(), self.bound())
+    }
+}
+
+/// Limits of one exploration.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// Wall-clock budget for one run (one choice combination); a run stopped by it is
+    /// reported as incomplete, never as exhaustive.
+    pub time: Duration,
+    /// loom's branch limit per execution.
+    pub max_branches: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            time: Duration::from_secs(120),
+            max_branches: 10_000,
+        }
+    }
+}

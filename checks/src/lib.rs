@@ -1,0 +1,24 @@
+//! # ptcheck-checks: explorers, oracles' verdicts, counterexamples
+//!
+//! | concept | module |
+//! |---|---|
+//! | explorer choice and bounds | [`explorer`] |
+//! | running a body under loom / shuttle, data choices | [`run`] |
+//! | classifying a failed execution | [`capture`] |
+//! | verdicts with coverage | [`outcome`] |
+//! | per-CPU counterexample tables | [`render`] |
+//!
+//! The oracles themselves run inside the model, at the step that commits a violation
+//! ([`ptcheck_model::world`], [`ptcheck_model::page`]); this crate turns what they raise into
+//! verdicts and traces.
+
+pub mod capture;
+pub mod explorer;
+pub mod outcome;
+pub mod render;
+pub mod run;
+
+pub use capture::Failure;
+pub use explorer::{Budget, Explorer, ExplorerError};
+pub use outcome::{Finding, Outcome};
+pub use run::{explore, validate_schedule, BadSchedule, Body};

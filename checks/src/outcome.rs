@@ -1,0 +1,83 @@
+//! The result of exploring one cell: a verdict with its coverage, cost and counterexample.
+
+use crate::capture::Failure;
+use crate::explorer::Explorer;
+use ptcheck_model::{Cost, Event, ViolationKind};
+use std::time::Duration;
+
+/// A failing execution, ready to print and replay.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub failure: Failure,
+    /// The steps of the failing execution, in interleaving order.
+    pub trace: Vec<Event>,
+    /// The data choices forced in the failing run.
+    pub choices: Vec<&'static str>,
+    /// shuttle's schedule string, replayable with `ptcheck replay`.
+    pub schedule: Option<String>,
+    /// loom's preemption bound at which it was found (the smallest that finds one).
+    pub preemptions: Option<usize>,
+}
+
+impl Finding {
+    /// The violation kind, or `None` for a model error.
+    pub fn kind(&self) -> Option<ViolationKind> {
+        match &self.failure {
+            Failure::Violation(v) => Some(v.kind()),
+            Failure::ModelError(_) => None,
+        }
+    }
+}
+
+/// What one exploration of one cell established.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub explorer: Explorer,
+    /// Executions run, over every choice combination and bound.
+    pub executions: u64,
+    pub elapsed: Duration,
+    /// Every run reached the end of its bound (none was cut by the time budget).
+    pub complete: bool,
+    /// The largest protocol cost of one execution.
+    pub cost: Cost,
+    /// The data-choice combinations explored (each a list of choices forced on).
+    pub combos: Vec<Vec<&'static str>>,
+    pub finding: Option<Finding>,
+}
+
+impl Outcome {
+    /// `safe`, or the violation kind found, or `model-error`.
+    pub fn verdict(&self) -> String {
+        match &self.finding {
+            None => "safe".into(),
+            Some(f) => f
+                .kind()
+                .map(|k| k.name().to_string())
+                .unwrap_or_else(|| "model-error".into()),
+        }
+    }
+
+    /// The coverage statement every verdict carries: explorer, bound or "exhaustive",
+    /// executions, time, and whether the budget cut it short.
+    pub fn coverage(&self) -> String {
+        let bound = match (&self.finding, &self.explorer) {
+            (Some(f), Explorer::Loom { .. }) => match f.preemptions {
+                Some(p) => format!("found at preemption bound {p}"),
+                None => "found unbounded".into(),
+            },
+            _ if !self.complete => format!("{}, STOPPED BY TIME BUDGET", self.explorer.bound()),
+            _ => self.explorer.bound(),
+        };
+        let choices = if self.combos.len() > 1 {
+            format!(", {} choice combinations", self.combos.len())
+        } else {
+            String::new()
+        };
+        format!(
+            "{} ({bound}{choices}), {} executions, {:.2?}",
+            self.explorer.name(),
+            self.executions,
+            self.elapsed
+        )
+    }
+}

@@ -1,0 +1,295 @@
+//! Litmus tests of the model's primitives, run through the same explorers as the scenarios.
+//!
+//! Each primitive is shown both ways: the outcome it must make impossible is never reached
+//! (exhaustively, under loom's C11 model), and the same test without the primitive reaches it.
+//! A scenario may rely on a primitive only once it passes here (the project's standards).
+
+use ptcheck_checks::{explore, Body, Budget, Explorer};
+use ptcheck_model::ordering::{smp_mb, DEP, ONCE};
+use ptcheck_model::rt::{Atomic, Ordering};
+use ptcheck_model::violation::{raise, Violation};
+use ptcheck_model::{
+    run_cpus, Ctx, Entry, Guards, Level, Program, RcuFlavour, ViolationKind, WorldBuilder,
+};
+use std::sync::Arc;
+
+const EXHAUSTIVE: Explorer = Explorer::Loom { bound: None };
+
+fn pct() -> Explorer {
+    Explorer::Pct {
+        seed: 7,
+        depth: 3,
+        iterations: 2_000,
+    }
+}
+
+/// Run `body` and return the violation kind found, asserting full coverage when none is.
+fn verdict(explorer: &Explorer, body: Body) -> Option<ViolationKind> {
+    let o = explore(explorer, Budget::default(), body);
+    assert!(o.executions > 0, "no execution ran");
+    assert!(o.complete, "ran out of budget: {}", o.coverage());
+    match o.finding {
+        None => None,
+        Some(f) => Some(f.kind().unwrap_or_else(|| panic!("model error: {:?}", f.failure))),
+    }
+}
+
+fn forbidden(detail: &str) -> ! {
+    raise(Violation::ForbiddenOutcome {
+        detail: detail.into(),
+    })
+}
+
+/// Store buffering: x = 1; [mb]; r1 = y  ||  y = 1; [mb]; r2 = x. Forbidden: r1 = r2 = 0.
+fn store_buffering(mb: bool) -> Body {
+    Arc::new(move |choices| {
+        let w = WorldBuilder::new(2, Guards::empty(), choices).build();
+        let x = Arc::new(Atomic::new(0));
+        let y = Arc::new(Atomic::new(0));
+        let r = Arc::new([Atomic::new(9), Atomic::new(9)]);
+        let prog = |mine: Arc<Atomic>, theirs: Arc<Atomic>, slot: usize, r: Arc<[Atomic; 2]>| -> Program {
+            Box::new(move |_: &Ctx| {
+                mine.store(1, ONCE);
+                if mb {
+                    smp_mb();
+                }
+                r[slot].store(theirs.load(ONCE), Ordering::Relaxed);
+            })
+        };
+        run_cpus(
+            &w,
+            vec![
+                prog(x.clone(), y.clone(), 0, r.clone()),
+                prog(y.clone(), x.clone(), 1, r.clone()),
+            ],
+        );
+        if r[0].load(Ordering::Relaxed) == 0 && r[1].load(Ordering::Relaxed) == 0 {
+            forbidden("store buffering: r1 = r2 = 0");
+        }
+    })
+}
+
+#[test]
+fn store_buffering_with_smp_mb_never_reorders() {
+    assert_eq!(verdict(&EXHAUSTIVE, store_buffering(true)), None);
+}
+
+#[test]
+fn store_buffering_without_smp_mb_reorders() {
+    assert_eq!(
+        verdict(&EXHAUSTIVE, store_buffering(false)),
+        Some(ViolationKind::ForbiddenOutcome)
+    );
+}
+
+/// Message passing: data = 1; flag = 1 (release?)  ||  if flag (acquire?) then data must be 1.
+fn message_passing(release_acquire: bool) -> Body {
+    Arc::new(move |choices| {
+        let w = WorldBuilder::new(2, Guards::empty(), choices).build();
+        let data = Arc::new(Atomic::new(0));
+        let flag = Arc::new(Atomic::new(0));
+        let (st, ld) = if release_acquire {
+            (Ordering::Release, Ordering::Acquire)
+        } else {
+            (Ordering::Relaxed, Ordering::Relaxed)
+        };
+        let (d0, f0) = (data.clone(), flag.clone());
+        run_cpus(
+            &w,
+            vec![
+                Box::new(move |_: &Ctx| {
+                    d0.store(1, ONCE);
+                    f0.store(1, st);
+                }),
+                Box::new(move |_: &Ctx| {
+                    if flag.load(ld) == 1 && data.load(ONCE) == 0 {
+                        forbidden("message passing: flag = 1 but data = 0");
+                    }
+                }),
+            ],
+        );
+    })
+}
+
+#[test]
+fn message_passing_with_release_acquire_never_sees_stale_data() {
+    assert_eq!(verdict(&EXHAUSTIVE, message_passing(true)), None);
+}
+
+#[test]
+fn message_passing_relaxed_sees_stale_data() {
+    assert_eq!(
+        verdict(&EXHAUSTIVE, message_passing(false)),
+        Some(ViolationKind::ForbiddenOutcome)
+    );
+}
+
+/// How the updater keeps the reader's table alive.
+#[derive(Clone, Copy)]
+enum Protect {
+    /// `synchronize_rcu()` then free (the kernel's RCU+sync+free litmus test).
+    SynchronizeRcu(RcuFlavour),
+    /// `call_rcu()` with a callback that frees.
+    CallRcu(RcuFlavour),
+    /// `smp_call_function(.., wait=1)` then free (x86 TLB shootdown, `tlb_remove_table_one`).
+    Ipi,
+    /// Free right after unlinking.
+    Nothing,
+}
+
+/// How the reader protects its walk.
+#[derive(Clone, Copy)]
+enum Reader {
+    RcuReadLock,
+    IrqOff,
+}
+
+/// The updater unlinks table T from the root and frees it; the reader follows the root's
+/// pointer (`rcu_dereference`) and reads T. Must never touch T after (or unordered with) its free.
+fn unlink_then_free(reader: Reader, protect: Protect) -> Body {
+    Arc::new(move |choices| {
+        let mut b = WorldBuilder::new(2, Guards::empty(), choices);
+        let root = b.table(Level::Pmd, 1);
+        let t = b.table(Level::Pte, 1);
+        b.set(root, 0, Entry::table(t));
+        let w = b.build();
+        run_cpus(
+            &w,
+            vec![
+                Box::new(move |c: &Ctx| {
+                    match reader {
+                        Reader::RcuReadLock => c.rcu_read_lock("reader"),
+                        Reader::IrqOff => c.local_irq_disable("reader"),
+                    }
+                    let p = c.load(root, 0, DEP, "reader");
+                    if p.is_table() {
+                        c.load(p.pfn(), 0, ONCE, "reader");
+                    }
+                    match reader {
+                        Reader::RcuReadLock => c.rcu_read_unlock("reader"),
+                        Reader::IrqOff => c.local_irq_enable("reader"),
+                    }
+                }),
+                Box::new(move |c: &Ctx| {
+                    c.store(root, 0, Entry::NONE, Ordering::Release, "updater");
+                    c.world.mark_detached(t);
+                    match protect {
+                        Protect::SynchronizeRcu(f) => {
+                            c.synchronize_rcu(f, "updater");
+                            c.free(t, "updater");
+                        }
+                        Protect::CallRcu(f) => {
+                            c.call_rcu(f, "updater", "free_cb", move |cb| cb.free(t, "free_cb"))
+                        }
+                        Protect::Ipi => {
+                            c.ipi_all("updater");
+                            c.free(t, "updater");
+                        }
+                        Protect::Nothing => c.free(t, "updater"),
+                    }
+                }),
+            ],
+        );
+        w.check_no_leak(&[root]);
+    })
+}
+
+const UAF: Option<ViolationKind> = Some(ViolationKind::UseAfterFree);
+
+#[test]
+fn rcu_sync_free_never_frees_under_a_reader() {
+    let b = unlink_then_free(Reader::RcuReadLock, Protect::SynchronizeRcu(RcuFlavour::Consolidated));
+    assert_eq!(verdict(&EXHAUSTIVE, b.clone()), None);
+    assert_eq!(verdict(&pct(), b), None);
+}
+
+#[test]
+fn rcu_free_without_grace_period_is_found() {
+    let b = unlink_then_free(Reader::RcuReadLock, Protect::Nothing);
+    assert_eq!(verdict(&EXHAUSTIVE, b.clone()), UAF);
+    assert_eq!(verdict(&pct(), b), UAF);
+}
+
+#[test]
+fn call_rcu_callback_never_frees_under_a_reader() {
+    let b = unlink_then_free(Reader::RcuReadLock, Protect::CallRcu(RcuFlavour::Consolidated));
+    assert_eq!(verdict(&EXHAUSTIVE, b.clone()), None);
+    assert_eq!(verdict(&pct(), b), None);
+}
+
+#[test]
+fn irq_off_walker_is_safe_against_ipi_then_free() {
+    let b = unlink_then_free(Reader::IrqOff, Protect::Ipi);
+    assert_eq!(verdict(&EXHAUSTIVE, b.clone()), None);
+    assert_eq!(verdict(&pct(), b), None);
+}
+
+#[test]
+fn irq_off_walker_is_not_safe_against_free_without_ipi() {
+    let b = unlink_then_free(Reader::IrqOff, Protect::Nothing);
+    assert_eq!(verdict(&EXHAUSTIVE, b.clone()), UAF);
+    assert_eq!(verdict(&pct(), b), UAF);
+}
+
+#[test]
+fn rcu_reader_is_not_protected_by_an_ipi() {
+    // An IPI waits for irq-off sections only: an rcu_read_lock section with interrupts on
+    // answers it at once.
+    assert_eq!(
+        verdict(&EXHAUSTIVE, unlink_then_free(Reader::RcuReadLock, Protect::Ipi)),
+        UAF
+    );
+}
+
+#[test]
+fn rcu_flavours_decide_whether_irq_off_holds_off_a_grace_period() {
+    // Since the flavour consolidation (and for call_rcu_sched before it) irq-off is a reader;
+    // plain call_rcu under PREEMPT_RCU before v4.20 did not wait for irq-off sections.
+    for (flavour, want) in [
+        (RcuFlavour::Consolidated, None),
+        (RcuFlavour::Sched, None),
+        (RcuFlavour::Preemptible, UAF),
+    ] {
+        let b = unlink_then_free(Reader::IrqOff, Protect::CallRcu(flavour));
+        assert_eq!(verdict(&EXHAUSTIVE, b), want, "{flavour:?}");
+    }
+}
+
+#[test]
+fn ipi_to_a_cpu_spinning_with_irqs_off_on_the_senders_lock_deadlocks() {
+    // CPU0 disables interrupts and spins on a lock CPU1 holds while CPU1 sends an IPI and waits
+    // for CPU0 to answer: the deadlock spin_trylock exists for (speculative page faults seed).
+    let b: Body = Arc::new(|choices| {
+        let w = WorldBuilder::new(2, Guards::empty(), choices).build();
+        let l = Arc::new(ptcheck_model::spinlock::SpinLock::new("ptl"));
+        let l2 = l.clone();
+        run_cpus(
+            &w,
+            vec![
+                Box::new(move |c: &Ctx| {
+                    c.local_irq_disable("fault");
+                    c.spin_lock(&l, "fault");
+                    c.spin_unlock(&l, "fault");
+                    c.local_irq_enable("fault");
+                }),
+                Box::new(move |c: &Ctx| {
+                    c.spin_lock(&l2, "zap");
+                    c.ipi_all("flush_tlb");
+                    c.spin_unlock(&l2, "zap");
+                }),
+            ],
+        );
+    });
+    assert_eq!(verdict(&EXHAUSTIVE, b), Some(ViolationKind::Deadlock));
+}
+
+#[test]
+fn a_found_use_after_free_names_the_freer_and_renders() {
+    let o = explore(&EXHAUSTIVE, Budget::default(), unlink_then_free(Reader::IrqOff, Protect::Nothing));
+    let f = o.finding.expect("found");
+    let text = ptcheck_checks::render::counterexample(&f);
+    assert!(text.contains("CPU0") && text.contains("CPU1"), "{text}");
+    assert!(text.contains("freed by CPU1 in updater"), "{text}");
+    println!("{text}");
+    assert_eq!(f.preemptions, Some(0), "{text}");
+}

@@ -1,0 +1,47 @@
+//! Per-exploration statistics gathered from inside the executions: how many ran, the largest
+//! protocol cost seen, and which data choice points were met.
+//!
+//! Neither explorer returns an execution count (DESIGN.md §2), so the model counts: every
+//! [`crate::WorldBuilder::build`] starts one execution, and dropping the [`crate::World`] folds
+//! its cost and choices in. Plain thread-local state: no scheduling points.
+
+use crate::world::Cost;
+use std::cell::RefCell;
+
+/// What an exploration's executions reported.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecStats {
+    pub executions: u64,
+    pub cost: Cost,
+    pub choices_met: Vec<&'static str>,
+}
+
+thread_local! {
+    static STATS: RefCell<ExecStats> = RefCell::new(ExecStats::default());
+}
+
+/// Start counting afresh.
+pub fn reset() {
+    STATS.with(|s| *s.borrow_mut() = ExecStats::default());
+}
+
+/// The counts so far.
+pub fn stats() -> ExecStats {
+    STATS.with(|s| s.borrow().clone())
+}
+
+pub(crate) fn started() {
+    STATS.with(|s| s.borrow_mut().executions += 1);
+}
+
+pub(crate) fn finished(cost: Cost, met: &[&'static str]) {
+    STATS.with(|s| {
+        let mut s = s.borrow_mut();
+        s.cost = s.cost.max(cost);
+        for m in met {
+            if !s.choices_met.contains(m) {
+                s.choices_met.push(m);
+            }
+        }
+    });
+}

@@ -1,0 +1,47 @@
+//! IPI broadcast with wait: `smp_call_function(func, info, wait=1)` and
+//! `smp_call_function_many(mask, ...)` (kernel/smp.c).
+//!
+//! The sender interrupts every other targeted CPU and returns only when each has run the
+//! handler. A target runs the handler only with interrupts on, so a target inside an irq-off
+//! section delays the sender until it re-enables; a finished CPU answers at once. In the model
+//! the handshake is the sender taking and releasing each target's irq lock (see
+//! [`crate::cpu`]): one scheduling point per target, and a full barrier in both directions
+//! between the sender and that target (DESIGN.md §3). The handlers the seeds use
+//! (`tlb_remove_table_smp_sync`, `thp_splitting_flush_sync`, `do_nothing`) are empty, and a TLB
+//! shootdown handler's flush has no state in this model, so the handler body is not modelled.
+//!
+//! Calling it with interrupts off is a kernel bug (it can deadlock against another sender), and
+//! the model reports the deadlock when two CPUs do so.
+
+use crate::world::Ctx;
+
+impl Ctx {
+    /// `smp_call_function_many(mask, handler, NULL, wait=1)`: interrupt every CPU in `targets`
+    /// except this one and wait for each to answer. `why` names the kernel call site.
+    pub fn ipi_many(&self, targets: &[usize], why: &'static str) {
+        let me = self.cpu_id();
+        let others: Vec<usize> = targets.iter().copied().filter(|&c| c != me).collect();
+        self.note(why, format!("IPI -> {} (wait)", cpu_list(&others)));
+        for &t in &others {
+            self.world.cpus[t].irq.wait_unheld();
+        }
+        self.world.cost(|c| {
+            c.ipis += 1;
+            c.cpus_interrupted += others.len() as u32;
+        });
+        self.note(why, "IPI answered by all");
+    }
+
+    /// `smp_call_function(handler, NULL, wait=1)`: every other online CPU.
+    pub fn ipi_all(&self, why: &'static str) {
+        let all: Vec<usize> = (0..self.world.cpus.len()).collect();
+        self.ipi_many(&all, why);
+    }
+}
+
+fn cpu_list(cpus: &[usize]) -> String {
+    cpus.iter()
+        .map(|c| format!("CPU{c}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}

@@ -1,0 +1,40 @@
+//! # ptcheck-model: the shared page-table machine
+//!
+//! One model of the pieces every lockless page-table protocol is made of, shared by all
+//! scenarios and arch policies:
+//!
+//! | concept | module | kernel |
+//! |---|---|---|
+//! | loom/shuttle facade | [`rt`] | — |
+//! | one execution's machine, frames, oracles | [`world`] | page allocator, `struct page` |
+//! | entry values and flag bits | [`entry`] | `pte_t`, `pmd_t`, `pte_present`, `pmd_trans_huge` |
+//! | interrupts off | [`cpu`] | `local_irq_save/restore` |
+//! | IPI broadcast with wait | [`ipi`] | `smp_call_function(_many)` |
+//! | RCU and its flavours | [`rcu`] | `rcu_read_lock`, `synchronize_rcu`, `call_rcu(_sched)` |
+//! | spinlocks | [`spinlock`] | `spin_lock`, `ptl`, `pgd_lock` |
+//! | refcounts | [`page`] | `get_page_unless_zero`, `put_page` |
+//! | memory-ordering mapping | [`ordering`] | `READ_ONCE`, `smp_mb`, `xchg`, ... |
+//! | guards a variant switches off | [`guards`] | — |
+//! | typed violations | [`violation`] | — |
+//! | event trace | [`trace`] | — |
+
+pub mod cpu;
+pub mod entry;
+pub mod exec;
+pub mod guards;
+pub mod ipi;
+pub mod ordering;
+pub mod page;
+pub mod rcu;
+pub mod rt;
+pub mod spinlock;
+pub mod trace;
+pub mod violation;
+pub mod world;
+
+pub use entry::{Entry, EntryFlags, FrameId};
+pub use guards::Guards;
+pub use rcu::RcuFlavour;
+pub use trace::{Actor, Event};
+pub use violation::{Violation, ViolationKind};
+pub use world::{run_cpus, Cost, Ctx, Level, Program, World, WorldBuilder};

@@ -1,0 +1,130 @@
+//! RCU: `rcu_read_lock/unlock`, `synchronize_rcu`, `call_rcu`, and the flavour knob.
+//!
+//! A grace period must outlast every read-side section that was running when it started. In
+//! the model each CPU holds a lock for the length of a section (its `rcu` lock for
+//! `rcu_read_lock`, its `irq` lock for an irq-off section), and a grace period takes and
+//! releases, on every other CPU, the locks its flavour honours: a section in progress delays
+//! it; one that starts later started after the grace period did and needs no waiting. The
+//! lock's release/acquire edges make each reader's accesses happen before whatever follows the
+//! grace period (the free), which is the ordering the kernel's argument needs.
+//!
+//! `call_rcu` spawns a callback runner (a model thread, DESIGN.md §2: spawned at the call, not
+//! up front) that waits for a grace period on *all* CPUs and then runs the callback, so the
+//! callback interleaves with everything else.
+//!
+//! Flavours (DESIGN.md §3): since the RCU flavour consolidation (v4.20) an irq-off section is
+//! also an RCU reader; before it, `call_rcu_sched`/`synchronize_sched` (what
+//! `tlb_remove_table` used) were held off by irq-off sections, and plain `call_rcu` under
+//! PREEMPT_RCU only by `rcu_read_lock` sections.
+
+use crate::rt;
+use crate::trace::Actor;
+use crate::world::Ctx;
+
+/// Which read-side sections a grace period waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RcuFlavour {
+    /// v4.20 and later: `rcu_read_lock` sections and irq-off sections.
+    Consolidated,
+    /// Before v4.20, `call_rcu_sched` / `synchronize_sched`: irq-off (and preempt-off) sections.
+    Sched,
+    /// Before v4.20, plain `call_rcu` with PREEMPT_RCU: `rcu_read_lock` sections only.
+    Preemptible,
+}
+
+impl RcuFlavour {
+    pub fn name(self) -> &'static str {
+        match self {
+            RcuFlavour::Consolidated => "rcu (consolidated)",
+            RcuFlavour::Sched => "rcu-sched",
+            RcuFlavour::Preemptible => "rcu-preempt",
+        }
+    }
+
+    fn waits_irq_off(self) -> bool {
+        matches!(self, RcuFlavour::Consolidated | RcuFlavour::Sched)
+    }
+
+    fn waits_read_lock(self) -> bool {
+        matches!(self, RcuFlavour::Consolidated | RcuFlavour::Preemptible)
+    }
+}
+
+impl Ctx {
+    /// `rcu_read_lock()` (nests).
+    pub fn rcu_read_lock(&self, func: &'static str) {
+        let cpu = self.cpu_id();
+        let d = self.world.depth(cpu, true);
+        if d == 0 {
+            self.world.cpus[cpu].rcu.lock();
+            self.note(func, "rcu_read_lock");
+        }
+        self.world.set_depth(cpu, true, d + 1);
+    }
+
+    /// `rcu_read_unlock()`.
+    pub fn rcu_read_unlock(&self, func: &'static str) {
+        let cpu = self.cpu_id();
+        let d = self.world.depth(cpu, true);
+        assert!(d > 0, "rcu_read_unlock without rcu_read_lock on CPU{cpu}");
+        self.world.set_depth(cpu, true, d - 1);
+        if d == 1 {
+            self.note(func, "rcu_read_unlock");
+            self.world.cpus[cpu].rcu.unlock();
+        }
+    }
+
+    /// Wait for a grace period of `flavour` on every CPU but the caller's own.
+    fn wait_grace_period(&self, flavour: RcuFlavour) {
+        let me = match self.actor {
+            Actor::Cpu(n) => Some(n),
+            Actor::RcuCallback(_) => None,
+        };
+        for (i, cpu) in self.world.cpus.iter().enumerate() {
+            if Some(i) == me {
+                continue;
+            }
+            if flavour.waits_irq_off() {
+                cpu.irq.wait_unheld();
+            }
+            if flavour.waits_read_lock() {
+                cpu.rcu.wait_unheld();
+            }
+        }
+    }
+
+    /// `synchronize_rcu()` (or `synchronize_sched()` for the sched flavour).
+    pub fn synchronize_rcu(&self, flavour: RcuFlavour, func: &'static str) {
+        self.note(func, format!("synchronize_rcu [{}]: wait", flavour.name()));
+        self.wait_grace_period(flavour);
+        self.world.cost(|c| c.grace_periods += 1);
+        self.note(func, "grace period over");
+    }
+
+    /// `call_rcu(head, cb)`: run `cb` after a grace period of `flavour`, on a callback runner
+    /// that interleaves with everything else. `cb_name` names the callback in the trace.
+    pub fn call_rcu(
+        &self,
+        flavour: RcuFlavour,
+        func: &'static str,
+        cb_name: &'static str,
+        cb: impl FnOnce(&Ctx) + Send + 'static,
+    ) {
+        let n = self.world.next_rcu_batch();
+        let runner = Ctx {
+            actor: Actor::RcuCallback(n),
+            world: self.world.clone(),
+        };
+        self.note(
+            func,
+            format!("call_rcu [{}] -> {cb_name} (rcu-cb{n})", flavour.name()),
+        );
+        self.world.cost(|c| c.grace_periods += 1);
+        let h = rt::spawn(move || {
+            runner.wait_grace_period(flavour);
+            runner.note(cb_name, "grace period over");
+            cb(&runner);
+        });
+        self.world.adopt(h);
+    }
+}

@@ -1,0 +1,79 @@
+//! A 64-bit atomic location (a page-table entry, a refcount, a flag).
+//!
+//! The kernel accessors map onto these orderings as documented in [`crate::ordering`].
+//! Never rely on `SeqCst` *accesses*: loom treats them as acquire/release (DESIGN.md §2);
+//! full ordering is expressed with [`fence`]`(SeqCst)`.
+
+use super::{backend, Backend, Ordering};
+
+/// A 64-bit atomic, backed by loom or shuttle.
+pub enum Atomic {
+    Loom(loom::sync::atomic::AtomicU64),
+    Shuttle(shuttle::sync::atomic::AtomicU64),
+}
+
+impl Atomic {
+    /// Create a location holding `v` for the current backend.
+    pub fn new(v: u64) -> Self {
+        match backend() {
+            Backend::Loom => Atomic::Loom(loom::sync::atomic::AtomicU64::new(v)),
+            Backend::Shuttle => Atomic::Shuttle(shuttle::sync::atomic::AtomicU64::new(v)),
+        }
+    }
+
+    pub fn load(&self, o: Ordering) -> u64 {
+        match self {
+            Atomic::Loom(a) => a.load(o),
+            Atomic::Shuttle(a) => a.load(o),
+        }
+    }
+
+    pub fn store(&self, v: u64, o: Ordering) {
+        match self {
+            Atomic::Loom(a) => a.store(v, o),
+            Atomic::Shuttle(a) => a.store(v, o),
+        }
+    }
+
+    pub fn swap(&self, v: u64, o: Ordering) -> u64 {
+        match self {
+            Atomic::Loom(a) => a.swap(v, o),
+            Atomic::Shuttle(a) => a.swap(v, o),
+        }
+    }
+
+    pub fn fetch_add(&self, v: u64, o: Ordering) -> u64 {
+        match self {
+            Atomic::Loom(a) => a.fetch_add(v, o),
+            Atomic::Shuttle(a) => a.fetch_add(v, o),
+        }
+    }
+
+    pub fn fetch_sub(&self, v: u64, o: Ordering) -> u64 {
+        match self {
+            Atomic::Loom(a) => a.fetch_sub(v, o),
+            Atomic::Shuttle(a) => a.fetch_sub(v, o),
+        }
+    }
+
+    /// One atomic read-modify-write step (one scheduling point), as `atomic_*_unless`.
+    pub fn fetch_update(
+        &self,
+        set: Ordering,
+        fetch: Ordering,
+        f: impl FnMut(u64) -> Option<u64>,
+    ) -> Result<u64, u64> {
+        match self {
+            Atomic::Loom(a) => a.fetch_update(set, fetch, f),
+            Atomic::Shuttle(a) => a.fetch_update(set, fetch, f),
+        }
+    }
+}
+
+/// A memory fence for the current backend (`smp_mb` is `fence(SeqCst)`).
+pub fn fence(o: Ordering) {
+    match backend() {
+        Backend::Loom => loom::sync::atomic::fence(o),
+        Backend::Shuttle => shuttle::sync::atomic::fence(o),
+    }
+}

@@ -1,0 +1,79 @@
+//! A lock that can be taken in one function and released in another.
+//!
+//! Kernel sections do not follow Rust scopes: `local_irq_save` in one function,
+//! `local_irq_restore` in another; `spin_lock(ptl)` in `pte_offset_map_lock`, the unlock in
+//! `pte_unmap_unlock`. [`RawLock`] wraps the explorer's `Mutex<()>` (acquire on lock, release on
+//! unlock, blocking wait, deadlock detection) and parks the guard inside itself.
+
+use super::{backend, Backend};
+
+#[allow(dead_code)] // held for its Drop: dropping it releases the mutex
+enum Guard {
+    Loom(loom::sync::MutexGuard<'static, ()>),
+    Shuttle(shuttle::sync::MutexGuard<'static, ()>),
+}
+
+enum Mutex {
+    Loom(loom::sync::Mutex<()>),
+    Shuttle(shuttle::sync::Mutex<()>),
+}
+
+/// A mutex whose critical section is not tied to a Rust scope.
+pub struct RawLock {
+    // Field order matters: the parked guard must drop before the mutex it borrows.
+    guard: std::cell::UnsafeCell<Option<Guard>>,
+    mutex: Box<Mutex>,
+}
+
+// SAFETY: every model thread of an execution runs as a coroutine on one OS thread, one at a
+// time; `guard` is only touched by the thread that holds `mutex`, after acquiring it and before
+// releasing it, so no two accesses to it can overlap.
+unsafe impl Sync for RawLock {}
+unsafe impl Send for RawLock {}
+
+impl RawLock {
+    pub fn new() -> Self {
+        let mutex = match backend() {
+            Backend::Loom => Mutex::Loom(loom::sync::Mutex::new(())),
+            Backend::Shuttle => Mutex::Shuttle(shuttle::sync::Mutex::new(())),
+        };
+        RawLock {
+            guard: std::cell::UnsafeCell::new(None),
+            mutex: Box::new(mutex),
+        }
+    }
+
+    /// Acquire (a scheduling point; blocks while another thread holds it).
+    pub fn lock(&self) {
+        // SAFETY: the mutex is boxed, so its address is stable for the life of `self`, and the
+        // guard is dropped in `unlock` or, at the latest, before the box (field order).
+        let m: &'static Mutex = unsafe { &*(self.mutex.as_ref() as *const Mutex) };
+        let g = match m {
+            Mutex::Loom(m) => Guard::Loom(m.lock().expect("model lock poisoned")),
+            Mutex::Shuttle(m) => Guard::Shuttle(m.lock().expect("model lock poisoned")),
+        };
+        // SAFETY: we hold the mutex (see the Sync impl).
+        unsafe { *self.guard.get() = Some(g) };
+    }
+
+    /// Release; panics if not held (a model bug, not a finding).
+    pub fn unlock(&self) {
+        // SAFETY: only the holder reaches here (see the Sync impl).
+        let g = unsafe { (*self.guard.get()).take() };
+        assert!(g.is_some(), "unlock of a lock that is not held");
+        drop(g);
+    }
+
+    /// Take and release at once: wait until no one holds it (an IPI being answered, a grace
+    /// period passing a CPU).
+    pub fn wait_unheld(&self) {
+        self.lock();
+        self.unlock();
+    }
+}
+
+impl Default for RawLock {
+    fn default() -> Self {
+        Self::new()
+    }
+}

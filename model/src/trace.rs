@@ -1,0 +1,67 @@
+//! The per-execution event trace: who did what, in interleaving order.
+//!
+//! Both explorers run every model thread of an execution as a coroutine on the calling OS
+//! thread, one at a time, so a plain `thread_local!` log records the interleaving exactly and
+//! costs no scheduling point (DESIGN.md §2: bookkeeping must stay outside tracked state). It is
+//! cleared when an execution starts ([`crate::World::new`]) and read by the explorer when an
+//! execution fails.
+
+use std::cell::RefCell;
+use std::fmt;
+
+/// Who performed a step: a CPU running its program, or an RCU callback (softirq) batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Actor {
+    Cpu(usize),
+    /// The `n`th `call_rcu` batch of the execution, running after its grace period.
+    RcuCallback(usize),
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::Cpu(n) => write!(f, "CPU{n}"),
+            Actor::RcuCallback(n) => write!(f, "rcu-cb{n}"),
+        }
+    }
+}
+
+/// One step: the kernel function it belongs to and what it did (values read or written).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub actor: Actor,
+    pub func: &'static str,
+    pub what: String,
+}
+
+thread_local! {
+    static LOG: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Forget the previous execution's steps.
+pub fn clear() {
+    LOG.with(|l| l.borrow_mut().clear());
+}
+
+/// Append a step; returns its index (used to say "freed at step 7").
+pub fn record(actor: Actor, func: &'static str, what: impl Into<String>) -> usize {
+    LOG.with(|l| {
+        let mut l = l.borrow_mut();
+        l.push(Event {
+            actor,
+            func,
+            what: what.into(),
+        });
+        l.len() - 1
+    })
+}
+
+/// A copy of the steps so far.
+pub fn snapshot() -> Vec<Event> {
+    LOG.with(|l| l.borrow().clone())
+}
+
+/// Number of steps so far (the index the next step will get).
+pub fn snapshot_len() -> usize {
+    LOG.with(|l| l.borrow().len())
+}

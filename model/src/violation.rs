@@ -1,0 +1,195 @@
+//! Typed violations: what the oracles report (DESIGN.md §6).
+//!
+//! A violation is raised at the model step that commits it ([`raise`]): the explorer catches
+//! the unwinding execution, takes the violation and the trace, and renders a counterexample.
+
+use crate::trace::Actor;
+use std::cell::RefCell;
+use std::fmt;
+
+/// The class of a violation, used by the expectation matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ViolationKind {
+    UseAfterFree,
+    PinOfFreedPage,
+    NeverExisted,
+    LostUpdate,
+    MissedSync,
+    Deadlock,
+    Leak,
+    DoubleFree,
+    ForbiddenOutcome,
+}
+
+impl ViolationKind {
+    pub const ALL: [ViolationKind; 9] = [
+        ViolationKind::UseAfterFree,
+        ViolationKind::PinOfFreedPage,
+        ViolationKind::NeverExisted,
+        ViolationKind::LostUpdate,
+        ViolationKind::MissedSync,
+        ViolationKind::Deadlock,
+        ViolationKind::Leak,
+        ViolationKind::DoubleFree,
+        ViolationKind::ForbiddenOutcome,
+    ];
+
+    /// Short name used in tables and the expectation matrix.
+    pub fn name(self) -> &'static str {
+        match self {
+            ViolationKind::UseAfterFree => "use-after-free",
+            ViolationKind::PinOfFreedPage => "pin-of-freed-page",
+            ViolationKind::NeverExisted => "never-existed",
+            ViolationKind::LostUpdate => "lost-update",
+            ViolationKind::MissedSync => "missed-sync",
+            ViolationKind::Deadlock => "deadlock",
+            ViolationKind::Leak => "leak",
+            ViolationKind::DoubleFree => "double-free",
+            ViolationKind::ForbiddenOutcome => "forbidden-outcome",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+impl fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a frame was freed: by whom, in which kernel function, at which trace step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FreedAt {
+    pub by: Actor,
+    pub func: &'static str,
+    pub step: usize,
+}
+
+impl fmt::Display for FreedAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} in {} (step {})", self.by, self.func, self.step + 1)
+    }
+}
+
+/// How a use-after-free was seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UafOrder {
+    /// The access came after the free in the interleaving.
+    AfterFree,
+    /// The access came first, but the free is not ordered after it (no happens-before edge):
+    /// on a weakly ordered machine the access can observe the freed, reused frame.
+    NotOrderedBeforeFree,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    #[error("use-after-free: {by} {access} {frame} in {func} {}; freed by {freed}", match .order { UafOrder::AfterFree => "after it was freed", UafOrder::NotOrderedBeforeFree => "and the free is not ordered after that access" })]
+    UseAfterFree {
+        frame: String,
+        by: Actor,
+        access: &'static str,
+        func: &'static str,
+        freed: FreedAt,
+        order: UafOrder,
+    },
+    #[error("pin of a freed page: {by} returned {page} pinned from {func}, but {page} was freed by {freed} after the pte it came from was written (it now belongs to someone else)")]
+    PinOfFreedPage {
+        page: String,
+        by: Actor,
+        func: &'static str,
+        freed: FreedAt,
+    },
+    #[error("never-existed: {by} in {func} acted on {seen}, a value the entry never held as a whole ({detail})")]
+    NeverExisted {
+        by: Actor,
+        func: &'static str,
+        seen: String,
+        detail: String,
+    },
+    #[error("lost update: {by} in {func} wrote {what} into {frame}, which was already detached")]
+    LostUpdate {
+        by: Actor,
+        func: &'static str,
+        frame: String,
+        what: String,
+    },
+    #[error("missed sync: {detail}")]
+    MissedSync { detail: String },
+    #[error("deadlock: {detail}")]
+    Deadlock { detail: String },
+    #[error("leak at the end: {detail}")]
+    Leak { detail: String },
+    /// A litmus test observed the outcome its memory model forbids.
+    #[error("forbidden outcome: {detail}")]
+    ForbiddenOutcome { detail: String },
+    #[error("double free: {by} freed {frame} in {func}; already freed by {freed}")]
+    DoubleFree {
+        frame: String,
+        by: Actor,
+        func: &'static str,
+        freed: FreedAt,
+    },
+}
+
+impl Violation {
+    pub fn kind(&self) -> ViolationKind {
+        match self {
+            Violation::UseAfterFree { .. } => ViolationKind::UseAfterFree,
+            Violation::PinOfFreedPage { .. } => ViolationKind::PinOfFreedPage,
+            Violation::NeverExisted { .. } => ViolationKind::NeverExisted,
+            Violation::LostUpdate { .. } => ViolationKind::LostUpdate,
+            Violation::MissedSync { .. } => ViolationKind::MissedSync,
+            Violation::Deadlock { .. } => ViolationKind::Deadlock,
+            Violation::Leak { .. } => ViolationKind::Leak,
+            Violation::DoubleFree { .. } => ViolationKind::DoubleFree,
+            Violation::ForbiddenOutcome { .. } => ViolationKind::ForbiddenOutcome,
+        }
+    }
+}
+
+/// The payload of the panic that ends an execution on a violation.
+#[derive(Debug)]
+pub struct ViolationRaised;
+
+thread_local! {
+    static RAISED: RefCell<Option<Violation>> = const { RefCell::new(None) };
+}
+
+/// Report `v` and end the execution (unwinds to the explorer).
+pub fn raise(v: Violation) -> ! {
+    RAISED.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.is_none() {
+            *r = Some(v);
+        }
+    });
+    std::panic::panic_any(ViolationRaised)
+}
+
+/// Take the violation raised in this OS thread, if any.
+pub fn take_raised() -> Option<Violation> {
+    RAISED.with(|r| r.borrow_mut().take())
+}
+
+/// Drop any stale violation (start of an exploration).
+pub fn clear_raised() {
+    RAISED.with(|r| *r.borrow_mut() = None);
+}
+
+thread_local! {
+    static PENDING_CAUSALITY: RefCell<Option<Violation>> = const { RefCell::new(None) };
+}
+
+/// What a loom causality report raised during the next shadow-cell access means (set around a
+/// free: "the last access by another thread is not ordered before this free").
+pub fn set_pending_causality(v: Option<Violation>) {
+    PENDING_CAUSALITY.with(|p| *p.borrow_mut() = v);
+}
+
+/// Take the meaning of a causality report (see [`set_pending_causality`]).
+pub fn take_pending_causality() -> Option<Violation> {
+    PENDING_CAUSALITY.with(|p| p.borrow_mut().take())
+}

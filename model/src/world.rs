@@ -1,0 +1,655 @@
+//! One execution's machine: the frame pool, the CPUs' interrupt and RCU state, and the
+//! bookkeeping the oracles read.
+//!
+//! A scenario builds a [`World`] inside the explorer's closure (loom and shuttle objects only
+//! exist inside an execution) with [`WorldBuilder`], then runs one program per CPU against it
+//! through a [`Ctx`]. Shared, explorer-tracked state is the frames' entry words and refcounts,
+//! the per-CPU irq and RCU locks, and whatever locks a scenario adds. Everything else (names,
+//! who freed what, costs, data choices) lives in [`Shadow`], plain memory read and written in
+//! interleaving order, which costs no scheduling point.
+
+use crate::entry::{Entry, FrameId};
+use crate::guards::Guards;
+use crate::rt::{self, Atomic, Ordering, RawLock, ShadowCell};
+use crate::trace::{self, Actor};
+use crate::violation::{self, FreedAt, UafOrder, Violation};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Page-table levels (the number a scenario uses is its own parameter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Level {
+    Pgd,
+    Pud,
+    Pmd,
+    Pte,
+}
+
+impl Level {
+    /// The trace name prefix of a table at this level (`PT#2`, `PMD#1`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Level::Pgd => "PGD",
+            Level::Pud => "PUD",
+            Level::Pmd => "PMD",
+            Level::Pte => "PT",
+        }
+    }
+}
+
+/// What a frame of the pool holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A page-table page of this level.
+    Table(Level),
+    /// A data page with a struct page refcount.
+    Data,
+}
+
+/// A page frame: its entries (for a table), its struct page refcount (for a data page), and the
+/// happens-before shadow of its contents.
+pub struct Frame {
+    pub name: String,
+    pub kind: FrameKind,
+    cell: ShadowCell,
+    slots: Vec<Atomic>,
+    /// `page->_refcount` (data pages).
+    pub(crate) refcount: Atomic,
+}
+
+/// Protocol costs counted per execution: the quantities the seeds were written to cut.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    /// `smp_call_function*` broadcasts (each one a wait for every target).
+    pub ipis: u32,
+    /// CPUs interrupted by those broadcasts.
+    pub cpus_interrupted: u32,
+    /// Grace periods waited for (`synchronize_rcu`, `call_rcu` batches).
+    pub grace_periods: u32,
+    /// TLB flushes issued (`flush_tlb_*`, `tlb_flush`).
+    pub tlb_flushes: u32,
+}
+
+impl Cost {
+    /// Component-wise maximum.
+    pub fn max(self, o: Cost) -> Cost {
+        Cost {
+            ipis: self.ipis.max(o.ipis),
+            cpus_interrupted: self.cpus_interrupted.max(o.cpus_interrupted),
+            grace_periods: self.grace_periods.max(o.grace_periods),
+            tlb_flushes: self.tlb_flushes.max(o.tlb_flushes),
+        }
+    }
+}
+
+/// Data choices of an execution (e.g. "the batch page allocation fails"): loom explores
+/// schedules only, so each combination of choices is a separate run of the cell. The values
+/// are fixed per run; the names met are recorded so the explorer can enumerate them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Choices {
+    /// Choice points forced to `true` in this run.
+    pub set: Vec<&'static str>,
+    /// Choice points the execution reached.
+    pub met: Vec<&'static str>,
+}
+
+#[derive(Default)]
+struct FrameShadow {
+    freed: Option<FreedAt>,
+    /// The most recent free, kept across a reuse (names the culprit of a stale pin).
+    last_freed: Option<FreedAt>,
+    generation: u8,
+    /// Accesses since the frame was last allocated: (who, kernel function, step).
+    accesses: Vec<(Actor, &'static str, usize)>,
+    /// Detached from the tree (for the lost-update oracle).
+    detached: bool,
+    /// A data page that the allocator gave to someone outside the scenario after its free.
+    reused: bool,
+}
+
+/// Plain bookkeeping, mutated in interleaving order (no scheduling points).
+#[derive(Default)]
+pub struct Shadow {
+    frames: Vec<FrameShadow>,
+    pub cost: Cost,
+    pub choices: Choices,
+    threads: Vec<rt::JoinHandle>,
+    rcu_batches: usize,
+    irq_depth: Vec<u32>,
+    rcu_depth: Vec<u32>,
+    /// Pages a walker returned pinned, still held at the end: (who, page).
+    pub pins: Vec<(Actor, FrameId)>,
+}
+
+/// Per-CPU explorer-tracked state.
+pub struct CpuState {
+    /// Held while the CPU runs with interrupts off: an IPI waits for it, and so do grace
+    /// periods of the flavours an irq-off section holds off (see [`crate::rcu`]).
+    pub(crate) irq: RawLock,
+    /// Held while the CPU is inside `rcu_read_lock()`.
+    pub(crate) rcu: RawLock,
+}
+
+/// The machine of one execution.
+pub struct World {
+    pub frames: Vec<Frame>,
+    pub cpus: Vec<CpuState>,
+    /// The guards switched on for this run.
+    pub guards: Guards,
+    shadow: Mutex<Shadow>,
+}
+
+/// Builds a [`World`] (inside the explorer's closure).
+pub struct WorldBuilder {
+    frames: Vec<Frame>,
+    ncpus: usize,
+    guards: Guards,
+    choices: Vec<&'static str>,
+    data_names: usize,
+}
+
+impl WorldBuilder {
+    pub fn new(ncpus: usize, guards: Guards, choices: &[&'static str]) -> Self {
+        WorldBuilder {
+            frames: Vec::new(),
+            ncpus,
+            guards,
+            choices: choices.to_vec(),
+            data_names: 0,
+        }
+    }
+
+    fn push(&mut self, name: String, kind: FrameKind, slots: usize) -> FrameId {
+        self.frames.push(Frame {
+            name,
+            kind,
+            cell: ShadowCell::new(),
+            slots: (0..slots).map(|_| Atomic::new(0)).collect(),
+            refcount: Atomic::new(0),
+        });
+        FrameId(self.frames.len() - 1)
+    }
+
+    /// A page-table page with `slots` entries, named `PT#n` / `PMD#n` by level and index.
+    pub fn table(&mut self, level: Level, slots: usize) -> FrameId {
+        let n = self.frames.len();
+        self.push(format!("{}#{n}", level.prefix()), FrameKind::Table(level), slots)
+    }
+
+    /// A data page with refcount `refs`, named `page A`, `page B`, ...
+    pub fn data_page(&mut self, refs: u64) -> FrameId {
+        let name = format!("page {}", (b'A' + self.data_names as u8) as char);
+        self.data_names += 1;
+        let id = self.push(name, FrameKind::Data, 0);
+        self.frames[id.0].refcount = Atomic::new(refs);
+        id
+    }
+
+    /// Initial value of an entry (written before any CPU starts).
+    pub fn set(&mut self, t: FrameId, slot: usize, e: Entry) {
+        self.frames[t.0].slots[slot] = Atomic::new(e.0);
+    }
+
+    pub fn build(self) -> Arc<World> {
+        trace::clear();
+        crate::exec::started();
+        let shadow = Shadow {
+            frames: self.frames.iter().map(|_| FrameShadow::default()).collect(),
+            irq_depth: vec![0; self.ncpus],
+            rcu_depth: vec![0; self.ncpus],
+            choices: Choices {
+                set: self.choices,
+                met: Vec::new(),
+            },
+            ..Shadow::default()
+        };
+        Arc::new(World {
+            frames: self.frames,
+            cpus: (0..self.ncpus)
+                .map(|_| CpuState {
+                    irq: RawLock::new(),
+                    rcu: RawLock::new(),
+                })
+                .collect(),
+            guards: self.guards,
+            shadow: Mutex::new(shadow),
+        })
+    }
+}
+
+impl World {
+    /// The bookkeeping (never blocks: one model thread runs at a time).
+    pub fn shadow(&self) -> MutexGuard<'_, Shadow> {
+        self.shadow.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn name(&self, f: FrameId) -> &str {
+        &self.frames[f.0].name
+    }
+
+    /// A readable rendering of an entry value: `none`, `->PT#2`, `page A [W]`.
+    pub fn show(&self, e: Entry) -> String {
+        use crate::entry::EntryFlags as F;
+        if e.is_none() {
+            return "none".into();
+        }
+        let target = self
+            .frames
+            .get(e.pfn().0)
+            .map(|f| f.name.clone())
+            .unwrap_or_else(|| format!("pfn {}", e.pfn().0));
+        let mut flags = Vec::new();
+        for (n, f) in [
+            ("W", F::WRITE),
+            ("special", F::SPECIAL),
+            ("splitting", F::SPLITTING),
+            ("_PAGE_PTE", F::PAGE_PTE),
+        ] {
+            if e.flags().contains(f) {
+                flags.push(n);
+            }
+        }
+        if !e.is_present() {
+            flags.push("!present");
+        }
+        let base = if e.is_table() {
+            format!("->{target}")
+        } else {
+            target
+        };
+        if flags.is_empty() {
+            base
+        } else {
+            format!("{base} [{}]", flags.join(","))
+        }
+    }
+
+    /// Is this guard switched on for the run?
+    pub fn guard(&self, g: Guards) -> bool {
+        self.guards.contains(g)
+    }
+
+    /// A data choice (see [`Choices`]): `true` if this run forces it.
+    pub fn choose(&self, name: &'static str) -> bool {
+        let mut s = self.shadow();
+        if !s.choices.met.contains(&name) {
+            s.choices.met.push(name);
+        }
+        s.choices.set.contains(&name)
+    }
+
+    /// Current generation of a data page (bumped when it is freed).
+    pub fn generation(&self, f: FrameId) -> u8 {
+        self.shadow().frames[f.0].generation
+    }
+
+    pub fn is_freed(&self, f: FrameId) -> bool {
+        self.shadow().frames[f.0].freed.is_some()
+    }
+
+    pub fn freed_at(&self, f: FrameId) -> Option<FreedAt> {
+        self.shadow().frames[f.0].freed.clone()
+    }
+
+    /// The most recent free of `f`, even if the frame was reused since.
+    pub fn last_freed_at(&self, f: FrameId) -> Option<FreedAt> {
+        self.shadow().frames[f.0].last_freed.clone()
+    }
+
+    pub fn is_reused(&self, f: FrameId) -> bool {
+        self.shadow().frames[f.0].reused
+    }
+
+    /// Add to the execution's protocol cost.
+    pub fn cost(&self, f: impl FnOnce(&mut Cost)) {
+        f(&mut self.shadow().cost);
+    }
+
+    /// Keep a model thread to join at the end (RCU callback runners).
+    pub(crate) fn adopt(&self, h: rt::JoinHandle) {
+        self.shadow().threads.push(h);
+    }
+
+    pub(crate) fn next_rcu_batch(&self) -> usize {
+        let mut s = self.shadow();
+        s.rcu_batches += 1;
+        s.rcu_batches - 1
+    }
+
+    pub(crate) fn depth(&self, cpu: usize, rcu: bool) -> u32 {
+        let s = self.shadow();
+        if rcu {
+            s.rcu_depth[cpu]
+        } else {
+            s.irq_depth[cpu]
+        }
+    }
+
+    pub(crate) fn set_depth(&self, cpu: usize, rcu: bool, d: u32) {
+        let mut s = self.shadow();
+        if rcu {
+            s.rcu_depth[cpu] = d
+        } else {
+            s.irq_depth[cpu] = d
+        }
+    }
+
+    /// Join every model thread spawned during the execution (callback runners, which may
+    /// spawn no further threads themselves).
+    pub fn join_all(&self) {
+        loop {
+            let h = self.shadow().threads.pop();
+            match h {
+                Some(h) => h.join(),
+                None => break,
+            }
+        }
+    }
+
+    /// The oracle at every access to a frame: it must not be freed (interleaving order), and,
+    /// under loom, the access is recorded so that a later unordered free is caught.
+    fn touch(&self, who: Actor, f: FrameId, access: &'static str, func: &'static str) {
+        let step = {
+            let s = self.shadow();
+            if let Some(freed) = &s.frames[f.0].freed {
+                let freed = freed.clone();
+                drop(s);
+                violation::raise(Violation::UseAfterFree {
+                    frame: self.frames[f.0].name.clone(),
+                    by: who,
+                    access,
+                    func,
+                    freed,
+                    order: UafOrder::AfterFree,
+                });
+            }
+            trace::snapshot_len()
+        };
+        self.frames[f.0].cell.access();
+        let mut s = self.shadow();
+        let acc = &mut s.frames[f.0].accesses;
+        acc.retain(|(a, _, _)| *a != who);
+        acc.push((who, func, step));
+    }
+
+    /// Load entry `slot` of table `t` (`READ_ONCE(*pXdp)` and friends): one scheduling point,
+    /// then the use-after-free oracle in the same step (DESIGN.md §2: the check must follow the
+    /// racy load with no scheduling point between).
+    pub fn load(&self, who: Actor, t: FrameId, slot: usize, o: Ordering, func: &'static str) -> Entry {
+        let v = Entry(self.frames[t.0].slots[slot].load(o));
+        self.touch(who, t, "read", func);
+        trace::record(
+            who,
+            func,
+            format!("read {}[{slot}] = {}", self.name(t), self.show(v)),
+        );
+        v
+    }
+
+    /// Store to entry `slot` of table `t` (`WRITE_ONCE`, `set_pte_at`, `pmd_populate`, ...).
+    pub fn store(&self, who: Actor, t: FrameId, slot: usize, e: Entry, o: Ordering, func: &'static str) {
+        self.frames[t.0].slots[slot].store(e.0, o);
+        self.touch(who, t, "wrote", func);
+        self.check_detached(who, t, e, func);
+        trace::record(
+            who,
+            func,
+            format!("{}[{slot}] := {}", self.name(t), self.show(e)),
+        );
+    }
+
+    /// Exchange entry `slot` of table `t` (`xchg`: `ptep_get_and_clear`,
+    /// `pmdp_huge_get_and_clear`); `full` adds `smp_mb()` on both sides (a fully ordered RMW).
+    pub fn exchange(&self, who: Actor, t: FrameId, slot: usize, e: Entry, full: bool, func: &'static str) -> Entry {
+        if full {
+            rt::fence(Ordering::SeqCst);
+        }
+        let old = Entry(self.frames[t.0].slots[slot].swap(e.0, Ordering::Relaxed));
+        if full {
+            rt::fence(Ordering::SeqCst);
+        }
+        self.touch(who, t, "wrote", func);
+        self.check_detached(who, t, e, func);
+        trace::record(
+            who,
+            func,
+            format!(
+                "{}[{slot}]: {} -> {}",
+                self.name(t),
+                self.show(old),
+                self.show(e)
+            ),
+        );
+        old
+    }
+
+    fn check_detached(&self, who: Actor, t: FrameId, e: Entry, func: &'static str) {
+        if !e.is_none() && self.shadow().frames[t.0].detached {
+            violation::raise(Violation::LostUpdate {
+                by: who,
+                func,
+                frame: self.name(t).to_string(),
+                what: self.show(e),
+            });
+        }
+    }
+
+    /// Mark a table as unlinked from the tree (after `pmd_clear` & co): a later non-empty
+    /// write into it is a lost update.
+    pub fn mark_detached(&self, t: FrameId) {
+        self.shadow().frames[t.0].detached = true;
+    }
+
+    /// Return a frame to the allocator (`free_page`, `__free_page`, `pte_free`,
+    /// `__tlb_remove_table`). Every earlier access must happen before this point.
+    pub fn free(&self, who: Actor, f: FrameId, func: &'static str) {
+        let step = trace::record(who, func, format!("free {}", self.name(f)));
+        let here = FreedAt { by: who, func, step };
+        let pending = {
+            let s = self.shadow();
+            let fs = &s.frames[f.0];
+            if let Some(prev) = &fs.freed {
+                let prev = prev.clone();
+                drop(s);
+                violation::raise(Violation::DoubleFree {
+                    frame: self.name(f).to_string(),
+                    by: who,
+                    func,
+                    freed: prev,
+                });
+            }
+            fs.accesses
+                .iter()
+                .rev()
+                .find(|(a, _, _)| *a != who)
+                .map(|&(a, afunc, _)| Violation::UseAfterFree {
+                    frame: self.name(f).to_string(),
+                    by: a,
+                    access: "read",
+                    func: afunc,
+                    freed: here.clone(),
+                    order: UafOrder::NotOrderedBeforeFree,
+                })
+        };
+        violation::set_pending_causality(pending);
+        self.frames[f.0].cell.free();
+        violation::set_pending_causality(None);
+        let mut s = self.shadow();
+        let fs = &mut s.frames[f.0];
+        fs.freed = Some(here.clone());
+        fs.last_freed = Some(here);
+        fs.generation = fs.generation.wrapping_add(1);
+    }
+
+    /// The page allocator hands a freed data page to someone outside the scenario (the
+    /// common case on a busy machine: the per-CPU free list is reused at once).
+    pub fn reuse(&self, who: Actor, f: FrameId, func: &'static str) {
+        {
+            let mut s = self.shadow();
+            let fs = &mut s.frames[f.0];
+            assert!(fs.freed.is_some(), "reuse of a live frame");
+            fs.freed = None;
+            fs.reused = true;
+            fs.accesses.clear();
+        }
+        self.frames[f.0].cell.free();
+        self.frames[f.0].refcount.store(1, Ordering::Release);
+        trace::record(
+            who,
+            func,
+            format!("{} reallocated to another user (refcount 1)", self.name(f)),
+        );
+    }
+
+    /// Entries of table `t` as now seen by the finishing thread (final-state oracles only).
+    pub fn final_entry(&self, t: FrameId, slot: usize) -> Entry {
+        Entry(self.frames[t.0].slots[slot].load(Ordering::Acquire))
+    }
+
+    pub fn slots(&self, t: FrameId) -> usize {
+        self.frames[t.0].slots.len()
+    }
+
+    /// Final refcount of a data page.
+    pub fn final_refcount(&self, p: FrameId) -> u64 {
+        self.frames[p.0].refcount.load(Ordering::Acquire)
+    }
+
+    /// The end-of-execution oracle: every table frame is either freed or reachable from a
+    /// root; every data page's refcount equals its mappings plus the pins still held plus one
+    /// for a reuse by another user; a page whose count is zero has been freed.
+    pub fn check_no_leak(&self, roots: &[FrameId]) {
+        let mut reachable = vec![false; self.frames.len()];
+        let mut mapcount = vec![0u64; self.frames.len()];
+        let mut stack: Vec<FrameId> = roots.to_vec();
+        while let Some(t) = stack.pop() {
+            if reachable[t.0] {
+                continue;
+            }
+            reachable[t.0] = true;
+            for i in 0..self.slots(t) {
+                let e = self.final_entry(t, i);
+                if e.is_table() {
+                    stack.push(e.pfn());
+                } else if e.is_leaf() && e.pfn().0 < self.frames.len() {
+                    mapcount[e.pfn().0] += 1;
+                }
+            }
+        }
+        let s = self.shadow();
+        for (i, f) in self.frames.iter().enumerate() {
+            let fs = &s.frames[i];
+            match f.kind {
+                FrameKind::Table(_) => {
+                    if fs.freed.is_none() && !reachable[i] {
+                        let detail = format!("{} is neither freed nor reachable", f.name);
+                        drop(s);
+                        violation::raise(Violation::Leak { detail });
+                    }
+                    if fs.freed.is_some() && reachable[i] {
+                        let detail = format!("{} is freed but still linked in the tree", f.name);
+                        drop(s);
+                        violation::raise(Violation::Leak { detail });
+                    }
+                }
+                FrameKind::Data => {
+                    let pins = s.pins.iter().filter(|(_, p)| p.0 == i).count() as u64;
+                    let want = mapcount[i] + pins + u64::from(fs.reused);
+                    let have = f.refcount.load(Ordering::Acquire);
+                    if have != want {
+                        let detail = format!(
+                            "{} has refcount {have}, expected {want} ({} mappings, {pins} pins, {} other user)",
+                            f.name, mapcount[i], u64::from(fs.reused)
+                        );
+                        drop(s);
+                        violation::raise(Violation::Leak { detail });
+                    }
+                    if have == 0 && fs.freed.is_none() {
+                        let detail = format!("{} has refcount 0 but was never freed", f.name);
+                        drop(s);
+                        violation::raise(Violation::Leak { detail });
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let s = self.shadow();
+        crate::exec::finished(s.cost, &s.choices.met);
+    }
+}
+
+/// A CPU's program: what it runs from the start of the execution to its end.
+pub type Program = Box<dyn FnOnce(&Ctx) + Send>;
+
+/// Run one program per CPU: CPU0 on the explorer's main thread (one model thread fewer, which
+/// is what loom's cost depends on), the others on spawned threads; then join every thread,
+/// RCU callback runners included, so that the final-state oracles see a quiescent machine.
+pub fn run_cpus(world: &Arc<World>, programs: Vec<Program>) {
+    let mut progs = programs.into_iter().enumerate();
+    let first = progs.next();
+    let handles: Vec<_> = progs
+        .map(|(n, p)| {
+            let ctx = Ctx::cpu(world, n);
+            rt::spawn(move || p(&ctx))
+        })
+        .collect();
+    if let Some((_, p)) = first {
+        p(&Ctx::cpu(world, 0));
+    }
+    for h in handles {
+        h.join();
+    }
+    world.join_all();
+}
+
+/// A thread of the execution acting on the world: a CPU or an RCU callback.
+#[derive(Clone)]
+pub struct Ctx {
+    pub actor: Actor,
+    pub world: Arc<World>,
+}
+
+impl Ctx {
+    pub fn cpu(world: &Arc<World>, n: usize) -> Ctx {
+        Ctx {
+            actor: Actor::Cpu(n),
+            world: world.clone(),
+        }
+    }
+
+    /// The CPU number; panics for an RCU callback (a model bug: callbacks have no CPU state).
+    pub fn cpu_id(&self) -> usize {
+        match self.actor {
+            Actor::Cpu(n) => n,
+            a => panic!("{a} is not a CPU"),
+        }
+    }
+
+    /// Record a step that touches no shared state (a decision, a bail-out).
+    pub fn note(&self, func: &'static str, what: impl Into<String>) {
+        trace::record(self.actor, func, what);
+    }
+
+    pub fn load(&self, t: FrameId, slot: usize, o: Ordering, func: &'static str) -> Entry {
+        self.world.load(self.actor, t, slot, o, func)
+    }
+
+    pub fn store(&self, t: FrameId, slot: usize, e: Entry, o: Ordering, func: &'static str) {
+        self.world.store(self.actor, t, slot, e, o, func)
+    }
+
+    pub fn exchange(&self, t: FrameId, slot: usize, e: Entry, full: bool, func: &'static str) -> Entry {
+        self.world.exchange(self.actor, t, slot, e, full, func)
+    }
+
+    pub fn free(&self, f: FrameId, func: &'static str) {
+        self.world.free(self.actor, f, func)
+    }
+
+    pub fn guard(&self, g: Guards) -> bool {
+        self.world.guard(g)
+    }
+}
