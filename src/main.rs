@@ -1,1 +1,252 @@
-fn main() {}
+//! `ptcheck`: check lockless page-table protocols under each architecture's way of flushing
+//! TLBs and freeing page tables.
+
+use clap::{Parser, Subcommand};
+use ptcheck::expected::{Expectations, ParseError};
+use ptcheck::matrix::{self, Cell, LookupError};
+use ptcheck::report::{self, RunConfig};
+use ptcheck_checks::{explore, validate_schedule, BadSchedule, Budget, Explorer, ExplorerError};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "ptcheck", version, about = "Model-check the kernel's lockless page-table protocols")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct ExploreArgs {
+    /// Explorer: loom (the scenario's bound), loom-exhaustive, pct, random or dfs.
+    #[arg(long, short, default_value = "loom")]
+    explorer: String,
+    /// Iterations for pct/random/dfs.
+    #[arg(long, default_value_t = 10_000)]
+    iterations: usize,
+    /// Seed for pct/random.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Time budget per cell and choice combination, in seconds (a run it stops is reported as
+    /// incomplete).
+    #[arg(long, default_value_t = 120)]
+    budget: u64,
+}
+
+impl ExploreArgs {
+    fn config(&self) -> RunConfig {
+        RunConfig {
+            explorer: self.explorer.clone(),
+            iterations: self.iterations,
+            seed: self.seed,
+            budget: Budget {
+                time: Duration::from_secs(self.budget),
+                ..Budget::default()
+            },
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// List scenarios (with their CPUs, guards and variants), arch policies and guards.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the matrix (or part of it) against the reviewed expectations.
+    Check {
+        /// Only this scenario.
+        scenario: Option<String>,
+        /// Only this arch policy.
+        #[arg(long)]
+        arch: Option<String>,
+        /// Only this variant.
+        #[arg(long)]
+        variant: Option<String>,
+        #[command(flatten)]
+        explore: ExploreArgs,
+        /// Print the counterexample of every cell that found one (default: of the `correct`
+        /// variants and of mismatches only).
+        #[arg(long)]
+        traces: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check one cell (SCENARIO/POLICY/VARIANT) and print its counterexample.
+    Explain {
+        cell: String,
+        #[command(flatten)]
+        explore: ExploreArgs,
+    },
+    /// Replay a shuttle schedule string (printed under a counterexample) on a cell.
+    Replay {
+        cell: String,
+        #[arg(long)]
+        schedule: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    #[error(transparent)]
+    Explorer(#[from] ExplorerError),
+    #[error(transparent)]
+    Schedule(#[from] BadSchedule),
+    #[error(transparent)]
+    Expectations(#[from] ParseError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Ok(true): everything as expected; Ok(false): some cell differs.
+fn run(cli: Cli) -> Result<bool, CliError> {
+    match cli.cmd {
+        Cmd::List { json } => {
+            list(json);
+            Ok(true)
+        }
+        Cmd::Check {
+            scenario,
+            arch,
+            variant,
+            explore,
+            traces,
+            json,
+        } => check(scenario, arch, variant, &explore, traces, json),
+        Cmd::Explain { cell, explore } => {
+            let cell = Cell::parse(&cell)?;
+            let cfg = explore.config();
+            let exp = Expectations::builtin()?;
+            let rows = report::run_cells(&[cell], &cfg, &exp)?;
+            print!("{}", report::explain(&rows[0]));
+            Ok(rows[0].matches())
+        }
+        Cmd::Replay { cell, schedule } => {
+            let cell = Cell::parse(&cell)?;
+            validate_schedule(&schedule)?;
+            let o = explore(&Explorer::Replay { schedule }, Budget::default(), cell.body());
+            match &o.finding {
+                Some(f) => print!("{}", ptcheck_checks::render::counterexample(f)),
+                None => println!("{}: the schedule ran to the end with no violation", cell.id()),
+            }
+            Ok(true)
+        }
+    }
+}
+
+fn check(
+    scenario: Option<String>,
+    arch: Option<String>,
+    variant: Option<String>,
+    args: &ExploreArgs,
+    traces: bool,
+    json: bool,
+) -> Result<bool, CliError> {
+    let s = scenario.as_deref().map(matrix::scenario).transpose()?;
+    let p = arch.as_deref().map(matrix::policy).transpose()?;
+    let mut cells = matrix::cells(s, p);
+    if let Some(v) = &variant {
+        let Some(s) = s else {
+            return Err(CliError::Usage("--variant needs a SCENARIO".into()));
+        };
+        matrix::variant(s, v)?;
+        cells.retain(|c| c.variant.name == v);
+    }
+    let exp = Expectations::builtin()?;
+    let rows = report::run_cells(&cells, &args.config(), &exp)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report::json(&rows)).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report::table(&rows));
+        for r in &rows {
+            if r.outcome.finding.is_some()
+                && (traces || !r.matches() || r.cell.variant.off.is_empty())
+            {
+                println!();
+                print!("{}", report::explain(r));
+            }
+        }
+    }
+    let bad = rows.iter().filter(|r| !r.matches()).count();
+    if !json {
+        println!(
+            "\n{} cells, {} as expected, {} differ{}",
+            rows.len(),
+            rows.len() - bad,
+            bad,
+            if bad > 0 {
+                " (see MISMATCH / MISSING above)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(bad == 0)
+}
+
+fn list(json: bool) {
+    use ptcheck_model::Guards;
+    if json {
+        let v = serde_json::json!({
+            "scenarios": ptcheck_scenarios::ALL.iter().map(|s| serde_json::json!({
+                "name": s.name, "about": s.about, "source": s.source, "cpus": s.cpus,
+                "guards": s.guards.iter().map(|g| serde_json::json!({
+                    "name": g.guard.guard_name(), "step": g.step, "why": g.why})).collect::<Vec<_>>(),
+                "variants": s.variants.iter().map(|v| serde_json::json!({
+                    "name": v.name, "about": v.about, "off": v.off.names()})).collect::<Vec<_>>(),
+                "loom_bound": s.loom_bound,
+            })).collect::<Vec<_>>(),
+            "policies": ptcheck_arch::ALL.iter().map(|p| serde_json::json!({
+                "name": p.name, "about": p.about,
+                "tlb_flush": format!("{:?}", p.tlb_flush), "table_free": format!("{:?}", p.table_free),
+                "remove_table_one": format!("{:?}", p.remove_table_one),
+                "table_rcu": p.table_rcu.name(),
+            })).collect::<Vec<_>>(),
+            "guards": Guards::all().iter().map(|g| g.guard_name()).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return;
+    }
+    println!("SCENARIOS");
+    for s in ptcheck_scenarios::ALL {
+        println!("  {}  — {}", s.name, s.about);
+        println!("    source: ../shared/seeds/{}", s.source);
+        for c in s.cpus {
+            println!("    {c}");
+        }
+        println!("    guards:");
+        for g in s.guards {
+            println!("      {:<18} {}", g.guard.guard_name(), g.step);
+        }
+        println!("    variants:");
+        for v in s.variants {
+            println!("      {:<22} {}", v.name, v.about);
+        }
+    }
+    println!("\nARCH POLICIES");
+    for p in ptcheck_arch::ALL {
+        println!("  {:<20} {}", p.name, p.about);
+    }
+    println!("\nGUARDS");
+    for g in Guards::all().iter() {
+        println!("  {}", g.guard_name());
+    }
+}

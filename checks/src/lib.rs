@@ -15,6 +15,7 @@
 pub mod capture;
 pub mod explorer;
 pub mod outcome;
+mod quiet;
 pub mod render;
 pub mod run;
 

@@ -6,7 +6,7 @@ use crate::capture::Failure;
 use crate::outcome::Finding;
 use ptcheck_model::{Actor, Event};
 
-const MAX_COL: usize = 58;
+const MAX_COL: usize = 76;
 
 /// Render a trace as a per-CPU table.
 pub fn trace_table(trace: &[Event]) -> String {

@@ -227,9 +227,11 @@ fn run_shuttle(explorer: &Explorer, budget: Budget, body: &Body, combo: &[&'stat
     let combo = combo.to_vec();
     let start = Instant::now();
     capture::set_exploring(true);
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        shuttle::Runner::new(sched, cfg).run(move || body(&combo))
-    }));
+    let r = crate::quiet::without_stderr(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            shuttle::Runner::new(sched, cfg).run(move || body(&combo))
+        }))
+    });
     capture::set_exploring(false);
     let complete = start.elapsed() < budget.time + Duration::from_millis(1);
     RunResult {

@@ -35,6 +35,16 @@ impl Ctx {
         let w = &self.world;
         let c = w.frames[p.0].refcount.fetch_add(1, Ordering::Relaxed);
         self.note(func, format!("get_page({}): {c} -> {}", w.name(p), c + 1));
+        if c == 0 {
+            // The count was zero: the page had been freed and this reference resurrects it.
+            let freed = w.last_freed_at(p).expect("refcount 0 without a free");
+            violation::raise(Violation::PinOfFreedPage {
+                page: w.name(p).to_string(),
+                by: self.actor,
+                func,
+                freed,
+            });
+        }
     }
 
     /// `put_page`: drop a reference; the last one frees the page (`__put_page`).

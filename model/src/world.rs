@@ -345,8 +345,9 @@ impl World {
         }
     }
 
-    /// The oracle at every access to a frame: it must not be freed (interleaving order), and,
-    /// under loom, the access is recorded so that a later unordered free is caught.
+    /// The oracle at every access to a frame (called right after the access's trace step): it
+    /// must not be freed (interleaving order), and, under loom, the access is recorded so that a
+    /// later unordered free is caught.
     fn touch(&self, who: Actor, f: FrameId, access: &'static str, func: &'static str) {
         let step = {
             let s = self.shadow();
@@ -362,7 +363,7 @@ impl World {
                     order: UafOrder::AfterFree,
                 });
             }
-            trace::snapshot_len()
+            trace::snapshot_len().saturating_sub(1)
         };
         self.frames[f.0].cell.access();
         let mut s = self.shadow();
@@ -376,25 +377,25 @@ impl World {
     /// racy load with no scheduling point between).
     pub fn load(&self, who: Actor, t: FrameId, slot: usize, o: Ordering, func: &'static str) -> Entry {
         let v = Entry(self.frames[t.0].slots[slot].load(o));
-        self.touch(who, t, "read", func);
         trace::record(
             who,
             func,
             format!("read {}[{slot}] = {}", self.name(t), self.show(v)),
         );
+        self.touch(who, t, "read", func);
         v
     }
 
     /// Store to entry `slot` of table `t` (`WRITE_ONCE`, `set_pte_at`, `pmd_populate`, ...).
     pub fn store(&self, who: Actor, t: FrameId, slot: usize, e: Entry, o: Ordering, func: &'static str) {
         self.frames[t.0].slots[slot].store(e.0, o);
-        self.touch(who, t, "wrote", func);
-        self.check_detached(who, t, e, func);
         trace::record(
             who,
             func,
             format!("{}[{slot}] := {}", self.name(t), self.show(e)),
         );
+        self.touch(who, t, "wrote", func);
+        self.check_detached(who, t, e, func);
     }
 
     /// Exchange entry `slot` of table `t` (`xchg`: `ptep_get_and_clear`,
@@ -407,8 +408,6 @@ impl World {
         if full {
             rt::fence(Ordering::SeqCst);
         }
-        self.touch(who, t, "wrote", func);
-        self.check_detached(who, t, e, func);
         trace::record(
             who,
             func,
@@ -419,6 +418,8 @@ impl World {
                 self.show(e)
             ),
         );
+        self.touch(who, t, "wrote", func);
+        self.check_detached(who, t, e, func);
         old
     }
 

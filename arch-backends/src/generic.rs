@@ -1,0 +1,17 @@
+//! The generic MMU_GATHER_RCU_TABLE_FREE configuration of today's kernels (mm/mmu_gather.c):
+//! hardware TLB invalidation, `tlb_remove_table` with consolidated RCU, and the
+//! `synchronize_rcu()` slow path in `tlb_remove_table_one`.
+
+use crate::policy::*;
+use ptcheck_model::RcuFlavour;
+
+pub const GENERIC_RCU: ArchPolicy = ArchPolicy {
+    name: "generic-rcu",
+    about: "today's generic RCU table free: TLBI broadcast, call_rcu batch, synchronize_rcu fallback",
+    tlb_flush: TlbFlush::BroadcastTlbi,
+    table_free: TableFree::RcuBatched,
+    remove_table_one: RemoveTableOne::SynchronizeRcu,
+    table_rcu: RcuFlavour::Consolidated,
+    table_invalidate: true,
+    ptep_clear_full_barrier: true,
+};

@@ -1,0 +1,145 @@
+//! The mmu_gather: how unmapped pages and unlinked page tables reach the allocator
+//! (mm/mmu_gather.c, include/asm-generic/tlb.h), driven by the policy's knobs.
+//!
+//! Order of `tlb_flush_mmu` (kernel): flush the TLB (`tlb_flush_mmu_tlbonly`), then
+//! `tlb_table_flush` (hand the table batch to RCU), then free the gathered pages
+//! (`tlb_batch_pages_flush` / `free_pages_and_swap_cache`).
+//!
+//! The batch page allocation of `tlb_remove_table` (`__get_free_page(GFP_NOWAIT)`) is a data
+//! choice, [`BATCH_ALLOC_FAILS`]: the explorer runs the cell once with it failing and once
+//! with it succeeding (one choice for the whole execution).
+
+use crate::policy::{ArchPolicy, RemoveTableOne, TableFree};
+use crate::tlb::flush_tlb_mm;
+use ptcheck_model::{Ctx, FrameId, Guards};
+
+/// The data choice: `__get_free_page(GFP_NOWAIT)` for the table batch fails.
+pub const BATCH_ALLOC_FAILS: &str = "tlb_remove_table: batch page allocation fails";
+
+/// One `struct mmu_gather` (`tlb_gather_mmu` .. `tlb_finish_mmu`).
+pub struct MmuGather<'a> {
+    c: &'a Ctx,
+    policy: &'a ArchPolicy,
+    /// Pages gathered by `tlb_remove_page` (data pages, and tables on `AfterFlush` policies).
+    pages: Vec<(FrameId, bool)>,
+    /// `tlb->batch`: tables waiting for `tlb_table_flush`.
+    batch: Option<Vec<FrameId>>,
+    need_flush: bool,
+}
+
+impl<'a> MmuGather<'a> {
+    /// `tlb_gather_mmu(tlb, mm)`.
+    pub fn new(c: &'a Ctx, policy: &'a ArchPolicy) -> Self {
+        MmuGather {
+            c,
+            policy,
+            pages: Vec::new(),
+            batch: None,
+            need_flush: false,
+        }
+    }
+
+    /// `tlb_remove_page(tlb, page)` for a data page whose pte was cleared: drop the mapping's
+    /// reference after the flush (at once if the free-after-flush guard is off).
+    pub fn tlb_remove_page(&mut self, page: FrameId) {
+        self.need_flush = true;
+        if self.c.guard(Guards::FREE_AFTER_FLUSH) {
+            self.pages.push((page, false));
+        } else {
+            self.c.put_page(page, "tlb_remove_page");
+        }
+    }
+
+    /// `pte_free_tlb` / `pmd_free_tlb` (`__pte_free_tlb`): a table unlinked from its parent.
+    pub fn free_table(&mut self, table: FrameId, func: &'static str) {
+        self.need_flush = true;
+        if !self.c.guard(Guards::TABLE_FREE_DEFER) {
+            self.c.free(table, func);
+            return;
+        }
+        match self.policy.table_free {
+            TableFree::AfterFlush => {
+                self.c.note(func, format!("tlb_remove_page({})", self.c.world.name(table)));
+                self.pages.push((table, true));
+            }
+            TableFree::RcuBatched => self.tlb_remove_table(table),
+        }
+    }
+
+    /// `tlb_remove_table(tlb, table)`.
+    fn tlb_remove_table(&mut self, table: FrameId) {
+        let c = self.c;
+        if self.batch.is_none() {
+            if c.world.choose(BATCH_ALLOC_FAILS) {
+                c.note("tlb_remove_table", "__get_free_page(GFP_NOWAIT) failed: no batch");
+                self.tlb_table_invalidate();
+                self.tlb_remove_table_one(table);
+                return;
+            }
+            self.batch = Some(Vec::new());
+        }
+        c.note("tlb_remove_table", format!("batch {}", c.world.name(table)));
+        self.batch.get_or_insert_with(Vec::new).push(table);
+    }
+
+    /// `tlb_table_invalidate`: where the walk caches need it (`tlb_needs_table_invalidate`),
+    /// flush the pending range first (`tlb_flush_mmu_tlbonly`, a no-op when nothing is pending).
+    fn tlb_table_invalidate(&mut self) {
+        if self.policy.table_invalidate && self.need_flush {
+            flush_tlb_mm(self.c, self.policy);
+            self.need_flush = false;
+        }
+    }
+
+    /// `tlb_remove_table_one(table)`: the slow path without a batch page.
+    fn tlb_remove_table_one(&mut self, table: FrameId) {
+        let c = self.c;
+        if c.guard(Guards::REMOVE_TABLE_SYNC) {
+            match self.policy.remove_table_one {
+                RemoveTableOne::IpiSync => c.ipi_all("tlb_remove_table_sync_one"),
+                RemoveTableOne::SynchronizeRcu => {
+                    c.synchronize_rcu(self.policy.table_rcu, "tlb_remove_table_one")
+                }
+            }
+        }
+        c.free(table, "__tlb_remove_table");
+    }
+
+    /// `tlb_table_flush(tlb)`: hand the batch to RCU (`tlb_remove_table_free`).
+    fn tlb_table_flush(&mut self) {
+        if let Some(batch) = self.batch.take() {
+            self.tlb_table_invalidate();
+            self.c.call_rcu(
+                self.policy.table_rcu,
+                "tlb_table_flush",
+                "tlb_remove_table_rcu",
+                move |cb| {
+                    for t in batch {
+                        cb.free(t, "tlb_remove_table_rcu");
+                    }
+                },
+            );
+        }
+    }
+
+    /// `tlb_flush_mmu(tlb)`: flush, hand tables to RCU, free the gathered pages.
+    pub fn tlb_flush_mmu(&mut self) {
+        if self.need_flush {
+            flush_tlb_mm(self.c, self.policy);
+            self.need_flush = false;
+        }
+        self.tlb_table_flush();
+        for (f, is_table) in std::mem::take(&mut self.pages) {
+            if is_table {
+                self.c.free(f, "free_pages_and_swap_cache");
+            } else {
+                self.c.put_page(f, "free_pages_and_swap_cache");
+            }
+        }
+    }
+
+    /// `tlb_finish_mmu(tlb)`.
+    pub fn tlb_finish_mmu(mut self) {
+        self.tlb_flush_mmu();
+    }
+}

@@ -1,0 +1,74 @@
+//! The policy type: one value per architecture and kernel version (DESIGN.md §4).
+//!
+//! A policy is data. Each knob is an enum whose variants are the behaviours real kernels have
+//! had; the shared kernel paths ([`crate::tlb`], [`crate::mmu_gather`]) read the knobs. A new
+//! policy, or a variant of an existing one, is a struct literal in the user's own crate:
+//!
+//! ```
+//! use ptcheck_arch::{policy::*, arm64};
+//! // arm64 as merged, but with the newer synchronize_rcu() fallback of tlb_remove_table_one:
+//! const MY_ARM64: ArchPolicy = ArchPolicy {
+//!     name: "my-arm64",
+//!     about: "arm64 with the synchronize_rcu fallback",
+//!     remove_table_one: RemoveTableOne::SynchronizeRcu,
+//!     ..arm64::ARM64
+//! };
+//! assert_eq!(MY_ARM64.tlb_flush, TlbFlush::BroadcastTlbi);
+//! ```
+
+use ptcheck_model::RcuFlavour;
+
+/// How `flush_tlb_mm_range` / `tlb_flush` reaches the other CPUs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TlbFlush {
+    /// An IPI to every CPU in `mm_cpumask`, waiting for each (x86 `native_flush_tlb_multi`):
+    /// it cannot complete while a CPU has interrupts off.
+    IpiShootdown,
+    /// A broadcast invalidation in hardware (arm64 `TLBI ..IS` + `DSB ISH`, powerpc radix
+    /// `tlbie`, x86 AMD INVLPGB) or a paravirt hypercall (Xen, Hyper-V): no other CPU is
+    /// interrupted, so irq-off walkers are not waited for.
+    BroadcastTlbi,
+}
+
+/// How page-table pages are freed after they are unlinked (`__pte_free_tlb` & co).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TableFree {
+    /// `tlb_remove_page(tlb, table)`: batched with the data pages and freed in
+    /// `tlb_flush_mmu` right after the TLB flush (classic x86; also what the arm64 RFC v4
+    /// patches did although they selected HAVE_RCU_TABLE_FREE: the bug Catalin Marinas found).
+    AfterFlush,
+    /// `tlb_remove_table(tlb, table)` (HAVE_RCU_TABLE_FREE / MMU_GATHER_RCU_TABLE_FREE):
+    /// batched in a page allocated on the fly and freed by `call_rcu` (`tlb_remove_table_rcu`)
+    /// after a grace period; when the batch page cannot be allocated, `tlb_remove_table_one`.
+    RcuBatched,
+}
+
+/// What `tlb_remove_table_one` does before freeing when there is no batch page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RemoveTableOne {
+    /// `tlb_remove_table_sync_one()`: an IPI to every CPU, waiting (the seeds' kernels).
+    IpiSync,
+    /// `synchronize_rcu()` then free (newer kernels; `call_rcu` on the table's own rcu_head
+    /// where the arch has one, which the model treats the same: a grace period).
+    SynchronizeRcu,
+}
+
+/// One architecture at one kernel version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ArchPolicy {
+    /// The name users type (`--arch x86`).
+    pub name: &'static str,
+    /// One line: which kernel this is and where its behaviour comes from.
+    pub about: &'static str,
+    pub tlb_flush: TlbFlush,
+    pub table_free: TableFree,
+    pub remove_table_one: RemoveTableOne,
+    /// The flavour `tlb_table_flush` uses for its `call_rcu` (`call_rcu_sched` before v4.20).
+    pub table_rcu: RcuFlavour,
+    /// `tlb_needs_table_invalidate()`: flush the TLB before freeing tables even without an
+    /// unmap (arm64 walk caches); counted in the cost, no effect on walkers.
+    pub table_invalidate: bool,
+    /// The full ordering of `ptep_get_and_clear`: `xchg` (x86, generic) vs `xchg_relaxed`
+    /// (arm64 `__ptep_get_and_clear`).
+    pub ptep_clear_full_barrier: bool,
+}

@@ -1,0 +1,141 @@
+//! **gup_fast vs munmap**: a lockless `__get_user_pages_fast` on one CPU while another CPU
+//! unmaps the range and frees its page tables (`../shared/seeds/arm-arm64-rcu-gup-fast-2014.txt`).
+//!
+//! Initial state: `mm->pgd` (PGD#0) -> PMD#1 -> PT#2 -> page A (refcount 1: the mapping).
+//! Both CPUs run threads of the same process (`mm_users` = 2, so `tlb_remove_table` takes the
+//! batched path, not the single-user shortcut of the 2014 code).
+//!
+//! - CPU0: `__get_user_pages_fast` of the page, then the caller drops its reference.
+//! - CPU1: `unmap_region` (zap the pte, free PT#2 and PMD#1 through the policy's mmu_gather),
+//!   after which the page allocator hands page A, if it was freed, to another user: a freed
+//!   page is reused at once on a busy machine, which is what makes a stale pin dangerous.
+//!
+//! What must hold: no access to a freed table (or one whose free is not ordered after the
+//! access); no page returned pinned that was freed after the pte it came from was written; no
+//! leaked table or unbalanced refcount at the end.
+
+use crate::kernel::gup_fast::{get_user_pages_fast, use_and_release};
+use crate::kernel::munmap::unmap_region;
+use crate::kernel::{Addr, Mm};
+use crate::scenario::{GuardDoc, Scenario, Setup, Variant};
+use ptcheck_model::{run_cpus, Ctx, Entry, EntryFlags, Guards, Level, Program, WorldBuilder};
+
+const GUARDS: &[GuardDoc] = &[
+    GuardDoc {
+        guard: Guards::IRQ_OFF,
+        step: "local_irq_save() in __get_user_pages_fast",
+        why: "holds off the IPI of a TLB shootdown and RCU-sched grace periods, so page tables \
+              cannot be freed under the walk",
+    },
+    GuardDoc {
+        guard: Guards::PTE_RECHECK,
+        step: "pte_val(pte) != pte_val(*ptep) after page_cache_get_speculative in gup_pte_range",
+        why: "where pages are freed without waiting for the walker (no IPI flush), the page may \
+              have been freed and reused between the pte read and the reference; redundant under \
+              an IPI shootdown (x86), where the free waits for the walker's irq-off section",
+    },
+    GuardDoc {
+        guard: Guards::GET_UNLESS_ZERO,
+        step: "page_cache_get_speculative (get_page_unless_zero) in gup_pte_range",
+        why: "a plain get_page on a page whose count already reached zero resurrects a freed page; \
+              redundant under an IPI shootdown (x86)",
+    },
+    GuardDoc {
+        guard: Guards::TABLE_FREE_DEFER,
+        step: "pte_free_tlb / pmd_free_tlb through the mmu_gather (tlb_remove_page or tlb_remove_table)",
+        why: "a table freed as soon as it is unlinked can still be under the walker",
+    },
+    GuardDoc {
+        guard: Guards::REMOVE_TABLE_SYNC,
+        step: "tlb_remove_table_sync_one / synchronize_rcu in tlb_remove_table_one",
+        why: "without a batch page the table is freed at once; the sync waits for walkers. \
+              Not used on policies that free tables after an IPI flush (x86)",
+    },
+    GuardDoc {
+        guard: Guards::FREE_AFTER_FLUSH,
+        step: "tlb_flush_mmu: tlb_flush before free_pages_and_swap_cache",
+        why: "for gup_fast the pte recheck already rejects a page freed early (redundant in this \
+              scenario); the order matters for other TLB users, which this model has none of",
+    },
+];
+
+const VARIANTS: &[Variant] = &[
+    Variant {
+        name: "correct",
+        about: "the protocol as merged",
+        off: Guards::empty(),
+    },
+    Variant {
+        name: "no-irq-off",
+        about: "gup_fast walks without local_irq_save",
+        off: Guards::IRQ_OFF,
+    },
+    Variant {
+        name: "no-pte-recheck",
+        about: "gup_pte_range keeps the page without rechecking the pte",
+        off: Guards::PTE_RECHECK,
+    },
+    Variant {
+        name: "plain-get-page",
+        about: "get_page instead of page_cache_get_speculative",
+        off: Guards::GET_UNLESS_ZERO,
+    },
+    Variant {
+        name: "tables-freed-at-once",
+        about: "pte_free/pmd_free right after pmd_clear/pud_clear, not via the mmu_gather",
+        off: Guards::TABLE_FREE_DEFER,
+    },
+    Variant {
+        name: "no-remove-table-sync",
+        about: "tlb_remove_table_one frees without the IPI / grace period",
+        off: Guards::REMOVE_TABLE_SYNC,
+    },
+];
+
+/// The scenario value.
+pub const GUP_FAST_MUNMAP: Scenario = Scenario {
+    name: "gup-fast-vs-munmap",
+    about: "gup_fast walks and pins a page while another CPU munmaps it and frees its tables",
+    source: "arm-arm64-rcu-gup-fast-2014.txt",
+    cpus: &[
+        "CPU0: __get_user_pages_fast (irq-off walk, speculative ref, pte recheck)",
+        "CPU1: unmap_region (zap_pte_range, free_pgtables, tlb_finish_mmu)",
+    ],
+    guards: GUARDS,
+    variants: VARIANTS,
+    loom_bound: None,
+    run,
+};
+
+fn run(s: &Setup) {
+    let mut b = WorldBuilder::new(2, s.guards, s.choices);
+    let pgd = b.table(Level::Pgd, 1);
+    let pmd = b.table(Level::Pmd, 1);
+    let pt = b.table(Level::Pte, 1);
+    let page = b.data_page(1);
+    b.set(pgd, 0, Entry::table(pmd));
+    b.set(pmd, 0, Entry::table(pt));
+    b.set(pt, 0, Entry::leaf(page, 0, EntryFlags::WRITE));
+    let w = b.build();
+    let mm = Mm { pgd };
+    let a = Addr {
+        pgd: 0,
+        pmd: 0,
+        pte: 0,
+    };
+    let policy = *s.policy;
+    let progs: Vec<Program> = vec![
+        Box::new(move |c: &Ctx| {
+            let r = get_user_pages_fast(c, mm, a);
+            use_and_release(c, r);
+        }),
+        Box::new(move |c: &Ctx| {
+            unmap_region(c, &policy, mm, a);
+            if c.world.is_freed(page) {
+                c.world.reuse(c.actor, page, "alloc_pages");
+            }
+        }),
+    ];
+    run_cpus(&w, progs);
+    w.check_no_leak(&[pgd]);
+}

@@ -1,0 +1,124 @@
+//! `__get_user_pages_fast`: the lockless, irq-off page-table walk of gup_fast, as in the 2014
+//! seed's generic mm/gup.c (`../shared/seeds/arm-arm64-rcu-gup-fast-2014.txt`, patch 1/7).
+//!
+//! ```c
+//! local_irq_save(flags);                       // blocks IPI shootdown and RCU-sched frees
+//! pgdp = pgd_offset(mm, addr); if (pgd_none(*pgdp)) break;
+//! gup_pmd_range: pmd = ACCESS_ONCE(*pmdp);
+//!     if (pmd_none(pmd) || pmd_trans_splitting(pmd)) return 0;
+//!     if (pmd_trans_huge(pmd)) gup_huge_pmd(...) else gup_pte_range(pmd, ...)
+//! gup_pte_range: pte = ACCESS_ONCE(*ptep);
+//!     if (!pte_present(pte) || pte_special(pte)) goto out;
+//!     if (!page_cache_get_speculative(page)) goto out;
+//!     if (pte_val(pte) != pte_val(*ptep)) { put_page(page); goto out; }
+//! local_irq_restore(flags);
+//! ```
+//! Today's mm/gup.c has the same shape (`gup_fast_pte_range`, `try_grab_folio_fast`, and the
+//! recheck of both the pmd and the pte).
+
+use super::{Addr, Mm};
+use ptcheck_model::ordering::{DEP, ONCE};
+use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId, Guards};
+
+/// A page the walk returned pinned, with the entry it was found through.
+#[derive(Clone, Copy, Debug)]
+pub struct Pinned {
+    pub page: FrameId,
+    pub via: Entry,
+}
+
+/// `__get_user_pages_fast(addr, 1, write=0, pages)` on `current->mm`.
+pub fn get_user_pages_fast(c: &Ctx, mm: Mm, a: Addr) -> Option<Pinned> {
+    const F: &str = "__get_user_pages_fast";
+    let irq = c.guard(Guards::IRQ_OFF);
+    if irq {
+        c.local_irq_disable(F);
+    }
+    let pgd = c.load(mm.pgd, a.pgd, DEP, F);
+    let r = if pgd.is_none() {
+        c.note(F, "pgd_none: bail");
+        None
+    } else {
+        gup_pmd_range(c, pgd, a)
+    };
+    if irq {
+        c.local_irq_enable(F);
+    }
+    r
+}
+
+/// `gup_pmd_range(pud, addr, ...)`.
+fn gup_pmd_range(c: &Ctx, pud: Entry, a: Addr) -> Option<Pinned> {
+    const F: &str = "gup_pmd_range";
+    let pmdp = pud.pfn();
+    let pmd = c.load(pmdp, a.pmd, DEP, F);
+    if pmd.is_none() || pmd.flags().contains(EntryFlags::SPLITTING) {
+        c.note(F, "pmd_none || pmd_trans_splitting: bail");
+        return None;
+    }
+    if pmd.is_leaf() {
+        return gup_huge_pmd(c, pmd, pmdp, a);
+    }
+    gup_pte_range(c, pmd, a)
+}
+
+/// `page_cache_get_speculative(page)`, or a plain `get_page` when that guard is off.
+fn get_speculative(c: &Ctx, page: FrameId, func: &'static str) -> bool {
+    if c.guard(Guards::GET_UNLESS_ZERO) {
+        c.get_page_unless_zero(page, func)
+    } else {
+        c.get_page(page, func);
+        true
+    }
+}
+
+/// `gup_pte_range(pmd, addr, ...)`: `pmd` is the walker's copy of the entry.
+fn gup_pte_range(c: &Ctx, pmd: Entry, a: Addr) -> Option<Pinned> {
+    const F: &str = "gup_pte_range";
+    let ptep = pmd.pfn(); // pte_offset_map(&pmd, addr)
+    let pte = c.load(ptep, a.pte, ONCE, F);
+    if !pte.is_present() || pte.flags().contains(EntryFlags::SPECIAL) {
+        c.note(F, "!pte_present || pte_special: bail");
+        return None;
+    }
+    let page = pte.pfn();
+    if !get_speculative(c, page, F) {
+        return None;
+    }
+    if c.guard(Guards::PTE_RECHECK) {
+        let again = c.load(ptep, a.pte, ONCE, F);
+        if !again.same(pte) {
+            c.note(F, "pte changed: back off");
+            c.put_page(page, F);
+            return None;
+        }
+    }
+    Some(Pinned { page, via: pte })
+}
+
+/// `gup_huge_pmd(orig, pmdp, addr, ...)`: ref the head page, then recheck the pmd.
+fn gup_huge_pmd(c: &Ctx, orig: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> {
+    const F: &str = "gup_huge_pmd";
+    let page = orig.pfn();
+    if !get_speculative(c, page, F) {
+        return None;
+    }
+    if c.guard(Guards::PTE_RECHECK) {
+        let again = c.load(pmdp, a.pmd, ONCE, F);
+        if !again.same(orig) {
+            c.note(F, "pmd changed: back off");
+            c.put_page(page, F);
+            return None;
+        }
+    }
+    Some(Pinned { page, via: orig })
+}
+
+/// The caller's side: the pin oracle on what the walk returned, then the caller is done with
+/// the page (`put_page`).
+pub fn use_and_release(c: &Ctx, p: Option<Pinned>) {
+    if let Some(p) = p {
+        c.check_pin(p.page, p.via, "__get_user_pages_fast");
+        c.unpin(p.page, "put_page");
+    }
+}

@@ -1,0 +1,25 @@
+//! Kernel paths shared by scenarios, each function named after the kernel function it models.
+//!
+//! | file | kernel |
+//! |---|---|
+//! | [`gup_fast`] | `__get_user_pages_fast` and its range walkers (mm/gup.c, 2014 seed and today) |
+//! | [`munmap`] | `unmap_region`: `zap_pte_range`, `free_pgtables` (mm/mmap.c, mm/memory.c) |
+
+pub mod gup_fast;
+pub mod munmap;
+
+use ptcheck_model::FrameId;
+
+/// An address space: the root table of `mm->pgd`.
+#[derive(Clone, Copy, Debug)]
+pub struct Mm {
+    pub pgd: FrameId,
+}
+
+/// A user address, as the entry index at each level (3 levels: the pud is folded into the pgd).
+#[derive(Clone, Copy, Debug)]
+pub struct Addr {
+    pub pgd: usize,
+    pub pmd: usize,
+    pub pte: usize,
+}

@@ -1,0 +1,48 @@
+//! `unmap_region`: munmap of a range whose page tables go away with it (mm/mmap.c).
+//!
+//! ```c
+//! tlb_gather_mmu(&tlb, mm);
+//! unmap_vmas(&tlb, ...);       // zap_pte_range: ptep_get_and_clear_full; tlb_remove_page(page)
+//! free_pgtables(&tlb, ...);    // free_pgd_range: pmd_clear + pte_free_tlb; pud_clear + pmd_free_tlb
+//! tlb_finish_mmu(&tlb);        // tlb_flush_mmu: flush, tlb_table_flush, free the pages
+//! ```
+//! The caller holds `mmap_lock` for write, which gup_fast does not take: the walker and the
+//! unmap meet only through the entries, the flush, and the way frames are freed.
+
+use super::{Addr, Mm};
+use ptcheck_arch::mmu_gather::MmuGather;
+use ptcheck_arch::ArchPolicy;
+use ptcheck_model::ordering::{DEP, ONCE};
+use ptcheck_model::{Ctx, Entry};
+
+/// `unmap_region(mm, vma, ...)` for the one page at `a`, freeing its pte and pmd tables.
+pub fn unmap_region(c: &Ctx, policy: &ArchPolicy, mm: Mm, a: Addr) {
+    let mut tlb = MmuGather::new(c, policy);
+    let pgd = c.load(mm.pgd, a.pgd, DEP, "unmap_vmas");
+    let pmd_table = pgd.pfn();
+    let pmd = c.load(pmd_table, a.pmd, DEP, "unmap_vmas");
+    let pt = pmd.pfn();
+    zap_pte_range(c, policy, &mut tlb, pt, a);
+    // free_pgtables -> free_pgd_range
+    c.store(pmd_table, a.pmd, Entry::NONE, ONCE, "free_pte_range (pmd_clear)");
+    c.world.mark_detached(pt);
+    tlb.free_table(pt, "pte_free_tlb");
+    c.store(mm.pgd, a.pgd, Entry::NONE, ONCE, "free_pmd_range (pud_clear)");
+    c.world.mark_detached(pmd_table);
+    tlb.free_table(pmd_table, "pmd_free_tlb");
+    tlb.tlb_finish_mmu();
+}
+
+/// `zap_pte_range`: clear the pte and gather its page.
+fn zap_pte_range(c: &Ctx, policy: &ArchPolicy, tlb: &mut MmuGather, pt: ptcheck_model::FrameId, a: Addr) {
+    let old = c.exchange(
+        pt,
+        a.pte,
+        Entry::NONE,
+        policy.ptep_clear_full_barrier,
+        "zap_pte_range (ptep_get_and_clear_full)",
+    );
+    if old.is_present() {
+        tlb.tlb_remove_page(old.pfn());
+    }
+}

@@ -1,0 +1,19 @@
+//! # ptcheck-scenarios
+//!
+//! Each scenario is a value ([`Scenario`]): its CPU programs written with the kernel paths of
+//! [`kernel`], its guards and variants, and its final-state oracle. [`ALL`] is the registry the
+//! matrix, the CLI and the gate read.
+
+pub mod gup_fast_munmap;
+pub mod kernel;
+pub mod scenario;
+
+pub use scenario::{GuardDoc, Scenario, Setup, Variant};
+
+/// Every scenario, in matrix order.
+pub const ALL: &[Scenario] = &[gup_fast_munmap::GUP_FAST_MUNMAP];
+
+/// Look a scenario up by name.
+pub fn by_name(name: &str) -> Option<&'static Scenario> {
+    ALL.iter().find(|s| s.name == name)
+}

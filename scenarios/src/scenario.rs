@@ -1,0 +1,68 @@
+//! The scenario type: a value naming its CPU programs, guards, variants and how to run one
+//! execution (DESIGN.md §5).
+
+use ptcheck_arch::ArchPolicy;
+use ptcheck_model::Guards;
+
+/// A guard of a scenario's protocol: the kernel step it stands for, and why it is there.
+#[derive(Clone, Copy, Debug)]
+pub struct GuardDoc {
+    pub guard: Guards,
+    /// The kernel code of the step (`local_irq_save` in `__get_user_pages_fast`).
+    pub step: &'static str,
+    /// What it protects against, and where it is redundant in this model (and why).
+    pub why: &'static str,
+}
+
+/// The protocol with some guards switched off.
+#[derive(Clone, Copy, Debug)]
+pub struct Variant {
+    pub name: &'static str,
+    pub about: &'static str,
+    /// The guards this variant switches off (empty: the protocol as it is correct).
+    pub off: Guards,
+}
+
+/// What one execution of a cell is given.
+#[derive(Clone, Copy, Debug)]
+pub struct Setup<'a> {
+    pub policy: &'a ArchPolicy,
+    /// The guards switched on.
+    pub guards: Guards,
+    /// The data choices forced on (see `ptcheck_model::world::Choices`).
+    pub choices: &'a [&'static str],
+}
+
+/// A scenario: concurrent kernel paths over one initial state, and what must hold.
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub about: &'static str,
+    /// The seed series it comes from (`../shared/seeds/...`).
+    pub source: &'static str,
+    /// What each CPU runs, in CPU order.
+    pub cpus: &'static [&'static str],
+    pub guards: &'static [GuardDoc],
+    pub variants: &'static [Variant],
+    /// loom's preemption bound for this scenario's cells (`None`: exhaustive); chosen from
+    /// the scenario's thread count (DESIGN.md §2 calibration) and stated in every verdict.
+    pub loom_bound: Option<usize>,
+    /// One execution: build the world, run every CPU, check the final state.
+    pub run: fn(&Setup),
+}
+
+impl Scenario {
+    /// Every guard the protocol has.
+    pub fn all_guards(&self) -> Guards {
+        self.guards.iter().fold(Guards::empty(), |g, d| g | d.guard)
+    }
+
+    /// The guards on in `variant`.
+    pub fn guards_for(&self, variant: &Variant) -> Guards {
+        self.all_guards() - variant.off
+    }
+
+    pub fn variant(&self, name: &str) -> Option<&'static Variant> {
+        self.variants.iter().find(|v| v.name == name)
+    }
+}

@@ -1,0 +1,136 @@
+//! The reviewed expectation matrix (`expected.matrix` at the top of the repository), read by
+//! the gate and by `ptcheck check`.
+
+use crate::matrix::Cell;
+use ptcheck_model::ViolationKind;
+use std::collections::BTreeMap;
+
+/// The file, compiled in so that the binary needs nothing beside it.
+pub const TEXT: &str = include_str!("../expected.matrix");
+
+/// What a cell must come out as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expect {
+    Safe,
+    /// One of these violation kinds must be found.
+    Found(Vec<ViolationKind>),
+}
+
+impl Expect {
+    /// Does an outcome's verdict (`safe` or a violation kind name) meet this expectation?
+    pub fn accepts(&self, verdict: &str) -> bool {
+        match self {
+            Expect::Safe => verdict == "safe",
+            Expect::Found(ks) => ks.iter().any(|k| k.name() == verdict),
+        }
+    }
+}
+
+impl std::fmt::Display for Expect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expect::Safe => f.write_str("safe"),
+            Expect::Found(ks) => {
+                let n: Vec<&str> = ks.iter().map(|k| k.name()).collect();
+                f.write_str(&n.join("|"))
+            }
+        }
+    }
+}
+
+/// A malformed expectation file.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("expected.matrix line {line}: {msg}")]
+pub struct ParseError {
+    pub line: usize,
+    pub msg: String,
+}
+
+/// Cell id (`scenario/policy/variant`) -> expectation.
+#[derive(Clone, Debug, Default)]
+pub struct Expectations(pub BTreeMap<String, Expect>);
+
+fn short(s: &str) -> Option<ViolationKind> {
+    use ViolationKind::*;
+    Some(match s {
+        "uaf" => UseAfterFree,
+        "pin" => PinOfFreedPage,
+        "torn" => NeverExisted,
+        "lost" => LostUpdate,
+        "missed" => MissedSync,
+        "deadlock" => Deadlock,
+        "leak" => Leak,
+        "dfree" => DoubleFree,
+        other => return ViolationKind::from_name(other),
+    })
+}
+
+impl Expectations {
+    /// Parse the matrix text.
+    pub fn parse(text: &str) -> Result<Expectations, ParseError> {
+        let mut out = BTreeMap::new();
+        let mut scenario: Option<String> = None;
+        let mut columns: Option<Vec<String>> = None;
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            let err = |msg: String| ParseError { line: i + 1, msg };
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                scenario = Some(name.trim().to_string());
+                columns = None;
+                continue;
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let Some(sc) = &scenario else {
+                return Err(err("a row before any [scenario] header".into()));
+            };
+            let Some(cols) = &columns else {
+                if words[0] != "variant" {
+                    return Err(err("expected the header row `variant POLICY...`".into()));
+                }
+                columns = Some(words[1..].iter().map(|s| s.to_string()).collect());
+                continue;
+            };
+            if words.len() != cols.len() + 1 {
+                return Err(err(format!(
+                    "row `{}` has {} cells, the header names {} policies",
+                    words[0],
+                    words.len() - 1,
+                    cols.len()
+                )));
+            }
+            for (policy, cell) in cols.iter().zip(&words[1..]) {
+                let expect = if *cell == "safe" {
+                    Expect::Safe
+                } else {
+                    let kinds: Option<Vec<ViolationKind>> = cell.split('|').map(short).collect();
+                    Expect::Found(kinds.ok_or_else(|| err(format!("unknown verdict `{cell}`")))?)
+                };
+                let id = format!("{sc}/{policy}/{}", words[0]);
+                if out.insert(id.clone(), expect).is_some() {
+                    return Err(err(format!("cell {id} appears twice")));
+                }
+            }
+        }
+        Ok(Expectations(out))
+    }
+
+    /// The built-in matrix.
+    pub fn builtin() -> Result<Expectations, ParseError> {
+        Self::parse(TEXT)
+    }
+
+    pub fn get(&self, cell: &Cell) -> Option<&Expect> {
+        self.0.get(&cell.id())
+    }
+
+    /// Cells of the matrix without an expectation, and expectations naming no cell.
+    pub fn coverage_gaps(&self, cells: &[Cell]) -> (Vec<String>, Vec<String>) {
+        let ids: Vec<String> = cells.iter().map(|c| c.id()).collect();
+        let missing = ids.iter().filter(|i| !self.0.contains_key(*i)).cloned().collect();
+        let stale = self.0.keys().filter(|k| !ids.contains(k)).cloned().collect();
+        (missing, stale)
+    }
+}

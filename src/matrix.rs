@@ -1,0 +1,120 @@
+//! The matrix: scenario x arch policy x variant, each cell checked by one explorer.
+
+use ptcheck_arch::ArchPolicy;
+use ptcheck_checks::{explore, Body, Budget, Explorer, Outcome};
+use ptcheck_scenarios::{Scenario, Setup, Variant};
+use std::sync::Arc;
+
+/// One cell of the matrix.
+#[derive(Clone, Copy, Debug)]
+pub struct Cell {
+    pub scenario: &'static Scenario,
+    pub policy: &'static ArchPolicy,
+    pub variant: &'static Variant,
+}
+
+/// A name that does not resolve.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LookupError {
+    #[error("unknown scenario `{0}` (known: {1})")]
+    Scenario(String, String),
+    #[error("unknown arch policy `{0}` (known: {1})")]
+    Policy(String, String),
+    #[error("unknown variant `{0}` of scenario {1} (known: {2})")]
+    Variant(String, String, String),
+    #[error("malformed cell `{0}`: expected SCENARIO/POLICY/VARIANT")]
+    Cell(String),
+}
+
+fn names<T>(xs: &[T], f: impl Fn(&T) -> &str) -> String {
+    xs.iter().map(f).collect::<Vec<_>>().join(", ")
+}
+
+pub fn scenario(name: &str) -> Result<&'static Scenario, LookupError> {
+    ptcheck_scenarios::by_name(name).ok_or_else(|| {
+        LookupError::Scenario(name.into(), names(ptcheck_scenarios::ALL, |s| s.name))
+    })
+}
+
+pub fn policy(name: &str) -> Result<&'static ArchPolicy, LookupError> {
+    ptcheck_arch::by_name(name)
+        .ok_or_else(|| LookupError::Policy(name.into(), names(ptcheck_arch::ALL, |p| p.name)))
+}
+
+pub fn variant(s: &'static Scenario, name: &str) -> Result<&'static Variant, LookupError> {
+    s.variant(name).ok_or_else(|| {
+        LookupError::Variant(name.into(), s.name.into(), names(s.variants, |v| v.name))
+    })
+}
+
+impl Cell {
+    /// `scenario/policy/variant`.
+    pub fn id(&self) -> String {
+        format!("{}/{}/{}", self.scenario.name, self.policy.name, self.variant.name)
+    }
+
+    /// Parse `scenario/policy/variant`.
+    pub fn parse(id: &str) -> Result<Cell, LookupError> {
+        let parts: Vec<&str> = id.split('/').collect();
+        let [s, p, v] = parts[..] else {
+            return Err(LookupError::Cell(id.into()));
+        };
+        let scenario = scenario(s)?;
+        Ok(Cell {
+            scenario,
+            policy: policy(p)?,
+            variant: variant(scenario, v)?,
+        })
+    }
+
+    /// One execution of this cell, for an explorer.
+    pub fn body(&self) -> Body {
+        let c = *self;
+        let guards = c.scenario.guards_for(c.variant);
+        Arc::new(move |choices| {
+            (c.scenario.run)(&Setup {
+                policy: c.policy,
+                guards,
+                choices,
+            })
+        })
+    }
+
+    /// The explorer a cell uses by default for explorer `kind` (`loom`, `pct`, `random`,
+    /// `dfs`): loom at the scenario's preemption bound.
+    pub fn explorer(&self, kind: &str, iterations: usize, seed: u64) -> Result<Explorer, ptcheck_checks::ExplorerError> {
+        match Explorer::parse(kind, iterations, seed)? {
+            Explorer::Loom { bound: Some(_) } => Ok(Explorer::Loom {
+                bound: self.scenario.loom_bound,
+            }),
+            e => Ok(e),
+        }
+    }
+
+    pub fn check(&self, explorer: &Explorer, budget: Budget) -> Outcome {
+        explore(explorer, budget, self.body())
+    }
+}
+
+/// Every cell, optionally restricted to one scenario and one policy.
+pub fn cells(scenario: Option<&'static Scenario>, policy: Option<&'static ArchPolicy>) -> Vec<Cell> {
+    let mut out = Vec::new();
+    for s in ptcheck_scenarios::ALL {
+        if scenario.is_some_and(|x| x.name != s.name) {
+            continue;
+        }
+        for p in ptcheck_arch::ALL {
+            if policy.is_some_and(|x| x.name != p.name) {
+                continue;
+            }
+            for v in s.variants {
+                out.push(Cell {
+                    scenario: s,
+                    policy: p,
+                    variant: v,
+                });
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,180 @@
+//! Running cells and presenting their verdicts: the matrix table, JSON, counterexamples.
+
+use crate::expected::{Expect, Expectations};
+use crate::matrix::Cell;
+use ptcheck_checks::render;
+use ptcheck_checks::{Budget, Explorer, ExplorerError, Outcome};
+
+/// One checked cell.
+pub struct Row {
+    pub cell: Cell,
+    pub expect: Option<Expect>,
+    pub outcome: Outcome,
+}
+
+impl Row {
+    /// The verdict agrees with the reviewed expectation (a cell without one never agrees).
+    pub fn matches(&self) -> bool {
+        self.expect
+            .as_ref()
+            .is_some_and(|e| e.accepts(&self.outcome.verdict()))
+    }
+}
+
+/// How to explore each cell.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// `loom`, `loom-exhaustive`, `pct`, `random`, `dfs`.
+    pub explorer: String,
+    pub iterations: usize,
+    pub seed: u64,
+    pub budget: Budget,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            explorer: "loom".into(),
+            iterations: 10_000,
+            seed: 1,
+            budget: Budget::default(),
+        }
+    }
+}
+
+impl RunConfig {
+    pub fn explorer_for(&self, cell: &Cell) -> Result<Explorer, ExplorerError> {
+        cell.explorer(&self.explorer, self.iterations, self.seed)
+    }
+}
+
+/// Check every cell (with a progress bar on a terminal).
+pub fn run_cells(cells: &[Cell], cfg: &RunConfig, exp: &Expectations) -> Result<Vec<Row>, ExplorerError> {
+    let bar = indicatif::ProgressBar::new(cells.len() as u64);
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut rows = Vec::new();
+    for cell in cells {
+        bar.set_message(cell.id());
+        let e = cfg.explorer_for(cell)?;
+        let outcome = cell.check(&e, cfg.budget);
+        rows.push(Row {
+            cell: *cell,
+            expect: exp.get(cell).cloned(),
+            outcome,
+        });
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(rows)
+}
+
+fn cost(o: &Outcome) -> String {
+    format!(
+        "{}/{}/{}/{}",
+        o.cost.ipis, o.cost.cpus_interrupted, o.cost.grace_periods, o.cost.tlb_flushes
+    )
+}
+
+/// The verdict table: one line per cell.
+pub fn table(rows: &[Row]) -> String {
+    let head = [
+        "cell".to_string(),
+        "expected".into(),
+        "verdict".into(),
+        "ok".into(),
+        "IPI/int/GP/flush".into(),
+        "coverage (explorer, bound, executions, time)".into(),
+    ];
+    let body: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.cell.id(),
+                r.expect
+                    .as_ref()
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "MISSING".into()),
+                r.outcome.verdict(),
+                if r.matches() { "ok" } else { "MISMATCH" }.into(),
+                cost(&r.outcome),
+                r.outcome.coverage(),
+            ]
+        })
+        .collect();
+    let mut w = head.clone().map(|h| h.len());
+    for b in &body {
+        for (i, c) in b.iter().enumerate() {
+            w[i] = w[i].max(c.len());
+        }
+    }
+    let mut out = String::new();
+    for r in std::iter::once(&head).chain(body.iter()) {
+        let l: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{:<w$}", c, w = w[i]))
+            .collect();
+        out.push_str(l.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(
+        "\nIPI/int/GP/flush: per execution (largest seen): IPI broadcasts, CPUs interrupted, grace \
+         periods waited, TLB flushes.\n",
+    );
+    out
+}
+
+/// The counterexample of a row, headed by its cell and coverage.
+pub fn explain(r: &Row) -> String {
+    match &r.outcome.finding {
+        None => format!(
+            "{}: safe — no violation in {}\n",
+            r.cell.id(),
+            r.outcome.coverage()
+        ),
+        Some(f) => format!(
+            "== {} ({}) ==\n{}",
+            r.cell.id(),
+            r.outcome.coverage(),
+            render::counterexample(f)
+        ),
+    }
+}
+
+/// Machine-readable rows.
+pub fn json(rows: &[Row]) -> serde_json::Value {
+    let v: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let o = &r.outcome;
+            serde_json::json!({
+                "cell": r.cell.id(),
+                "scenario": r.cell.scenario.name,
+                "policy": r.cell.policy.name,
+                "variant": r.cell.variant.name,
+                "expected": r.expect.as_ref().map(|e| e.to_string()),
+                "verdict": o.verdict(),
+                "matches": r.matches(),
+                "explorer": o.explorer.name(),
+                "bound": o.explorer.bound(),
+                "exhaustive": o.explorer.is_exhaustive() && o.complete && o.finding.is_none(),
+                "complete": o.complete,
+                "executions": o.executions,
+                "elapsed_ms": o.elapsed.as_secs_f64() * 1000.0,
+                "choice_combinations": o.combos,
+                "cost": {
+                    "ipis": o.cost.ipis,
+                    "cpus_interrupted": o.cost.cpus_interrupted,
+                    "grace_periods": o.cost.grace_periods,
+                    "tlb_flushes": o.cost.tlb_flushes,
+                },
+                "counterexample": o.finding.as_ref().map(render::counterexample),
+                "preemptions": o.finding.as_ref().and_then(|f| f.preemptions),
+                "schedule": o.finding.as_ref().and_then(|f| f.schedule.clone()),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(v)
+}

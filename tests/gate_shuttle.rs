@@ -1,0 +1,43 @@
+//! The CI gate under shuttle PCT: every cell of the matrix from the same scenario code, with a
+//! fixed seed (so the gate is deterministic), plus the replay of a found schedule.
+
+mod common;
+
+use ptcheck::matrix::{cells, Cell};
+use ptcheck::report::RunConfig;
+use ptcheck_checks::{explore, Budget, Explorer};
+
+fn pct() -> RunConfig {
+    RunConfig {
+        explorer: "pct".into(),
+        iterations: 5_000,
+        seed: 1,
+        budget: Budget::default(),
+    }
+}
+
+fn main() {
+    let args = common::args();
+    let mut trials = vec![common::coverage_trial()];
+    for cell in cells(None, None) {
+        trials.push(common::trial(format!("pct::{}", cell.id()), move || {
+            common::check_cell(cell, &pct()).map(|_| ())
+        }));
+    }
+    trials.push(common::trial(
+        "replay::arm64_rfc_v4_schedule_reproduces_the_race".into(),
+        || {
+            let cell = Cell::parse("gup-fast-vs-munmap/arm64-rfc-v4/correct").map_err(|e| e.to_string())?;
+            let row = common::check_cell(cell, &pct())?;
+            let f = row.outcome.finding.ok_or("no finding")?;
+            let schedule = f.schedule.clone().ok_or("no schedule recorded")?;
+            let again = explore(&Explorer::Replay { schedule }, Budget::default(), cell.body());
+            let g = again.finding.ok_or("the replay found nothing")?;
+            if g.failure != f.failure || g.trace != f.trace {
+                return Err(format!("replay differs:\n{:?}\nvs\n{:?}", f.failure, g.failure));
+            }
+            Ok(())
+        },
+    ));
+    libtest_mimic::run(&args, trials).exit();
+}
