@@ -129,8 +129,17 @@ impl Expectations {
     /// Cells of the matrix without an expectation, and expectations naming no cell.
     pub fn coverage_gaps(&self, cells: &[Cell]) -> (Vec<String>, Vec<String>) {
         let ids: Vec<String> = cells.iter().map(|c| c.id()).collect();
-        let missing = ids.iter().filter(|i| !self.0.contains_key(*i)).cloned().collect();
-        let stale = self.0.keys().filter(|k| !ids.contains(k)).cloned().collect();
+        let missing = ids
+            .iter()
+            .filter(|i| !self.0.contains_key(*i))
+            .cloned()
+            .collect();
+        let stale = self
+            .0
+            .keys()
+            .filter(|k| !ids.contains(k))
+            .cloned()
+            .collect();
         (missing, stale)
     }
 }

@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "ptcheck", version, about = "Model-check the kernel's lockless page-table protocols")]
+#[command(
+    name = "ptcheck",
+    version,
+    about = "Model-check the kernel's lockless page-table protocols"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -139,10 +143,17 @@ fn run(cli: Cli) -> Result<bool, CliError> {
         Cmd::Replay { cell, schedule } => {
             let cell = Cell::parse(&cell)?;
             validate_schedule(&schedule)?;
-            let o = explore(&Explorer::Replay { schedule }, Budget::default(), cell.body());
+            let o = explore(
+                &Explorer::Replay { schedule },
+                Budget::default(),
+                cell.body(),
+            );
             match &o.finding {
                 Some(f) => print!("{}", ptcheck_checks::render::counterexample(f)),
-                None => println!("{}: the schedule ran to the end with no violation", cell.id()),
+                None => println!(
+                    "{}: the schedule ran to the end with no violation",
+                    cell.id()
+                ),
             }
             Ok(true)
         }

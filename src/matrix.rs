@@ -50,7 +50,10 @@ pub fn variant(s: &'static Scenario, name: &str) -> Result<&'static Variant, Loo
 impl Cell {
     /// `scenario/policy/variant`.
     pub fn id(&self) -> String {
-        format!("{}/{}/{}", self.scenario.name, self.policy.name, self.variant.name)
+        format!(
+            "{}/{}/{}",
+            self.scenario.name, self.policy.name, self.variant.name
+        )
     }
 
     /// Parse `scenario/policy/variant`.
@@ -82,7 +85,12 @@ impl Cell {
 
     /// The explorer a cell uses by default for explorer `kind` (`loom`, `pct`, `random`,
     /// `dfs`): loom at the scenario's preemption bound.
-    pub fn explorer(&self, kind: &str, iterations: usize, seed: u64) -> Result<Explorer, ptcheck_checks::ExplorerError> {
+    pub fn explorer(
+        &self,
+        kind: &str,
+        iterations: usize,
+        seed: u64,
+    ) -> Result<Explorer, ptcheck_checks::ExplorerError> {
         match Explorer::parse(kind, iterations, seed)? {
             Explorer::Loom { bound: Some(_) } => Ok(Explorer::Loom {
                 bound: self.scenario.loom_bound,
@@ -97,7 +105,10 @@ impl Cell {
 }
 
 /// Every cell, optionally restricted to one scenario and one policy.
-pub fn cells(scenario: Option<&'static Scenario>, policy: Option<&'static ArchPolicy>) -> Vec<Cell> {
+pub fn cells(
+    scenario: Option<&'static Scenario>,
+    policy: Option<&'static ArchPolicy>,
+) -> Vec<Cell> {
     let mut out = Vec::new();
     for s in ptcheck_scenarios::ALL {
         if scenario.is_some_and(|x| x.name != s.name) {

@@ -49,7 +49,11 @@ impl RunConfig {
 }
 
 /// Check every cell (with a progress bar on a terminal).
-pub fn run_cells(cells: &[Cell], cfg: &RunConfig, exp: &Expectations) -> Result<Vec<Row>, ExplorerError> {
+pub fn run_cells(
+    cells: &[Cell],
+    cfg: &RunConfig,
+    exp: &Expectations,
+) -> Result<Vec<Row>, ExplorerError> {
     let bar = indicatif::ProgressBar::new(cells.len() as u64);
     if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());

@@ -27,14 +27,22 @@ fn main() {
     trials.push(common::trial(
         "replay::arm64_rfc_v4_schedule_reproduces_the_race".into(),
         || {
-            let cell = Cell::parse("gup-fast-vs-munmap/arm64-rfc-v4/correct").map_err(|e| e.to_string())?;
+            let cell = Cell::parse("gup-fast-vs-munmap/arm64-rfc-v4/correct")
+                .map_err(|e| e.to_string())?;
             let row = common::check_cell(cell, &pct())?;
             let f = row.outcome.finding.ok_or("no finding")?;
             let schedule = f.schedule.clone().ok_or("no schedule recorded")?;
-            let again = explore(&Explorer::Replay { schedule }, Budget::default(), cell.body());
+            let again = explore(
+                &Explorer::Replay { schedule },
+                Budget::default(),
+                cell.body(),
+            );
             let g = again.finding.ok_or("the replay found nothing")?;
             if g.failure != f.failure || g.trace != f.trace {
-                return Err(format!("replay differs:\n{:?}\nvs\n{:?}", f.failure, g.failure));
+                return Err(format!(
+                    "replay differs:\n{:?}\nvs\n{:?}",
+                    f.failure, g.failure
+                ));
             }
             Ok(())
         },

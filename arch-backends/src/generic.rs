@@ -7,7 +7,8 @@ use ptcheck_model::RcuFlavour;
 
 pub const GENERIC_RCU: ArchPolicy = ArchPolicy {
     name: "generic-rcu",
-    about: "today's generic RCU table free: TLBI broadcast, call_rcu batch, synchronize_rcu fallback",
+    about:
+        "today's generic RCU table free: TLBI broadcast, call_rcu batch, synchronize_rcu fallback",
     tlb_flush: TlbFlush::BroadcastTlbi,
     table_free: TableFree::RcuBatched,
     remove_table_one: RemoveTableOne::SynchronizeRcu,

@@ -59,7 +59,10 @@ impl<'a> MmuGather<'a> {
         }
         match self.policy.table_free {
             TableFree::AfterFlush => {
-                self.c.note(func, format!("tlb_remove_page({})", self.c.world.name(table)));
+                self.c.note(
+                    func,
+                    format!("tlb_remove_page({})", self.c.world.name(table)),
+                );
                 self.pages.push((table, true));
             }
             TableFree::RcuBatched => self.tlb_remove_table(table),
@@ -71,7 +74,10 @@ impl<'a> MmuGather<'a> {
         let c = self.c;
         if self.batch.is_none() {
             if c.world.choose(BATCH_ALLOC_FAILS) {
-                c.note("tlb_remove_table", "__get_free_page(GFP_NOWAIT) failed: no batch");
+                c.note(
+                    "tlb_remove_table",
+                    "__get_free_page(GFP_NOWAIT) failed: no batch",
+                );
                 self.tlb_table_invalidate();
                 self.tlb_remove_table_one(table);
                 return;

@@ -15,7 +15,11 @@ pub enum Explorer {
     /// loom; `bound: None` explores every schedule (exhaustive).
     Loom { bound: Option<usize> },
     /// shuttle PCT with bug depth `depth`.
-    Pct { seed: u64, depth: usize, iterations: usize },
+    Pct {
+        seed: u64,
+        depth: usize,
+        iterations: usize,
+    },
     /// shuttle uniform random scheduling.
     Random { seed: u64, iterations: usize },
     /// shuttle depth-first search, up to `max_iterations` schedules (None: all of them).
@@ -83,7 +87,9 @@ impl Explorer {
                 depth,
                 iterations,
             } => format!("{iterations} iterations, depth {depth}, seed {seed}"),
-            Explorer::Random { seed, iterations } => format!("{iterations} iterations, seed {seed}"),
+            Explorer::Random { seed, iterations } => {
+                format!("{iterations} iterations, seed {seed}")
+            }
             Explorer::Dfs {
                 max_iterations: None,
             } => "exhaustive (sequentially consistent)".into(),

@@ -44,7 +44,13 @@ pub fn trace_table(trace: &[Event]) -> String {
     for (n, e) in trace.iter().enumerate() {
         let cols: Vec<String> = actors
             .iter()
-            .map(|a| if *a == e.actor { cell(e) } else { String::new() })
+            .map(|a| {
+                if *a == e.actor {
+                    cell(e)
+                } else {
+                    String::new()
+                }
+            })
             .collect();
         line(&mut out, &(n + 1).to_string(), &cols);
     }

@@ -9,8 +9,7 @@ use crate::explorer::{Budget, Explorer};
 use crate::outcome::{Finding, Outcome};
 use ptcheck_model::{exec, rt, trace};
 use shuttle::scheduler::{
-    DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task,
-    TaskId,
+    DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
 };
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -115,7 +114,10 @@ fn explore_combo(
             complete = false;
             break;
         }
-        let b_budget = Budget { time: left, ..budget };
+        let b_budget = Budget {
+            time: left,
+            ..budget
+        };
         exec::reset();
         let r = match explorer {
             Explorer::Loom { .. } => run_loom(b, b_budget, body, combo),
@@ -144,7 +146,12 @@ fn explore_combo(
     (None, total, complete)
 }
 
-fn run_loom(bound: Option<usize>, budget: Budget, body: &Body, combo: &[&'static str]) -> RunResult {
+fn run_loom(
+    bound: Option<usize>,
+    budget: Budget,
+    body: &Body,
+    combo: &[&'static str],
+) -> RunResult {
     rt::set_backend(rt::Backend::Loom);
     capture::reset();
     let mut b = loom::model::Builder::new();
@@ -197,7 +204,12 @@ impl Scheduler for Recording {
     }
 }
 
-fn run_shuttle(explorer: &Explorer, budget: Budget, body: &Body, combo: &[&'static str]) -> RunResult {
+fn run_shuttle(
+    explorer: &Explorer,
+    budget: Budget,
+    body: &Body,
+    combo: &[&'static str],
+) -> RunResult {
     rt::set_backend(rt::Backend::Shuttle);
     capture::reset();
     let inner: Box<dyn Scheduler> = match explorer {

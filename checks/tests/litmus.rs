@@ -28,10 +28,10 @@ fn verdict(explorer: &Explorer, body: Body) -> Option<ViolationKind> {
     let o = explore(explorer, Budget::default(), body);
     assert!(o.executions > 0, "no execution ran");
     assert!(o.complete, "ran out of budget: {}", o.coverage());
-    match o.finding {
-        None => None,
-        Some(f) => Some(f.kind().unwrap_or_else(|| panic!("model error: {:?}", f.failure))),
-    }
+    o.finding.map(|f| {
+        f.kind()
+            .unwrap_or_else(|| panic!("model error: {:?}", f.failure))
+    })
 }
 
 fn forbidden(detail: &str) -> ! {
@@ -47,15 +47,16 @@ fn store_buffering(mb: bool) -> Body {
         let x = Arc::new(Atomic::new(0));
         let y = Arc::new(Atomic::new(0));
         let r = Arc::new([Atomic::new(9), Atomic::new(9)]);
-        let prog = |mine: Arc<Atomic>, theirs: Arc<Atomic>, slot: usize, r: Arc<[Atomic; 2]>| -> Program {
-            Box::new(move |_: &Ctx| {
-                mine.store(1, ONCE);
-                if mb {
-                    smp_mb();
-                }
-                r[slot].store(theirs.load(ONCE), Ordering::Relaxed);
-            })
-        };
+        let prog =
+            |mine: Arc<Atomic>, theirs: Arc<Atomic>, slot: usize, r: Arc<[Atomic; 2]>| -> Program {
+                Box::new(move |_: &Ctx| {
+                    mine.store(1, ONCE);
+                    if mb {
+                        smp_mb();
+                    }
+                    r[slot].store(theirs.load(ONCE), Ordering::Relaxed);
+                })
+            };
         run_cpus(
             &w,
             vec![
@@ -198,7 +199,10 @@ const UAF: Option<ViolationKind> = Some(ViolationKind::UseAfterFree);
 
 #[test]
 fn rcu_sync_free_never_frees_under_a_reader() {
-    let b = unlink_then_free(Reader::RcuReadLock, Protect::SynchronizeRcu(RcuFlavour::Consolidated));
+    let b = unlink_then_free(
+        Reader::RcuReadLock,
+        Protect::SynchronizeRcu(RcuFlavour::Consolidated),
+    );
     assert_eq!(verdict(&EXHAUSTIVE, b.clone()), None);
     assert_eq!(verdict(&pct(), b), None);
 }
@@ -212,7 +216,10 @@ fn rcu_free_without_grace_period_is_found() {
 
 #[test]
 fn call_rcu_callback_never_frees_under_a_reader() {
-    let b = unlink_then_free(Reader::RcuReadLock, Protect::CallRcu(RcuFlavour::Consolidated));
+    let b = unlink_then_free(
+        Reader::RcuReadLock,
+        Protect::CallRcu(RcuFlavour::Consolidated),
+    );
     assert_eq!(verdict(&EXHAUSTIVE, b.clone()), None);
     assert_eq!(verdict(&pct(), b), None);
 }
@@ -236,7 +243,10 @@ fn rcu_reader_is_not_protected_by_an_ipi() {
     // An IPI waits for irq-off sections only: an rcu_read_lock section with interrupts on
     // answers it at once.
     assert_eq!(
-        verdict(&EXHAUSTIVE, unlink_then_free(Reader::RcuReadLock, Protect::Ipi)),
+        verdict(
+            &EXHAUSTIVE,
+            unlink_then_free(Reader::RcuReadLock, Protect::Ipi)
+        ),
         UAF
     );
 }
@@ -285,7 +295,11 @@ fn ipi_to_a_cpu_spinning_with_irqs_off_on_the_senders_lock_deadlocks() {
 
 #[test]
 fn a_found_use_after_free_names_the_freer_and_renders() {
-    let o = explore(&EXHAUSTIVE, Budget::default(), unlink_then_free(Reader::IrqOff, Protect::Nothing));
+    let o = explore(
+        &EXHAUSTIVE,
+        Budget::default(),
+        unlink_then_free(Reader::IrqOff, Protect::Nothing),
+    );
     let f = o.finding.expect("found");
     let text = ptcheck_checks::render::counterexample(&f);
     assert!(text.contains("CPU0") && text.contains("CPU1"), "{text}");

@@ -29,7 +29,10 @@ impl Ctx {
     pub fn local_irq_enable(&self, func: &'static str) {
         let cpu = self.cpu_id();
         let d = self.world.depth(cpu, false);
-        assert!(d > 0, "local_irq_restore without local_irq_save on CPU{cpu}");
+        assert!(
+            d > 0,
+            "local_irq_restore without local_irq_save on CPU{cpu}"
+        );
         self.world.set_depth(cpu, false, d - 1);
         if d == 1 {
             self.note(func, "local_irq_restore: interrupts on");

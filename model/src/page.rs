@@ -15,17 +15,25 @@ impl Ctx {
     pub fn get_page_unless_zero(&self, p: FrameId, func: &'static str) -> bool {
         let w = &self.world;
         fence(Ordering::SeqCst);
-        let r = w.frames[p.0].refcount.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
-            if c == 0 {
-                None
-            } else {
-                Some(c + 1)
-            }
-        });
+        let r = w.frames[p.0]
+            .refcount
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                if c == 0 {
+                    None
+                } else {
+                    Some(c + 1)
+                }
+            });
         fence(Ordering::SeqCst);
         match r {
-            Ok(c) => self.note(func, format!("get_page_unless_zero({}): {c} -> {}", w.name(p), c + 1)),
-            Err(_) => self.note(func, format!("get_page_unless_zero({}): count is 0, fail", w.name(p))),
+            Ok(c) => self.note(
+                func,
+                format!("get_page_unless_zero({}): {c} -> {}", w.name(p), c + 1),
+            ),
+            Err(_) => self.note(
+                func,
+                format!("get_page_unless_zero({}): count is 0, fail", w.name(p)),
+            ),
         }
         r.is_ok()
     }
@@ -53,7 +61,10 @@ impl Ctx {
         fence(Ordering::SeqCst);
         let c = w.frames[p.0].refcount.fetch_sub(1, Ordering::Relaxed);
         fence(Ordering::SeqCst);
-        self.note(func, format!("put_page({}): {c} -> {}", w.name(p), c.wrapping_sub(1)));
+        self.note(
+            func,
+            format!("put_page({}): {c} -> {}", w.name(p), c.wrapping_sub(1)),
+        );
         if c == 1 {
             self.free(p, func);
         }
@@ -64,9 +75,7 @@ impl Ctx {
     pub fn check_pin(&self, p: FrameId, via: Entry, func: &'static str) {
         let w = &self.world;
         if via.ghost_gen() != w.generation(p) {
-            let freed = w
-                .last_freed_at(p)
-                .expect("generation moved without a free");
+            let freed = w.last_freed_at(p).expect("generation moved without a free");
             violation::raise(Violation::PinOfFreedPage {
                 page: w.name(p).to_string(),
                 by: self.actor,

@@ -172,7 +172,11 @@ impl WorldBuilder {
     /// A page-table page with `slots` entries, named `PT#n` / `PMD#n` by level and index.
     pub fn table(&mut self, level: Level, slots: usize) -> FrameId {
         let n = self.frames.len();
-        self.push(format!("{}#{n}", level.prefix()), FrameKind::Table(level), slots)
+        self.push(
+            format!("{}#{n}", level.prefix()),
+            FrameKind::Table(level),
+            slots,
+        )
     }
 
     /// A data page with refcount `refs`, named `page A`, `page B`, ...
@@ -375,7 +379,14 @@ impl World {
     /// Load entry `slot` of table `t` (`READ_ONCE(*pXdp)` and friends): one scheduling point,
     /// then the use-after-free oracle in the same step (DESIGN.md §2: the check must follow the
     /// racy load with no scheduling point between).
-    pub fn load(&self, who: Actor, t: FrameId, slot: usize, o: Ordering, func: &'static str) -> Entry {
+    pub fn load(
+        &self,
+        who: Actor,
+        t: FrameId,
+        slot: usize,
+        o: Ordering,
+        func: &'static str,
+    ) -> Entry {
         let v = Entry(self.frames[t.0].slots[slot].load(o));
         trace::record(
             who,
@@ -387,7 +398,15 @@ impl World {
     }
 
     /// Store to entry `slot` of table `t` (`WRITE_ONCE`, `set_pte_at`, `pmd_populate`, ...).
-    pub fn store(&self, who: Actor, t: FrameId, slot: usize, e: Entry, o: Ordering, func: &'static str) {
+    pub fn store(
+        &self,
+        who: Actor,
+        t: FrameId,
+        slot: usize,
+        e: Entry,
+        o: Ordering,
+        func: &'static str,
+    ) {
         self.frames[t.0].slots[slot].store(e.0, o);
         trace::record(
             who,
@@ -400,7 +419,15 @@ impl World {
 
     /// Exchange entry `slot` of table `t` (`xchg`: `ptep_get_and_clear`,
     /// `pmdp_huge_get_and_clear`); `full` adds `smp_mb()` on both sides (a fully ordered RMW).
-    pub fn exchange(&self, who: Actor, t: FrameId, slot: usize, e: Entry, full: bool, func: &'static str) -> Entry {
+    pub fn exchange(
+        &self,
+        who: Actor,
+        t: FrameId,
+        slot: usize,
+        e: Entry,
+        full: bool,
+        func: &'static str,
+    ) -> Entry {
         if full {
             rt::fence(Ordering::SeqCst);
         }
@@ -444,7 +471,11 @@ impl World {
     /// `__tlb_remove_table`). Every earlier access must happen before this point.
     pub fn free(&self, who: Actor, f: FrameId, func: &'static str) {
         let step = trace::record(who, func, format!("free {}", self.name(f)));
-        let here = FreedAt { by: who, func, step };
+        let here = FreedAt {
+            by: who,
+            func,
+            step,
+        };
         let pending = {
             let s = self.shadow();
             let fs = &s.frames[f.0];
@@ -642,7 +673,14 @@ impl Ctx {
         self.world.store(self.actor, t, slot, e, o, func)
     }
 
-    pub fn exchange(&self, t: FrameId, slot: usize, e: Entry, full: bool, func: &'static str) -> Entry {
+    pub fn exchange(
+        &self,
+        t: FrameId,
+        slot: usize,
+        e: Entry,
+        full: bool,
+        func: &'static str,
+    ) -> Entry {
         self.world.exchange(self.actor, t, slot, e, full, func)
     }
 

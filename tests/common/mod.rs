@@ -59,7 +59,11 @@ pub fn check_cell(cell: Cell, cfg: &RunConfig) -> Result<report::Row, String> {
         return Err(format!("{}: no execution ran", cell.id()));
     }
     if o.finding.is_none() && !o.complete {
-        return Err(format!("{}: stopped by the time budget: {}", cell.id(), o.coverage()));
+        return Err(format!(
+            "{}: stopped by the time budget: {}",
+            cell.id(),
+            o.coverage()
+        ));
     }
     let Some(expect) = &row.expect else {
         return Err(format!("{}: no expectation in expected.matrix", cell.id()));

@@ -24,17 +24,35 @@ pub fn unmap_region(c: &Ctx, policy: &ArchPolicy, mm: Mm, a: Addr) {
     let pt = pmd.pfn();
     zap_pte_range(c, policy, &mut tlb, pt, a);
     // free_pgtables -> free_pgd_range
-    c.store(pmd_table, a.pmd, Entry::NONE, ONCE, "free_pte_range (pmd_clear)");
+    c.store(
+        pmd_table,
+        a.pmd,
+        Entry::NONE,
+        ONCE,
+        "free_pte_range (pmd_clear)",
+    );
     c.world.mark_detached(pt);
     tlb.free_table(pt, "pte_free_tlb");
-    c.store(mm.pgd, a.pgd, Entry::NONE, ONCE, "free_pmd_range (pud_clear)");
+    c.store(
+        mm.pgd,
+        a.pgd,
+        Entry::NONE,
+        ONCE,
+        "free_pmd_range (pud_clear)",
+    );
     c.world.mark_detached(pmd_table);
     tlb.free_table(pmd_table, "pmd_free_tlb");
     tlb.tlb_finish_mmu();
 }
 
 /// `zap_pte_range`: clear the pte and gather its page.
-fn zap_pte_range(c: &Ctx, policy: &ArchPolicy, tlb: &mut MmuGather, pt: ptcheck_model::FrameId, a: Addr) {
+fn zap_pte_range(
+    c: &Ctx,
+    policy: &ArchPolicy,
+    tlb: &mut MmuGather,
+    pt: ptcheck_model::FrameId,
+    a: Addr,
+) {
     let old = c.exchange(
         pt,
         a.pte,
