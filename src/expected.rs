@@ -143,3 +143,46 @@ impl Expectations {
         (missing, stale)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_matrix_parses() {
+        let e = Expectations::builtin().expect("parses");
+        assert_eq!(
+            e.0.get("gup-fast-vs-munmap/arm64-rfc-v4/correct"),
+            Some(&Expect::Found(vec![ViolationKind::UseAfterFree]))
+        );
+    }
+
+    #[test]
+    fn malformed_rows_say_where() {
+        let e = Expectations::parse("[s]\nvariant a b\ncorrect safe\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.msg.contains("has 1 cells"), "{e}");
+        let e = Expectations::parse("[s]\nvariant a\ncorrect bogus\n").unwrap_err();
+        assert!(e.msg.contains("unknown verdict `bogus`"), "{e}");
+        let e = Expectations::parse("correct safe\n").unwrap_err();
+        assert!(e.msg.contains("before any [scenario]"), "{e}");
+    }
+
+    #[test]
+    fn missing_cells_are_listed() {
+        let e = Expectations::parse("[gup-fast-vs-munmap]\nvariant x86\ncorrect safe\n").unwrap();
+        let (missing, stale) = e.coverage_gaps(&crate::matrix::cells(None, None));
+        assert!(missing.contains(&"gup-fast-vs-munmap/arm64/correct".to_string()));
+        assert!(stale.is_empty());
+    }
+
+    #[test]
+    fn alternatives_accept_either_kind() {
+        let e = Expect::Found(vec![
+            ViolationKind::UseAfterFree,
+            ViolationKind::PinOfFreedPage,
+        ]);
+        assert!(e.accepts("use-after-free") && e.accepts("pin-of-freed-page"));
+        assert!(!e.accepts("safe"));
+    }
+}

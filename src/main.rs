@@ -149,7 +149,16 @@ fn run(cli: Cli) -> Result<bool, CliError> {
                 cell.body(),
             );
             match &o.finding {
-                Some(f) => print!("{}", ptcheck_checks::render::counterexample(f)),
+                Some(f) => {
+                    if let ptcheck_checks::Failure::ModelError(m) = &f.failure {
+                        let why: String = m.chars().take(80).collect();
+                        return Err(CliError::Usage(format!(
+                            "the schedule does not fit {} (recorded on another cell or version?): {why}",
+                            cell.id()
+                        )));
+                    }
+                    print!("{}", ptcheck_checks::render::counterexample(f))
+                }
                 None => println!(
                     "{}: the schedule ran to the end with no violation",
                     cell.id()

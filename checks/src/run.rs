@@ -22,14 +22,26 @@ pub type Body = Arc<dyn Fn(&[&'static str]) + Send + Sync>;
 
 /// A malformed schedule string.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("malformed schedule: expected the hex string a counterexample prints after `schedule:`")]
+#[error("malformed schedule: expected the hex string a counterexample prints after `--schedule`")]
 pub struct BadSchedule;
 
 /// Check that a schedule string decodes (before handing it to shuttle, which would panic).
 pub fn validate_schedule(s: &str) -> Result<(), BadSchedule> {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let hex_ok = compact.len() >= 4
+        && compact.len() % 2 == 0
+        && compact.chars().all(|c| c.is_ascii_hexdigit());
+    if !hex_ok {
+        return Err(BadSchedule);
+    }
+    // The decoder indexes without checking on truncated input: run it with the quiet hook.
+    capture::install_hook();
+    capture::set_exploring(true);
     let ok = catch_unwind(|| {
-        shuttle_engine::scheduler::serialization::deserialize_schedule(s).is_some()
+        shuttle_engine::scheduler::serialization::deserialize_schedule(&compact).is_some()
     });
+    capture::set_exploring(false);
+    capture::reset();
     match ok {
         Ok(true) => Ok(()),
         _ => Err(BadSchedule),

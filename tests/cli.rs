@@ -1,0 +1,156 @@
+//! The command line: clear errors (never a panic) for bad input, and the documented outputs.
+
+use std::process::Command;
+
+fn ptcheck(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ptcheck"))
+        .args(args)
+        .output()
+        .expect("run ptcheck");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn unknown_scenario_is_a_clear_error() {
+    let (code, _, err) = ptcheck(&["check", "no-such-scenario"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown scenario `no-such-scenario`"), "{err}");
+    assert!(
+        err.contains("gup-fast-vs-munmap"),
+        "lists the known ones: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn unknown_policy_and_variant_are_clear_errors() {
+    let (code, _, err) = ptcheck(&["check", "--arch", "vax"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown arch policy `vax`"), "{err}");
+    let (code, _, err) = ptcheck(&["check", "gup-fast-vs-munmap", "--variant", "nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown variant `nope`"), "{err}");
+    let (code, _, err) = ptcheck(&["explain", "gup-fast-vs-munmap/x86"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("expected SCENARIO/POLICY/VARIANT"), "{err}");
+}
+
+#[test]
+fn unknown_explorer_and_bad_flag_are_clear_errors() {
+    let (code, _, err) = ptcheck(&["check", "--explorer", "magic"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown explorer `magic`"), "{err}");
+    let (code, _, err) = ptcheck(&["check", "--frobnicate"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--frobnicate"), "{err}");
+}
+
+#[test]
+fn malformed_schedule_is_a_clear_error() {
+    for bad in ["zz-not-hex", "00", "", "91", "9101ff"] {
+        let (code, _, err) = ptcheck(&[
+            "replay",
+            "gup-fast-vs-munmap/arm64-rfc-v4/correct",
+            "--schedule",
+            bad,
+        ]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("malformed schedule"), "{bad}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn a_schedule_from_another_cell_is_a_clear_error() {
+    // Recorded on a cell whose second CPU takes other steps.
+    let (_, out, _) = ptcheck(&[
+        "explain",
+        "gup-fast-vs-munmap/arm64-rfc-v4/correct",
+        "--explorer",
+        "pct",
+    ]);
+    let schedule = out
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: ptcheck replay <cell> --schedule "))
+        .expect("a schedule line")
+        .trim()
+        .to_string();
+    let (code, _, err) = ptcheck(&[
+        "replay",
+        "gup-fast-vs-munmap/x86/correct",
+        "--schedule",
+        &schedule,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("does not fit gup-fast-vs-munmap/x86/correct"),
+        "{err}"
+    );
+}
+
+#[test]
+fn explain_prints_the_arm64_rfc_v4_race_and_replay_reproduces_it() {
+    let (code, out, err) = ptcheck(&[
+        "explain",
+        "gup-fast-vs-munmap/arm64-rfc-v4/correct",
+        "--explorer",
+        "pct",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("VIOLATION use-after-free"), "{out}");
+    assert!(
+        out.contains("free_pages_and_swap_cache: free PT#2"),
+        "{out}"
+    );
+    let schedule = out
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: ptcheck replay <cell> --schedule "))
+        .expect("a schedule line")
+        .trim()
+        .to_string();
+    let (code, again, err) = ptcheck(&[
+        "replay",
+        "gup-fast-vs-munmap/arm64-rfc-v4/correct",
+        "--schedule",
+        &schedule,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(again.contains("VIOLATION use-after-free"), "{again}");
+}
+
+#[test]
+fn list_names_scenarios_policies_and_guards() {
+    let (code, out, _) = ptcheck(&["list"]);
+    assert_eq!(code, 0);
+    for want in [
+        "gup-fast-vs-munmap",
+        "arm64-rfc-v4",
+        "x86",
+        "irq-off",
+        "pte-recheck",
+    ] {
+        assert!(out.contains(want), "{want} missing from:\n{out}");
+    }
+    let (code, out, _) = ptcheck(&["list", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    assert!(v["scenarios"].as_array().is_some_and(|a| !a.is_empty()));
+}
+
+#[test]
+fn check_exits_zero_when_every_cell_is_as_expected_and_prints_coverage() {
+    let (code, out, err) = ptcheck(&["check", "gup-fast-vs-munmap", "--arch", "arm64"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("loom (exhaustive"), "{out}");
+    assert!(out.contains("as expected, 0 differ"), "{out}");
+    let (code, out, _) = ptcheck(&["check", "gup-fast-vs-munmap", "--arch", "x86", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    assert!(v
+        .as_array()
+        .is_some_and(|a| a.iter().all(|r| r["matches"] == true)));
+}
