@@ -514,17 +514,32 @@ impl World {
 
     /// The page allocator hands a freed data page to someone outside the scenario (the
     /// common case on a busy machine: the per-CPU free list is reused at once).
+    ///
+    /// The allocator orders the allocation after the free (zone lock, per-cpu lists); the model
+    /// gets that edge from the refcount itself: `set_page_count(page, 1)` is done as a
+    /// compare-exchange from 0 with acquire, reading the releasing put that freed the page.
+    /// No shadow-cell write: walkers never read a data page's contents, only its refcount.
     pub fn reuse(&self, who: Actor, f: FrameId, func: &'static str) {
+        assert!(self.is_freed(f), "reuse of a live frame");
+        let r =
+            self.frames[f.0]
+                .refcount
+                .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed);
+        if let Err(c) = r {
+            trace::record(
+                who,
+                func,
+                format!("{} not reallocated: refcount {c}", self.name(f)),
+            );
+            return;
+        }
         {
             let mut s = self.shadow();
             let fs = &mut s.frames[f.0];
-            assert!(fs.freed.is_some(), "reuse of a live frame");
             fs.freed = None;
             fs.reused = true;
             fs.accesses.clear();
         }
-        self.frames[f.0].cell.free();
-        self.frames[f.0].refcount.store(1, Ordering::Release);
         trace::record(
             who,
             func,

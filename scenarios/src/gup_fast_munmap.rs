@@ -26,6 +26,7 @@ const GUARDS: &[GuardDoc] = &[
         step: "local_irq_save() in __get_user_pages_fast",
         why: "holds off the IPI of a TLB shootdown and RCU-sched grace periods, so page tables \
               cannot be freed under the walk",
+        redundant: None,
     },
     GuardDoc {
         guard: Guards::PTE_RECHECK,
@@ -33,29 +34,38 @@ const GUARDS: &[GuardDoc] = &[
         why: "where pages are freed without waiting for the walker (no IPI flush), the page may \
               have been freed and reused between the pte read and the reference; redundant under \
               an IPI shootdown (x86), where the free waits for the walker's irq-off section",
+        redundant: None,
     },
     GuardDoc {
         guard: Guards::GET_UNLESS_ZERO,
         step: "page_cache_get_speculative (get_page_unless_zero) in gup_pte_range",
         why: "a plain get_page on a page whose count already reached zero resurrects a freed page; \
               redundant under an IPI shootdown (x86)",
+        redundant: None,
     },
     GuardDoc {
         guard: Guards::TABLE_FREE_DEFER,
         step: "pte_free_tlb / pmd_free_tlb through the mmu_gather (tlb_remove_page or tlb_remove_table)",
         why: "a table freed as soon as it is unlinked can still be under the walker",
+        redundant: None,
     },
     GuardDoc {
         guard: Guards::REMOVE_TABLE_SYNC,
         step: "tlb_remove_table_sync_one / synchronize_rcu in tlb_remove_table_one",
         why: "without a batch page the table is freed at once; the sync waits for walkers. \
               Not used on policies that free tables after an IPI flush (x86)",
+        redundant: None,
     },
     GuardDoc {
         guard: Guards::FREE_AFTER_FLUSH,
         step: "tlb_flush_mmu: tlb_flush before free_pages_and_swap_cache",
-        why: "for gup_fast the pte recheck already rejects a page freed early (redundant in this \
-              scenario); the order matters for other TLB users, which this model has none of",
+        why: "a page must not reach the allocator while another CPU can still reach it through a \
+              stale TLB entry",
+        redundant: Some(
+            "gup_fast does not use the TLB: its pte recheck and get_page_unless_zero already \
+             reject a page freed before the flush. The order protects CPUs still accessing the \
+             page through stale TLB entries, which this model has no TLBs for",
+        ),
     },
 ];
 
@@ -84,6 +94,11 @@ const VARIANTS: &[Variant] = &[
         name: "tables-freed-at-once",
         about: "pte_free/pmd_free right after pmd_clear/pud_clear, not via the mmu_gather",
         off: Guards::TABLE_FREE_DEFER,
+    },
+    Variant {
+        name: "free-pages-before-flush",
+        about: "zap frees the data page at tlb_remove_page, before the TLB flush",
+        off: Guards::FREE_AFTER_FLUSH,
     },
     Variant {
         name: "no-remove-table-sync",

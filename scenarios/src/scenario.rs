@@ -10,8 +10,12 @@ pub struct GuardDoc {
     pub guard: Guards,
     /// The kernel code of the step (`local_irq_save` in `__get_user_pages_fast`).
     pub step: &'static str,
-    /// What it protects against, and where it is redundant in this model (and why).
+    /// What it protects against.
     pub why: &'static str,
+    /// `Some(reason)` if no policy of the matrix needs it in this scenario: why the kernel
+    /// still has it, or what in this model covers it. The necessity gate requires every guard
+    /// to be caught on at least one policy or to say here why not.
+    pub redundant: Option<&'static str>,
 }
 
 /// The protocol with some guards switched off.

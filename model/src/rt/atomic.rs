@@ -42,6 +42,19 @@ impl Atomic {
         }
     }
 
+    pub fn compare_exchange(
+        &self,
+        cur: u64,
+        new: u64,
+        ok: Ordering,
+        fail: Ordering,
+    ) -> Result<u64, u64> {
+        match self {
+            Atomic::Loom(a) => a.compare_exchange(cur, new, ok, fail),
+            Atomic::Shuttle(a) => a.compare_exchange(cur, new, ok, fail),
+        }
+    }
+
     pub fn fetch_add(&self, v: u64, o: Ordering) -> u64 {
         match self {
             Atomic::Loom(a) => a.fetch_add(v, o),
