@@ -29,7 +29,7 @@ pub struct BadSchedule;
 pub fn validate_schedule(s: &str) -> Result<(), BadSchedule> {
     let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let hex_ok = compact.len() >= 4
-        && compact.len() % 2 == 0
+        && compact.len().is_multiple_of(2)
         && compact.chars().all(|c| c.is_ascii_hexdigit());
     if !hex_ok {
         return Err(BadSchedule);
