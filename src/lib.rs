@@ -6,6 +6,7 @@
 
 pub mod expected;
 pub mod matrix;
+pub mod necessity;
 pub mod report;
 
 pub use ptcheck_arch as arch;

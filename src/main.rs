@@ -83,6 +83,25 @@ enum Cmd {
         #[command(flatten)]
         explore: ExploreArgs,
     },
+    /// Switch each guard off (alone, then in pairs) and report whether the checker catches it.
+    Necessity {
+        /// Only this scenario.
+        scenario: Option<String>,
+        /// Only this arch policy.
+        #[arg(long)]
+        arch: Option<String>,
+        #[command(flatten)]
+        explore: ExploreArgs,
+        /// Time budget for the pair analysis per scenario, in seconds.
+        #[arg(long, default_value_t = 60)]
+        pairs_budget: u64,
+        /// Print the markdown report only (no timings, no traces).
+        #[arg(long)]
+        markdown: bool,
+        /// Rewrite the necessity section of ./README.md with the markdown report.
+        #[arg(long)]
+        update_readme: bool,
+    },
     /// Replay a shuttle schedule string (printed under a counterexample) on a cell.
     Replay {
         cell: String,
@@ -140,6 +159,21 @@ fn run(cli: Cli) -> Result<bool, CliError> {
             print!("{}", report::explain(&rows[0]));
             Ok(rows[0].matches())
         }
+        Cmd::Necessity {
+            scenario,
+            arch,
+            explore,
+            pairs_budget,
+            markdown,
+            update_readme,
+        } => necessity(
+            scenario,
+            arch,
+            &explore,
+            pairs_budget,
+            markdown,
+            update_readme,
+        ),
         Cmd::Replay { cell, schedule } => {
             let cell = Cell::parse(&cell)?;
             validate_schedule(&schedule)?;
@@ -220,6 +254,54 @@ fn check(
         );
     }
     Ok(bad == 0)
+}
+
+fn necessity(
+    scenario: Option<String>,
+    arch: Option<String>,
+    args: &ExploreArgs,
+    pairs_budget: u64,
+    markdown: bool,
+    update_readme: bool,
+) -> Result<bool, CliError> {
+    let scenarios: Vec<&'static ptcheck_scenarios::Scenario> = match &scenario {
+        Some(n) => vec![matrix::scenario(n)?],
+        None => ptcheck_scenarios::ALL.iter().collect(),
+    };
+    let policies: Vec<&'static ptcheck_arch::ArchPolicy> = match &arch {
+        Some(n) => vec![matrix::policy(n)?],
+        None => ptcheck_arch::ALL.iter().collect(),
+    };
+    let mut md = String::new();
+    let mut ok = true;
+    for s in scenarios {
+        let r = ptcheck::necessity::analyse(
+            s,
+            &policies,
+            &args.config(),
+            Duration::from_secs(pairs_budget),
+        )?;
+        ok &= r.gaps().is_empty();
+        if markdown || update_readme {
+            md.push_str(&r.markdown());
+            md.push('\n');
+        } else {
+            println!("{}", r.text());
+        }
+    }
+    if update_readme {
+        let path = std::path::Path::new("README.md");
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::Usage(format!("cannot read README.md here: {e}")))?;
+        let new = ptcheck::necessity::replace_readme_section(&text, &md)
+            .ok_or_else(|| CliError::Usage("README.md has no necessity markers".into()))?;
+        std::fs::write(path, new)
+            .map_err(|e| CliError::Usage(format!("cannot write README.md: {e}")))?;
+        println!("README.md necessity section updated");
+    } else if markdown {
+        print!("{md}");
+    }
+    Ok(ok)
 }
 
 fn list(json: bool) {

@@ -2,6 +2,7 @@
 
 use ptcheck_arch::ArchPolicy;
 use ptcheck_checks::{explore, Body, Budget, Explorer, Outcome};
+use ptcheck_model::Guards;
 use ptcheck_scenarios::{Scenario, Setup, Variant};
 use std::sync::Arc;
 
@@ -72,15 +73,11 @@ impl Cell {
 
     /// One execution of this cell, for an explorer.
     pub fn body(&self) -> Body {
-        let c = *self;
-        let guards = c.scenario.guards_for(c.variant);
-        Arc::new(move |choices| {
-            (c.scenario.run)(&Setup {
-                policy: c.policy,
-                guards,
-                choices,
-            })
-        })
+        body_for(
+            self.scenario,
+            self.policy,
+            self.scenario.guards_for(self.variant),
+        )
     }
 
     /// The explorer a cell uses by default for explorer `kind` (`loom`, `pct`, `random`,
@@ -91,16 +88,38 @@ impl Cell {
         iterations: usize,
         seed: u64,
     ) -> Result<Explorer, ptcheck_checks::ExplorerError> {
-        match Explorer::parse(kind, iterations, seed)? {
-            Explorer::Loom { bound: Some(_) } => Ok(Explorer::Loom {
-                bound: self.scenario.loom_bound,
-            }),
-            e => Ok(e),
-        }
+        explorer_for(self.scenario, kind, iterations, seed)
     }
 
     pub fn check(&self, explorer: &Explorer, budget: Budget) -> Outcome {
         explore(explorer, budget, self.body())
+    }
+}
+
+/// One execution of `scenario` on `policy` with exactly the guards `guards` on (cells use
+/// their variant's guards; the necessity analysis uses any set).
+pub fn body_for(scenario: &'static Scenario, policy: &'static ArchPolicy, guards: Guards) -> Body {
+    Arc::new(move |choices| {
+        (scenario.run)(&Setup {
+            policy,
+            guards,
+            choices,
+        })
+    })
+}
+
+/// The explorer for `kind` on `scenario`: `loom` means loom at the scenario's bound.
+pub fn explorer_for(
+    scenario: &Scenario,
+    kind: &str,
+    iterations: usize,
+    seed: u64,
+) -> Result<Explorer, ptcheck_checks::ExplorerError> {
+    match Explorer::parse(kind, iterations, seed)? {
+        Explorer::Loom { bound: Some(_) } => Ok(Explorer::Loom {
+            bound: scenario.loom_bound,
+        }),
+        e => Ok(e),
     }
 }
 

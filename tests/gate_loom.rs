@@ -4,7 +4,9 @@
 
 mod common;
 
+use ptcheck::expected::{Expect, Expectations};
 use ptcheck::matrix::cells;
+use ptcheck::necessity;
 use ptcheck::report::RunConfig;
 use ptcheck_checks::render;
 
@@ -16,9 +18,90 @@ fn snapshot(name: &str, text: &str) {
     s.bind(|| insta::assert_snapshot!(name.to_string(), text));
 }
 
+/// Every guard has a single-guard variant in the matrix, and the reviewed expectations say it is
+/// caught on at least one policy where the protocol is otherwise safe, or its docs say why it is
+/// redundant (and then it is caught nowhere). The variant cells themselves are asserted by the
+/// loom trials: a guard that used to be caught and no longer is fails its cell.
+fn necessity_consistency(s: &'static ptcheck_scenarios::Scenario) -> Result<(), String> {
+    let exp = Expectations::builtin().map_err(|e| e.to_string())?;
+    let correct = s.variant("correct").ok_or("no `correct` variant")?;
+    let mut errors = Vec::new();
+    for g in s.guards {
+        let name = g.guard.guard_name();
+        let Some(v) = s.variants.iter().find(|v| v.off == g.guard) else {
+            errors.push(format!(
+                "guard {name} has no variant switching it off alone"
+            ));
+            continue;
+        };
+        let mut caught_on = Vec::new();
+        for p in ptcheck_arch::ALL {
+            let base = exp
+                .0
+                .get(&format!("{}/{}/{}", s.name, p.name, correct.name));
+            let cell = exp.0.get(&format!("{}/{}/{}", s.name, p.name, v.name));
+            if base == Some(&Expect::Safe) && matches!(cell, Some(Expect::Found(_))) {
+                caught_on.push(p.name);
+            }
+        }
+        match (g.redundant, caught_on.is_empty()) {
+            (None, true) => errors.push(format!(
+                "guard {name} is caught on no policy and not documented as redundant: a gap in the model or the oracles"
+            )),
+            (Some(_), false) => errors.push(format!(
+                "guard {name} is documented as redundant but is caught on {}",
+                caught_on.join(", ")
+            )),
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\n"))
+    }
+}
+
+/// The README's necessity section is what the tool generates now.
+fn readme_current() -> Result<(), String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .map_err(|e| e.to_string())?;
+    let have = necessity::readme_section(&readme).ok_or("README.md has no necessity markers")?;
+    let mut want = String::new();
+    for s in ptcheck_scenarios::ALL {
+        let r = necessity::analyse(
+            s,
+            &ptcheck_arch::ALL.iter().collect::<Vec<_>>(),
+            &RunConfig::default(),
+            std::time::Duration::from_secs(120),
+        )
+        .map_err(|e| e.to_string())?;
+        if !r.gaps().is_empty() {
+            return Err(format!("{}: guards caught nowhere: {:?}", s.name, r.gaps()));
+        }
+        want.push_str(&r.markdown());
+        want.push('\n');
+    }
+    if have != want {
+        return Err(format!(
+            "README.md's necessity section is out of date: run `cargo run --release -- necessity --update-readme`.\n--- README ---\n{have}\n--- now ---\n{want}"
+        ));
+    }
+    Ok(())
+}
+
 fn main() {
     let args = common::args();
     let mut trials = vec![common::coverage_trial()];
+    for s in ptcheck_scenarios::ALL {
+        trials.push(common::trial(format!("necessity::{}", s.name), move || {
+            necessity_consistency(s)
+        }));
+    }
+    trials.push(common::trial(
+        "necessity::readme_is_current".into(),
+        readme_current,
+    ));
     for cell in cells(None, None) {
         trials.push(common::trial(format!("loom::{}", cell.id()), move || {
             let row = common::check_cell(cell, &RunConfig::default())?;

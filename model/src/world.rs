@@ -135,6 +135,7 @@ pub struct World {
     pub cpus: Vec<CpuState>,
     /// The guards switched on for this run.
     pub guards: Guards,
+    reuse: bool,
     shadow: Mutex<Shadow>,
 }
 
@@ -145,6 +146,7 @@ pub struct WorldBuilder {
     guards: Guards,
     choices: Vec<&'static str>,
     data_names: usize,
+    reuse: bool,
 }
 
 impl WorldBuilder {
@@ -155,7 +157,15 @@ impl WorldBuilder {
             guards,
             choices: choices.to_vec(),
             data_names: 0,
+            reuse: false,
         }
+    }
+
+    /// Freed data pages are reallocated to another user right after their free (a separate
+    /// step of the freeing CPU), as on a busy machine. This is what makes a stale pin harmful.
+    pub fn reuse_freed_pages(mut self) -> Self {
+        self.reuse = true;
+        self
     }
 
     fn push(&mut self, name: String, kind: FrameKind, slots: usize) -> FrameId {
@@ -215,6 +225,7 @@ impl WorldBuilder {
                 })
                 .collect(),
             guards: self.guards,
+            reuse: self.reuse,
             shadow: Mutex::new(shadow),
         })
     }
@@ -265,6 +276,11 @@ impl World {
         } else {
             format!("{base} [{}]", flags.join(","))
         }
+    }
+
+    /// See [`WorldBuilder::reuse_freed_pages`].
+    pub fn reuses_freed_pages(&self) -> bool {
+        self.reuse
     }
 
     /// Is this guard switched on for the run?
