@@ -25,7 +25,8 @@ struct ExploreArgs {
     /// Explorer: loom (the scenario's bound), loom-exhaustive, pct, random or dfs.
     #[arg(long, short, default_value = "loom")]
     explorer: String,
-    /// Iterations for pct/random/dfs.
+    /// Iterations for pct/random/dfs (dfs: 0 = every schedule, exhaustive under sequential
+    /// consistency).
     #[arg(long, default_value_t = 10_000)]
     iterations: usize,
     /// Seed for pct/random.

@@ -36,7 +36,8 @@ pub enum ExplorerError {
 }
 
 impl Explorer {
-    /// Parse a `--explorer` name with default parameters (`loom` = bound 3).
+    /// Parse a `--explorer` name with default parameters (`loom` = bound 3; `dfs` with
+    /// `iterations` 0 = every schedule).
     pub fn parse(name: &str, iterations: usize, seed: u64) -> Result<Explorer, ExplorerError> {
         Ok(match name {
             "loom" => Explorer::Loom { bound: Some(3) },
@@ -48,7 +49,7 @@ impl Explorer {
             },
             "random" => Explorer::Random { seed, iterations },
             "dfs" => Explorer::Dfs {
-                max_iterations: Some(iterations),
+                max_iterations: (iterations > 0).then_some(iterations),
             },
             other => return Err(ExplorerError::Unknown(other.to_string())),
         })
