@@ -13,31 +13,49 @@
 
 use crate::world::Ctx;
 
+/// A per-CPU section that others wait for: interrupts off, or an RCU read-side section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Section {
+    IrqOff,
+    RcuRead,
+}
+
 impl Ctx {
+    /// Enter a section (nesting counted; only the outermost takes the CPU's lock).
+    pub(crate) fn enter(&self, s: Section, func: &'static str, what: &'static str) {
+        let cpu = self.cpu_id();
+        let rcu = s == Section::RcuRead;
+        let d = self.world.depth(cpu, rcu);
+        if d == 0 {
+            let c = &self.world.cpus[cpu];
+            if rcu { &c.rcu } else { &c.irq }.lock();
+            self.note(func, what);
+        }
+        self.world.set_depth(cpu, rcu, d + 1);
+    }
+
+    /// Leave a section entered with [`Ctx::enter`].
+    pub(crate) fn exit(&self, s: Section, func: &'static str, what: &'static str) {
+        let cpu = self.cpu_id();
+        let rcu = s == Section::RcuRead;
+        let d = self.world.depth(cpu, rcu);
+        assert!(d > 0, "{what} on CPU{cpu} outside the section");
+        self.world.set_depth(cpu, rcu, d - 1);
+        if d == 1 {
+            self.note(func, what);
+            let c = &self.world.cpus[cpu];
+            if rcu { &c.rcu } else { &c.irq }.unlock();
+        }
+    }
+
     /// `local_irq_disable` / `local_irq_save`.
     pub fn local_irq_disable(&self, func: &'static str) {
-        let cpu = self.cpu_id();
-        let d = self.world.depth(cpu, false);
-        if d == 0 {
-            self.world.cpus[cpu].irq.lock();
-            self.note(func, "local_irq_save: interrupts off");
-        }
-        self.world.set_depth(cpu, false, d + 1);
+        self.enter(Section::IrqOff, func, "local_irq_save: interrupts off");
     }
 
     /// `local_irq_enable` / `local_irq_restore`.
     pub fn local_irq_enable(&self, func: &'static str) {
-        let cpu = self.cpu_id();
-        let d = self.world.depth(cpu, false);
-        assert!(
-            d > 0,
-            "local_irq_restore without local_irq_save on CPU{cpu}"
-        );
-        self.world.set_depth(cpu, false, d - 1);
-        if d == 1 {
-            self.note(func, "local_irq_restore: interrupts on");
-            self.world.cpus[cpu].irq.unlock();
-        }
+        self.exit(Section::IrqOff, func, "local_irq_restore: interrupts on");
     }
 
     /// Does this CPU run with interrupts off right now?

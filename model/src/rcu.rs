@@ -17,6 +17,7 @@
 //! `tlb_remove_table` used) were held off by irq-off sections, and plain `call_rcu` under
 //! PREEMPT_RCU only by `rcu_read_lock` sections.
 
+use crate::cpu::Section;
 use crate::rt;
 use crate::trace::Actor;
 use crate::world::Ctx;
@@ -53,25 +54,12 @@ impl RcuFlavour {
 impl Ctx {
     /// `rcu_read_lock()` (nests).
     pub fn rcu_read_lock(&self, func: &'static str) {
-        let cpu = self.cpu_id();
-        let d = self.world.depth(cpu, true);
-        if d == 0 {
-            self.world.cpus[cpu].rcu.lock();
-            self.note(func, "rcu_read_lock");
-        }
-        self.world.set_depth(cpu, true, d + 1);
+        self.enter(Section::RcuRead, func, "rcu_read_lock");
     }
 
     /// `rcu_read_unlock()`.
     pub fn rcu_read_unlock(&self, func: &'static str) {
-        let cpu = self.cpu_id();
-        let d = self.world.depth(cpu, true);
-        assert!(d > 0, "rcu_read_unlock without rcu_read_lock on CPU{cpu}");
-        self.world.set_depth(cpu, true, d - 1);
-        if d == 1 {
-            self.note(func, "rcu_read_unlock");
-            self.world.cpus[cpu].rcu.unlock();
-        }
+        self.exit(Section::RcuRead, func, "rcu_read_unlock");
     }
 
     /// Wait for a grace period of `flavour` on every CPU but the caller's own.
