@@ -54,6 +54,9 @@ pub struct Frame {
     slots: Vec<Atomic>,
     /// `page->_refcount` (data pages).
     pub(crate) refcount: Atomic,
+    /// Compound-page state of a data page ([`crate::compound`]): `PG_tail` and the tail's
+    /// `_mapcount` (gup's tail pins, 2014 THP refcounting), and the head's `compound_lock`.
+    pub(crate) compound: Option<crate::compound::CompoundState>,
 }
 
 /// Protocol costs counted per execution: the quantities the seeds were written to cut.
@@ -118,6 +121,9 @@ pub struct Shadow {
     rcu_depth: Vec<u32>,
     /// Pages a walker returned pinned, still held at the end: (who, page).
     pub pins: Vec<(Actor, FrameId)>,
+    /// Every value each entry has held, (frame, slot) -> values in store order (the
+    /// never-existed oracle, [`crate::history`]).
+    pub(crate) history: std::collections::HashMap<(usize, usize), Vec<Entry>>,
 }
 
 /// Per-CPU explorer-tracked state.
@@ -145,6 +151,7 @@ pub struct WorldBuilder {
     guards: Guards,
     choices: Vec<&'static str>,
     data_names: usize,
+    initial: Vec<(FrameId, usize, Entry)>,
 }
 
 impl WorldBuilder {
@@ -155,6 +162,7 @@ impl WorldBuilder {
             guards,
             choices: choices.to_vec(),
             data_names: 0,
+            initial: Vec::new(),
         }
     }
 
@@ -165,6 +173,7 @@ impl WorldBuilder {
             cell: ShadowCell::new(),
             slots: (0..slots).map(|_| Atomic::new(0)).collect(),
             refcount: Atomic::new(0),
+            compound: None,
         });
         FrameId(self.frames.len() - 1)
     }
@@ -191,6 +200,19 @@ impl WorldBuilder {
     /// Initial value of an entry (written before any CPU starts).
     pub fn set(&mut self, t: FrameId, slot: usize, e: Entry) {
         self.frames[t.0].slots[slot] = Atomic::new(e.0);
+        self.initial.push((t, slot, e));
+    }
+
+    /// A compound (huge) page: a head with refcount `refs` and `tails` tail pages right after
+    /// it in the pool (so that `head + i` is the i-th subpage, as `pmd_page(pmd) + index`).
+    pub fn compound_page(&mut self, refs: u64, tails: usize) -> FrameId {
+        let head = self.data_page(refs);
+        self.frames[head.0].compound = Some(crate::compound::CompoundState::head());
+        for _ in 0..tails {
+            let t = self.data_page(0);
+            self.frames[t.0].compound = Some(crate::compound::CompoundState::tail());
+        }
+        head
     }
 
     pub fn build(self) -> Arc<World> {
@@ -206,6 +228,10 @@ impl WorldBuilder {
             },
             ..Shadow::default()
         };
+        let mut shadow = shadow;
+        for (t, slot, e) in self.initial {
+            shadow.history.insert((t.0, slot), vec![e]);
+        }
         Arc::new(World {
             frames: self.frames,
             cpus: (0..self.ncpus)
@@ -387,6 +413,7 @@ impl World {
         o: Ordering,
         func: &'static str,
     ) -> Entry {
+        self.check_is_table(who, t, slot, func);
         let v = Entry(self.frames[t.0].slots[slot].load(o));
         trace::record(
             who,
@@ -407,7 +434,9 @@ impl World {
         o: Ordering,
         func: &'static str,
     ) {
+        self.check_is_table(who, t, slot, func);
         self.frames[t.0].slots[slot].store(e.0, o);
+        self.record_value(t, slot, e);
         trace::record(
             who,
             func,
@@ -431,7 +460,9 @@ impl World {
         if full {
             rt::fence(Ordering::SeqCst);
         }
+        self.check_is_table(who, t, slot, func);
         let old = Entry(self.frames[t.0].slots[slot].swap(e.0, Ordering::Relaxed));
+        self.record_value(t, slot, e);
         if full {
             rt::fence(Ordering::SeqCst);
         }
