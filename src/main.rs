@@ -103,6 +103,16 @@ enum Cmd {
         #[arg(long)]
         update_readme: bool,
     },
+    /// The protocol cost of zapping N huge pmds on C CPUs, per policy (IPIs sent, CPUs
+    /// interrupted, grace periods, TLB flushes), measured by running the kernel paths.
+    Cost {
+        /// Huge pmds zapped (default: a table of points).
+        #[arg(long)]
+        pmds: Option<usize>,
+        /// CPUs in mm_cpumask (default: a table of points, including the seed's 128).
+        #[arg(long)]
+        cpus: Option<usize>,
+    },
     /// Replay a shuttle schedule string (printed under a counterexample) on a cell.
     Replay {
         cell: String,
@@ -121,6 +131,8 @@ enum CliError {
     Schedule(#[from] BadSchedule),
     #[error(transparent)]
     Expectations(#[from] ParseError),
+    #[error(transparent)]
+    Cost(#[from] ptcheck::cost::CostError),
     #[error("{0}")]
     Usage(String),
 }
@@ -175,6 +187,16 @@ fn run(cli: Cli) -> Result<bool, CliError> {
             markdown,
             update_readme,
         ),
+        Cmd::Cost { pmds, cpus } => {
+            let ns: Vec<usize> = pmds.map(|n| vec![n]).unwrap_or_else(|| vec![1, 16, 64]);
+            let cs: Vec<usize> = cpus.map(|c| vec![c]).unwrap_or_else(|| vec![4, 128]);
+            let points: Vec<(usize, usize)> = ns
+                .iter()
+                .flat_map(|&n| cs.iter().map(move |&c| (n, c)))
+                .collect();
+            print!("{}", ptcheck::cost::render(&ptcheck::cost::table(&points)?));
+            Ok(true)
+        }
         Cmd::Replay { cell, schedule } => {
             let cell = Cell::parse(&cell)?;
             validate_schedule(&schedule)?;

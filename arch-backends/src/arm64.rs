@@ -18,6 +18,10 @@ pub const ARM64: ArchPolicy = ArchPolicy {
     table_rcu: RcuFlavour::Sched,
     table_invalidate: true,
     ptep_clear_full_barrier: false,
+    pmd_get_and_clear: PmdSerialize::FlushOnly,
+    pmd_invalidate: PmdSerialize::FlushOnly,
+    pmd_collapse_flush: PmdSerialize::FlushOnly,
+    splitting_flush: SplittingFlush::DummyIpi,
 };
 
 /// arm64 as in the 2014 RFC v4: HAVE_RCU_TABLE_FREE selected, but `__pte_free_tlb` still
@@ -29,5 +33,16 @@ pub const ARM64_RFC_V4: ArchPolicy = ArchPolicy {
     name: "arm64-rfc-v4",
     about: "arm64 RFC v4 (2014): RCU table free selected, but tables freed by tlb_remove_page",
     table_free: TableFree::AfterFlush,
+    ..ARM64
+};
+
+/// 32-bit arm with LPAE as in the seed (patches 1/7 – 4/7): the same knobs as arm64 —
+/// broadcast TLB maintenance (inner shareable), `tlb_remove_table` with `call_rcu_sched` and the
+/// IPI fallback, and `pmdp_splitting_flush` with the dummy IPI `thp_splitting_flush_sync`
+/// (arch/arm/mm/flush.c). A separate column so that users can see the arm cells by name.
+pub const ARM: ArchPolicy = ArchPolicy {
+    name: "arm",
+    about:
+        "arm LPAE (2014 seed): TLBI broadcast, tlb_remove_table, dummy IPI in pmdp_splitting_flush",
     ..ARM64
 };

@@ -15,4 +15,10 @@ pub const GENERIC_RCU: ArchPolicy = ArchPolicy {
     table_rcu: RcuFlavour::Consolidated,
     table_invalidate: true,
     ptep_clear_full_barrier: true,
+    pmd_get_and_clear: PmdSerialize::FlushOnly,
+    pmd_invalidate: PmdSerialize::FlushOnly,
+    pmd_collapse_flush: PmdSerialize::FlushOnly,
+    // Today's kernels have no splitting bit (THP refcounting was reworked in v4.5 and gup_fast
+    // is safe through page_ref_freeze); the 2014 split protocol runs with the generic flush.
+    splitting_flush: SplittingFlush::Generic,
 };

@@ -6,15 +6,18 @@
 //! (`tlb_batch_pages_flush` / `free_pages_and_swap_cache`).
 //!
 //! The batch page allocation of `tlb_remove_table` (`__get_free_page(GFP_NOWAIT)`) is a data
-//! choice, [`BATCH_ALLOC_FAILS`]: the explorer runs the cell once with it failing and once
+//! choice, [`BATCH_ALLOC`]: the explorer runs the cell once with it failing and once
 //! with it succeeding (one choice for the whole execution).
 
 use crate::policy::{ArchPolicy, RemoveTableOne, TableFree};
 use crate::tlb::flush_tlb_mm;
-use ptcheck_model::{Ctx, FrameId, Guards};
+use ptcheck_model::{Choice, Ctx, FrameId, Guards};
 
-/// The data choice: `__get_free_page(GFP_NOWAIT)` for the table batch fails.
-pub const BATCH_ALLOC_FAILS: &str = "tlb_remove_table: batch page allocation fails";
+/// The data choice: does `__get_free_page(GFP_NOWAIT)` for the table batch fail?
+pub const BATCH_ALLOC: Choice = Choice {
+    name: "tlb_remove_table batch page",
+    options: &["allocated", "allocation fails"],
+};
 
 /// One `struct mmu_gather` (`tlb_gather_mmu` .. `tlb_finish_mmu`).
 pub struct MmuGather<'a> {
@@ -73,7 +76,7 @@ impl<'a> MmuGather<'a> {
     fn tlb_remove_table(&mut self, table: FrameId) {
         let c = self.c;
         if self.batch.is_none() {
-            if c.world.choose(BATCH_ALLOC_FAILS) {
+            if c.world.choose(BATCH_ALLOC) {
                 c.note(
                     "tlb_remove_table",
                     "__get_free_page(GFP_NOWAIT) failed: no batch",

@@ -53,6 +53,33 @@ pub enum RemoveTableOne {
     SynchronizeRcu,
 }
 
+/// Whether a pmd update that converts or clears a huge pmd (`pmdp_huge_get_and_clear`,
+/// `pmdp_invalidate`, `pmdp_collapse_flush`) waits for lockless walkers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PmdSerialize {
+    /// `serialize_against_pte_lookup(mm)`: `smp_mb()` then `smp_call_function_many(
+    /// mm_cpumask(mm), do_nothing, NULL, 1)` after the update (powerpc book3s64 before the 2020
+    /// series; `hash__pmdp_collapse_flush` still does it).
+    SerializePteLookup,
+    /// No IPI of its own: only whatever TLB flush the function issues (an IPI on x86 native,
+    /// none with a broadcast TLBI), and the walker rules.
+    FlushOnly,
+}
+
+/// `pmdp_splitting_flush` (2014 THP split: `__split_huge_page_splitting`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SplittingFlush {
+    /// The generic one (mm/pgtable-generic.c; x86's is the same): set the splitting bit, then
+    /// `flush_pmd_tlb_range`, which serializes against gup_fast only if the flush is an IPI.
+    Generic,
+    /// arm and arm64 (seed patches 4/7, 7/7): set the splitting bit, then the dummy IPI
+    /// `smp_call_function(thp_splitting_flush_sync, NULL, 1)`.
+    DummyIpi,
+    /// powerpc book3s64 (2013 – 2016): set the splitting bit, then
+    /// `serialize_against_pte_lookup` (an IPI to `mm_cpumask`).
+    SerializePteLookup,
+}
+
 /// One architecture at one kernel version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ArchPolicy {
@@ -71,4 +98,12 @@ pub struct ArchPolicy {
     /// The full ordering of `ptep_get_and_clear`: `xchg` (x86, generic) vs `xchg_relaxed`
     /// (arm64 `__ptep_get_and_clear`).
     pub ptep_clear_full_barrier: bool,
+    /// `pmdp_huge_get_and_clear` (`zap_huge_pmd`).
+    pub pmd_get_and_clear: PmdSerialize,
+    /// `pmdp_invalidate` (THP split, `__split_huge_pmd_locked`).
+    pub pmd_invalidate: PmdSerialize,
+    /// `pmdp_collapse_flush` (khugepaged `collapse_huge_page`).
+    pub pmd_collapse_flush: PmdSerialize,
+    /// `pmdp_splitting_flush` (2014 THP split).
+    pub splitting_flush: SplittingFlush,
 }

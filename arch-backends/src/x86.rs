@@ -19,6 +19,10 @@ pub const X86: ArchPolicy = ArchPolicy {
     table_rcu: RcuFlavour::Consolidated,
     table_invalidate: false,
     ptep_clear_full_barrier: true,
+    pmd_get_and_clear: PmdSerialize::FlushOnly,
+    pmd_invalidate: PmdSerialize::FlushOnly,
+    pmd_collapse_flush: PmdSerialize::FlushOnly,
+    splitting_flush: SplittingFlush::Generic,
 };
 
 /// x86 under a paravirt TLB flush (Xen, Hyper-V: a hypercall, no IPI), which is why x86
@@ -33,6 +37,10 @@ pub const X86_PV: ArchPolicy = ArchPolicy {
     table_rcu: RcuFlavour::Consolidated,
     table_invalidate: false,
     ptep_clear_full_barrier: true,
+    pmd_get_and_clear: PmdSerialize::FlushOnly,
+    pmd_invalidate: PmdSerialize::FlushOnly,
+    pmd_collapse_flush: PmdSerialize::FlushOnly,
+    splitting_flush: SplittingFlush::Generic,
 };
 
 /// The hazard that made RCU table free necessary under paravirt: a flush that interrupts no

@@ -2,7 +2,7 @@
 
 use crate::capture::Failure;
 use crate::explorer::Explorer;
-use ptcheck_model::{Cost, Event, ViolationKind};
+use ptcheck_model::{Cost, Event, Picked, ViolationKind};
 use std::time::Duration;
 
 /// A failing execution, ready to print and replay.
@@ -12,7 +12,7 @@ pub struct Finding {
     /// The steps of the failing execution, in interleaving order.
     pub trace: Vec<Event>,
     /// The data choices forced in the failing run.
-    pub choices: Vec<&'static str>,
+    pub choices: Vec<Picked>,
     /// shuttle's schedule string, replayable with `ptcheck replay`.
     pub schedule: Option<String>,
     /// loom's preemption bound at which it was found (the smallest that finds one).
@@ -40,8 +40,8 @@ pub struct Outcome {
     pub complete: bool,
     /// The largest protocol cost of one execution.
     pub cost: Cost,
-    /// The data-choice combinations explored (each a list of choices forced on).
-    pub combos: Vec<Vec<&'static str>>,
+    /// The data-choice combinations explored.
+    pub combos: Vec<Vec<Picked>>,
     pub finding: Option<Finding>,
 }
 

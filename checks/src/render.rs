@@ -66,7 +66,10 @@ pub fn counterexample(f: &Finding) -> String {
         Failure::ModelError(m) => out.push_str(&format!("MODEL ERROR: {m}\n")),
     }
     if !f.choices.is_empty() {
-        out.push_str(&format!("data choices: {}\n", f.choices.join(", ")));
+        out.push_str(&format!(
+            "data choices: {}\n",
+            ptcheck_model::Choice::describe(&f.choices)
+        ));
     }
     if let Some(p) = f.preemptions {
         out.push_str(&format!(

@@ -7,7 +7,7 @@
 use crate::capture::{self, Failure};
 use crate::explorer::{Budget, Explorer};
 use crate::outcome::{Finding, Outcome};
-use ptcheck_model::{exec, rt, trace};
+use ptcheck_model::{exec, rt, trace, Choice, Picked};
 use shuttle::scheduler::{
     DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
 };
@@ -17,8 +17,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// One execution of a cell, given the data choices forced on.
-pub type Body = Arc<dyn Fn(&[&'static str]) + Send + Sync>;
+/// One execution of a cell, given the data choices forced for the run.
+pub type Body = Arc<dyn Fn(&[Picked]) + Send + Sync>;
 
 /// A malformed schedule string.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -60,9 +60,9 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
     let mut executions = 0;
     let mut cost = ptcheck_model::Cost::default();
     let mut complete = true;
-    let mut known: Vec<&'static str> = Vec::new();
-    let mut done: Vec<Vec<&'static str>> = Vec::new();
-    let mut todo: Vec<Vec<&'static str>> = vec![Vec::new()];
+    let mut known: Vec<Choice> = Vec::new();
+    let mut done: Vec<Vec<Picked>> = Vec::new();
+    let mut todo: Vec<Vec<Picked>> = vec![Vec::new()];
     let mut finding = None;
     while let Some(combo) = todo.pop() {
         let (found, stats, ran_to_end) = explore_combo(explorer, budget, &body, &combo);
@@ -75,21 +75,31 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
             finding = Some(f);
             break;
         }
-        // Enumerate every subset of the choice points met so far, once each.
+        // Enumerate every combination of the alternatives of the points met so far, once each
+        // (a point a run does not force takes its default, alternative 0).
         for m in stats.choices_met {
             if !known.contains(&m) {
                 known.push(m);
             }
         }
-        for mask in 0u32..(1 << known.len()) {
-            let c: Vec<&'static str> = known
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| mask & (1 << i) != 0)
-                .map(|(_, n)| *n)
+        let mut combos: Vec<Vec<Picked>> = vec![Vec::new()];
+        for c in &known {
+            combos = combos
+                .into_iter()
+                .flat_map(|base| {
+                    (0..c.options.len()).map(move |i| {
+                        let mut v = base.clone();
+                        if i != 0 {
+                            v.push((*c, i));
+                        }
+                        v
+                    })
+                })
                 .collect();
+        }
+        for c in combos {
             if !done.contains(&c) && !todo.contains(&c) {
-                todo.push(c);
+                todo.insert(0, c);
             }
         }
     }
@@ -110,7 +120,7 @@ fn explore_combo(
     explorer: &Explorer,
     budget: Budget,
     body: &Body,
-    combo: &[&'static str],
+    combo: &[Picked],
 ) -> (Option<Finding>, exec::ExecStats, bool) {
     let mut total = exec::ExecStats::default();
     let bounds: Vec<Option<usize>> = match explorer {
@@ -158,12 +168,7 @@ fn explore_combo(
     (None, total, complete)
 }
 
-fn run_loom(
-    bound: Option<usize>,
-    budget: Budget,
-    body: &Body,
-    combo: &[&'static str],
-) -> RunResult {
+fn run_loom(bound: Option<usize>, budget: Budget, body: &Body, combo: &[Picked]) -> RunResult {
     rt::set_backend(rt::Backend::Loom);
     capture::reset();
     let mut b = loom::model::Builder::new();
@@ -216,12 +221,7 @@ impl Scheduler for Recording {
     }
 }
 
-fn run_shuttle(
-    explorer: &Explorer,
-    budget: Budget,
-    body: &Body,
-    combo: &[&'static str],
-) -> RunResult {
+fn run_shuttle(explorer: &Explorer, budget: Budget, body: &Body, combo: &[Picked]) -> RunResult {
     rt::set_backend(rt::Backend::Shuttle);
     capture::reset();
     let inner: Box<dyn Scheduler> = match explorer {

@@ -5,7 +5,7 @@
 //! [`crate::WorldBuilder::build`] starts one execution, and dropping the [`crate::World`] folds
 //! its cost and choices in. Plain thread-local state: no scheduling points.
 
-use crate::world::Cost;
+use crate::world::{Choice, Cost};
 use std::cell::RefCell;
 
 /// What an exploration's executions reported.
@@ -13,7 +13,7 @@ use std::cell::RefCell;
 pub struct ExecStats {
     pub executions: u64,
     pub cost: Cost,
-    pub choices_met: Vec<&'static str>,
+    pub choices_met: Vec<Choice>,
 }
 
 thread_local! {
@@ -34,13 +34,13 @@ pub(crate) fn started() {
     STATS.with(|s| s.borrow_mut().executions += 1);
 }
 
-pub(crate) fn finished(cost: Cost, met: &[&'static str]) {
+pub(crate) fn finished(cost: Cost, met: &[Choice]) {
     STATS.with(|s| {
         let mut s = s.borrow_mut();
         s.cost = s.cost.max(cost);
         for m in met {
             if !s.choices_met.contains(m) {
-                s.choices_met.push(m);
+                s.choices_met.push(*m);
             }
         }
     });

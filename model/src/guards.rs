@@ -27,6 +27,20 @@ bitflags! {
         /// Data pages are freed only after the TLB flush (`tlb_flush_mmu` order:
         /// `tlb_flush` then `free_pages_and_swap_cache`).
         const FREE_AFTER_FLUSH  = 1 << 5;
+        /// A lockless walker reads a pmd once (`READ_ONCE`) and acts on the value it tested
+        /// (the 2020 powerpc rule 1); off: it tests one read and acts on a reload.
+        const READ_ONCE_PMD     = 1 << 6;
+        /// `pte_present()` checks `_PAGE_PTE` before the walker treats an entry reached through
+        /// a pmd slot as a leaf (the 2020 powerpc rule 3); off: only the valid bit is tested.
+        const PAGE_PTE_CHECK    = 1 << 7;
+        /// `serialize_against_pte_lookup()`: `smp_mb()` then an IPI to `mm_cpumask`, waiting,
+        /// after a pmd update, where the policy's `pmdp_*` functions do it.
+        const SERIALIZE_PTE_LOOKUP = 1 << 8;
+        /// The dummy IPI of the arch `pmdp_splitting_flush` (`thp_splitting_flush_sync`, arm and
+        /// arm64 2014) where the policy has one; off: the generic `pmdp_splitting_flush`.
+        const SPLITTING_IPI     = 1 << 9;
+        /// gup_fast bails on `pmd_trans_splitting(pmd)`.
+        const SPLITTING_CHECK   = 1 << 10;
     }
 }
 
@@ -40,6 +54,11 @@ impl Guards {
             g if g == Guards::TABLE_FREE_DEFER => "table-free-defer",
             g if g == Guards::REMOVE_TABLE_SYNC => "remove-table-sync",
             g if g == Guards::FREE_AFTER_FLUSH => "free-after-flush",
+            g if g == Guards::READ_ONCE_PMD => "read-once-pmd",
+            g if g == Guards::PAGE_PTE_CHECK => "page-pte-check",
+            g if g == Guards::SERIALIZE_PTE_LOOKUP => "serialize-pte-lookup",
+            g if g == Guards::SPLITTING_IPI => "splitting-ipi",
+            g if g == Guards::SPLITTING_CHECK => "splitting-check",
             _ => "(several)",
         }
     }

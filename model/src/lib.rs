@@ -13,15 +13,19 @@
 //! | RCU and its flavours | [`rcu`] | `rcu_read_lock`, `synchronize_rcu`, `call_rcu(_sched)` |
 //! | spinlocks | [`spinlock`] | `spin_lock`, `ptl`, `pgd_lock` |
 //! | refcounts | [`page`] | `get_page_unless_zero`, `put_page` |
+//! | compound pages, 2014 THP refcounting | [`compound`] | `get_huge_page_tail`, `__split_huge_page_refcount` |
+//! | values each entry held; the never-existed oracle | [`history`] | — |
 //! | memory-ordering mapping | [`ordering`] | `READ_ONCE`, `smp_mb`, `xchg`, ... |
 //! | guards a variant switches off | [`guards`] | — |
 //! | typed violations | [`violation`] | — |
 //! | event trace | [`trace`] | — |
 
+pub mod compound;
 pub mod cpu;
 pub mod entry;
 pub mod exec;
 pub mod guards;
+pub mod history;
 pub mod ipi;
 pub mod ordering;
 pub mod page;
@@ -34,7 +38,8 @@ pub mod world;
 
 pub use entry::{Entry, EntryFlags, FrameId};
 pub use guards::Guards;
+pub use history::Meaning;
 pub use rcu::RcuFlavour;
 pub use trace::{Actor, Event};
 pub use violation::{Violation, ViolationKind};
-pub use world::{run_cpus, Cost, Ctx, Level, Program, World, WorldBuilder};
+pub use world::{run_cpus, Choice, Cost, Ctx, Level, Picked, Program, World, WorldBuilder};

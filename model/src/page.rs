@@ -98,6 +98,32 @@ impl Ctx {
                 s.pins.remove(i);
             }
         }
-        self.put_page(p, func);
+        self.put_user_page(p, func);
+    }
+}
+
+impl Ctx {
+    /// `page_ref_add(p, n)` (`atomic_add`): used by `__split_huge_page_refcount`.
+    pub fn page_ref_add(&self, p: FrameId, n: u64, func: &'static str) {
+        let w = &self.world;
+        let c = w.frames[p.0].refcount.fetch_add(n, Ordering::Relaxed);
+        self.note(
+            func,
+            format!("page_ref_add({}, {n}): {c} -> {}", w.name(p), c + n),
+        );
+    }
+
+    /// `page_ref_sub(p, n)` (`atomic_sub`, the caller holds another reference).
+    pub fn page_ref_sub(&self, p: FrameId, n: u64, func: &'static str) {
+        let w = &self.world;
+        let c = w.frames[p.0].refcount.fetch_sub(n, Ordering::Relaxed);
+        self.note(
+            func,
+            format!(
+                "page_ref_sub({}, {n}): {c} -> {}",
+                w.name(p),
+                c.wrapping_sub(n)
+            ),
+        );
     }
 }

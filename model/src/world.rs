@@ -54,6 +54,9 @@ pub struct Frame {
     slots: Vec<Atomic>,
     /// `page->_refcount` (data pages).
     pub(crate) refcount: Atomic,
+    /// Compound-page state of a data page ([`crate::compound`]): `PG_tail` and the tail's
+    /// `_mapcount` (gup's tail pins, 2014 THP refcounting), and the head's `compound_lock`.
+    pub(crate) compound: Option<crate::compound::CompoundState>,
 }
 
 /// Protocol costs counted per execution: the quantities the seeds were written to cut.
@@ -81,15 +84,53 @@ impl Cost {
     }
 }
 
-/// Data choices of an execution (e.g. "the batch page allocation fails"): loom explores
-/// schedules only, so each combination of choices is a separate run of the cell. The values
-/// are fixed per run; the names met are recorded so the explorer can enumerate them.
+/// A data choice point (e.g. "does the batch page allocation fail"): a name and its
+/// alternatives, the first being the default. loom explores schedules only, so each
+/// combination of alternatives is a separate run of the cell; the explorer learns the points
+/// an execution meets and enumerates them (DESIGN.md §2, "data choices").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice {
+    pub name: &'static str,
+    pub options: &'static [&'static str],
+}
+
+/// One alternative of a choice point, forced for a run.
+pub type Picked = (Choice, usize);
+
+impl Choice {
+    /// The alternative `set` forces for this point (the default, 0, if none).
+    pub fn picked(&self, set: &[Picked]) -> usize {
+        set.iter()
+            .find(|(c, _)| c.name == self.name)
+            .map(|&(_, i)| i)
+            .unwrap_or(0)
+    }
+
+    /// `name = option`, for verdicts and counterexamples.
+    pub fn describe(set: &[Picked]) -> String {
+        set.iter()
+            .map(|(c, i)| format!("{} = {}", c.name, c.options.get(*i).unwrap_or(&"?")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The data choices of one execution.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Choices {
-    /// Choice points forced to `true` in this run.
-    pub set: Vec<&'static str>,
+    /// The alternatives forced in this run (points not listed take their default).
+    pub set: Vec<Picked>,
     /// Choice points the execution reached.
-    pub met: Vec<&'static str>,
+    pub met: Vec<Choice>,
+}
+
+impl Choices {
+    fn pick(&mut self, c: Choice) -> usize {
+        if !self.met.contains(&c) {
+            self.met.push(c);
+        }
+        c.picked(&self.set)
+    }
 }
 
 #[derive(Default)]
@@ -118,6 +159,9 @@ pub struct Shadow {
     rcu_depth: Vec<u32>,
     /// Pages a walker returned pinned, still held at the end: (who, page).
     pub pins: Vec<(Actor, FrameId)>,
+    /// Every value each entry has held, (frame, slot) -> values in store order (the
+    /// never-existed oracle, [`crate::history`]).
+    pub(crate) history: std::collections::HashMap<(usize, usize), Vec<Entry>>,
 }
 
 /// Per-CPU explorer-tracked state.
@@ -144,21 +188,31 @@ pub struct WorldBuilder {
     frames: Vec<Frame>,
     ncpus: usize,
     guards: Guards,
-    choices: Vec<&'static str>,
+    choices: Choices,
     data_names: usize,
     reuse: bool,
+    initial: Vec<(FrameId, usize, Entry)>,
 }
 
 impl WorldBuilder {
-    pub fn new(ncpus: usize, guards: Guards, choices: &[&'static str]) -> Self {
+    pub fn new(ncpus: usize, guards: Guards, choices: &[Picked]) -> Self {
         WorldBuilder {
             frames: Vec::new(),
             ncpus,
             guards,
-            choices: choices.to_vec(),
+            choices: Choices {
+                set: choices.to_vec(),
+                met: Vec::new(),
+            },
             data_names: 0,
             reuse: false,
+            initial: Vec::new(),
         }
+    }
+
+    /// The alternative of choice point `c` in this run, when the initial state depends on it.
+    pub fn pick(&mut self, c: Choice) -> usize {
+        self.choices.pick(c)
     }
 
     /// Freed data pages are reallocated to another user right after their free (a separate
@@ -175,6 +229,7 @@ impl WorldBuilder {
             cell: ShadowCell::new(),
             slots: (0..slots).map(|_| Atomic::new(0)).collect(),
             refcount: Atomic::new(0),
+            compound: None,
         });
         FrameId(self.frames.len() - 1)
     }
@@ -201,6 +256,19 @@ impl WorldBuilder {
     /// Initial value of an entry (written before any CPU starts).
     pub fn set(&mut self, t: FrameId, slot: usize, e: Entry) {
         self.frames[t.0].slots[slot] = Atomic::new(e.0);
+        self.initial.push((t, slot, e));
+    }
+
+    /// A compound (huge) page: a head with refcount `refs` and `tails` tail pages right after
+    /// it in the pool (so that `head + i` is the i-th subpage, as `pmd_page(pmd) + index`).
+    pub fn compound_page(&mut self, refs: u64, tails: usize) -> FrameId {
+        let head = self.data_page(refs);
+        self.frames[head.0].compound = Some(crate::compound::CompoundState::head());
+        for _ in 0..tails {
+            let t = self.data_page(0);
+            self.frames[t.0].compound = Some(crate::compound::CompoundState::tail());
+        }
+        head
     }
 
     pub fn build(self) -> Arc<World> {
@@ -210,12 +278,13 @@ impl WorldBuilder {
             frames: self.frames.iter().map(|_| FrameShadow::default()).collect(),
             irq_depth: vec![0; self.ncpus],
             rcu_depth: vec![0; self.ncpus],
-            choices: Choices {
-                set: self.choices,
-                met: Vec::new(),
-            },
+            choices: self.choices,
             ..Shadow::default()
         };
+        let mut shadow = shadow;
+        for (t, slot, e) in self.initial {
+            shadow.history.insert((t.0, slot), vec![e]);
+        }
         Arc::new(World {
             frames: self.frames,
             cpus: (0..self.ncpus)
@@ -288,13 +357,14 @@ impl World {
         self.guards.contains(g)
     }
 
-    /// A data choice (see [`Choices`]): `true` if this run forces it.
-    pub fn choose(&self, name: &'static str) -> bool {
-        let mut s = self.shadow();
-        if !s.choices.met.contains(&name) {
-            s.choices.met.push(name);
-        }
-        s.choices.set.contains(&name)
+    /// The alternative of choice point `c` in this run (see [`Choice`]).
+    pub fn pick(&self, c: Choice) -> usize {
+        self.shadow().choices.pick(c)
+    }
+
+    /// A two-way choice point: `true` for its second alternative.
+    pub fn choose(&self, c: Choice) -> bool {
+        self.pick(c) != 0
     }
 
     /// Current generation of a data page (bumped when it is freed).
@@ -403,6 +473,7 @@ impl World {
         o: Ordering,
         func: &'static str,
     ) -> Entry {
+        self.check_is_table(who, t, slot, func);
         let v = Entry(self.frames[t.0].slots[slot].load(o));
         trace::record(
             who,
@@ -423,7 +494,9 @@ impl World {
         o: Ordering,
         func: &'static str,
     ) {
+        self.check_is_table(who, t, slot, func);
         self.frames[t.0].slots[slot].store(e.0, o);
+        self.record_value(t, slot, e);
         trace::record(
             who,
             func,
@@ -447,7 +520,9 @@ impl World {
         if full {
             rt::fence(Ordering::SeqCst);
         }
+        self.check_is_table(who, t, slot, func);
         let old = Entry(self.frames[t.0].slots[slot].swap(e.0, Ordering::Relaxed));
+        self.record_value(t, slot, e);
         if full {
             rt::fence(Ordering::SeqCst);
         }

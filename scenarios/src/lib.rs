@@ -6,12 +6,18 @@
 
 pub mod gup_fast_munmap;
 pub mod kernel;
+pub mod pmd_clear_walk;
 pub mod scenario;
+pub mod thp_split_gup_fast;
 
 pub use scenario::{GuardDoc, Scenario, Setup, Variant};
 
 /// Every scenario, in matrix order.
-pub const ALL: &[Scenario] = &[gup_fast_munmap::GUP_FAST_MUNMAP];
+pub const ALL: &[Scenario] = &[
+    gup_fast_munmap::GUP_FAST_MUNMAP,
+    pmd_clear_walk::PMD_CLEAR_WALK,
+    thp_split_gup_fast::THP_SPLIT_GUP_FAST,
+];
 
 /// Look a scenario up by name.
 pub fn by_name(name: &str) -> Option<&'static Scenario> {

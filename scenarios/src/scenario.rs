@@ -33,8 +33,8 @@ pub struct Setup<'a> {
     pub policy: &'a ArchPolicy,
     /// The guards switched on.
     pub guards: Guards,
-    /// The data choices forced on (see `ptcheck_model::world::Choices`).
-    pub choices: &'a [&'static str],
+    /// The data choices forced for this run (see `ptcheck_model::Choice`).
+    pub choices: &'a [ptcheck_model::Picked],
 }
 
 /// A scenario: concurrent kernel paths over one initial state, and what must hold.

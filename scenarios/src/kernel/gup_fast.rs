@@ -18,7 +18,7 @@
 
 use super::{Addr, Mm};
 use ptcheck_model::ordering::{DEP, ONCE};
-use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId, Guards};
+use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId, Guards, Meaning};
 
 /// A page the walk returned pinned, with the entry it was found through.
 #[derive(Clone, Copy, Debug)]
@@ -52,13 +52,22 @@ fn gup_pmd_range(c: &Ctx, pud: Entry, a: Addr) -> Option<Pinned> {
     const F: &str = "gup_pmd_range";
     let pmdp = pud.pfn();
     let pmd = c.load(pmdp, a.pmd, DEP, F);
-    if pmd.is_none() || pmd.flags().contains(EntryFlags::SPLITTING) {
+    let splitting = c.guard(Guards::SPLITTING_CHECK) && pmd.flags().contains(EntryFlags::SPLITTING);
+    if pmd.is_none() || splitting {
         c.note(F, "pmd_none || pmd_trans_splitting: bail");
         return None;
     }
+    if !pmd.is_present() {
+        // An invalidated huge pmd (pmdp_invalidate): today's `!pmd_present` test, and on
+        // powerpc `pmd_access_permitted` in gup_huge_pmd.
+        c.note(F, "!pmd_present: bail");
+        return None;
+    }
     if pmd.is_leaf() {
+        c.act_on(pmdp, a.pmd, pmd, Meaning::Leaf, "gup_huge_pmd");
         return gup_huge_pmd(c, pmd, pmdp, a);
     }
+    c.act_on(pmdp, a.pmd, pmd, Meaning::Table, "gup_pte_range");
     gup_pte_range(c, pmd, a)
 }
 
@@ -96,20 +105,27 @@ fn gup_pte_range(c: &Ctx, pmd: Entry, a: Addr) -> Option<Pinned> {
     Some(Pinned { page, via: pte })
 }
 
-/// `gup_huge_pmd(orig, pmdp, addr, ...)`: ref the head page, then recheck the pmd.
+/// `gup_huge_pmd(orig, pmdp, addr, ...)`: ref the head page (`page_cache_add_speculative`),
+/// recheck the pmd, then record the pin in the tail page (`get_huge_page_tail`) if the page
+/// returned is a tail: `page = head + ((addr & ~PMD_MASK) >> PAGE_SHIFT)`, here the pte index
+/// of the address (a scenario lays a compound page's subpages out after its head).
 fn gup_huge_pmd(c: &Ctx, orig: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> {
     const F: &str = "gup_huge_pmd";
-    let page = orig.pfn();
-    if !get_speculative(c, page, F) {
+    let head = orig.pfn();
+    let page = FrameId(head.0 + a.pte);
+    if !get_speculative(c, head, F) {
         return None;
     }
     if c.guard(Guards::PTE_RECHECK) {
         let again = c.load(pmdp, a.pmd, ONCE, F);
         if !again.same(orig) {
             c.note(F, "pmd changed: back off");
-            c.put_page(page, F);
+            c.put_page(head, F);
             return None;
         }
+    }
+    if page != head && c.page_tail(page, F) {
+        c.get_huge_page_tail(page, F);
     }
     Some(Pinned { page, via: orig })
 }

@@ -1,0 +1,54 @@
+//! powerpc book3s64: radix (`tlbie` broadcast, no IPI) and hash MMU, before and after the 2020
+//! series "Avoid IPI while updating page table entries" (`../shared/seeds/
+//! powerpc-avoid-ipi-lockless-walk-2020.txt`).
+//!
+//! Page tables are freed through `tlb_remove_table` (powerpc has had MMU_GATHER_RCU_TABLE_FREE
+//! since 2.6.x) with the IPI fallback of the seeds' era. What differs between the three
+//! policies is whether a huge pmd update waits for lockless walkers
+//! (`serialize_against_pte_lookup`): before the series every conversion did
+//! (`radix__pmdp_huge_get_and_clear`, `pmdp_invalidate`, `radix__pmdp_collapse_flush`); after
+//! it, walkers follow the seed's three rules instead (read once, tolerate a stale value, check
+//! `_PAGE_PTE` in `pte_present`), and only the collapse flush kept the IPI (radix lost it later;
+//! hash keeps it in `hash__pmdp_collapse_flush` to wait for in-flight `hash_page`).
+//!
+//! `pmdp_splitting_flush` (THP split before the v4.5 refcount rework) serialized with the same
+//! IPI on every book3s64 MMU (2013 – 2016); the post-2020 policies keep that value so that the
+//! 2014 split scenario runs with powerpc's own flush.
+
+use crate::policy::*;
+use ptcheck_model::RcuFlavour;
+
+/// radix before the 2020 series: `serialize_against_pte_lookup` in every huge pmd update.
+pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
+    name: "powerpc-radix-pre2020",
+    about: "powerpc radix before 2020: tlbie, RCU table free, serialize_against_pte_lookup IPI",
+    tlb_flush: TlbFlush::BroadcastTlbi,
+    table_free: TableFree::RcuBatched,
+    remove_table_one: RemoveTableOne::IpiSync,
+    table_rcu: RcuFlavour::Sched,
+    table_invalidate: false,
+    ptep_clear_full_barrier: true,
+    pmd_get_and_clear: PmdSerialize::SerializePteLookup,
+    pmd_invalidate: PmdSerialize::SerializePteLookup,
+    pmd_collapse_flush: PmdSerialize::SerializePteLookup,
+    splitting_flush: SplittingFlush::SerializePteLookup,
+};
+
+/// radix after the 2020 series (v5.8): no IPI in `radix__pmdp_huge_get_and_clear` nor in
+/// `pmdp_invalidate`; `radix__pmdp_collapse_flush` still serializes (as merged in 2020).
+pub const POWERPC_RADIX: ArchPolicy = ArchPolicy {
+    name: "powerpc-radix",
+    about: "powerpc radix after 2020: no IPI on pmd clear/invalidate, walkers follow the rules",
+    pmd_get_and_clear: PmdSerialize::FlushOnly,
+    pmd_invalidate: PmdSerialize::FlushOnly,
+    ..POWERPC_RADIX_PRE2020
+};
+
+/// hash after the 2020 series: `pmdp_invalidate` (shared book3s64 code) lost the IPI;
+/// `hash__pmdp_collapse_flush` keeps it. The hash TLB flush (`flush_hash_table_pmd_range`,
+/// `tlbie`) interrupts no one. `hash__pmdp_huge_get_and_clear` is modelled without the IPI.
+pub const POWERPC_HASH: ArchPolicy = ArchPolicy {
+    name: "powerpc-hash",
+    about: "powerpc hash after 2020: IPI kept only in hash__pmdp_collapse_flush",
+    ..POWERPC_RADIX
+};

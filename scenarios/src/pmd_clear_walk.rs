@@ -1,0 +1,247 @@
+//! **pmd clear vs lockless walk** (`../shared/seeds/powerpc-avoid-ipi-lockless-walk-2020.txt`):
+//! a lockless irq-off walker on CPU0 while CPU1 clears or converts the huge pmd it walks.
+//!
+//! Initial state: `mm->pgd` (PGD#0) -> PMD#1[0] = a huge leaf of page A (`_PAGE_PTE`), with a
+//! deposited pte table PT#2; or, for the collapse writer, PMD#1[0] -> PT#2 -> page A.
+//!
+//! CPU1 runs one writer, a data choice enumerated per run (each combination is its own run):
+//! - default: THP split, `__split_huge_pmd_locked` (`pmdp_invalidate`, `pmd_populate` of the
+//!   deposited table): the seed's cases 1 and 2 (`__split_huge_zero_page_pmd`,
+//!   `do_huge_pmd_wp_page_fallback`), a huge pmd turned into a table pointer;
+//! - writer alternative 1: MADV_DONTNEED racing a fault (the seed's case 3): `zap_huge_pmd`
+//!   (`pmdp_huge_get_and_clear`), then a fault's `__pte_alloc` installs a new table PT#3 before
+//!   the zap's `tlb_finish_mmu` (the fault stands for another thread of the mm; it runs on CPU1
+//!   to keep the model at two threads, and nothing orders it after the zap's flush);
+//! - writer alternative 2: khugepaged `collapse_huge_page` (`pmdp_collapse_flush`, `set_pmd_at` of the
+//!   huge leaf): a table pointer turned into a huge leaf.
+//!
+//! CPU0 runs one walker, also a data choice: `__find_linux_pte` with its caller
+//! (`kvmppc_book3s_instantiate_page`, default) or, with walker alternative 1, gup_fast.
+//!
+//! What must hold: a walker acts only on values the entry held, with the meaning it gives them
+//! (the never-existed oracle: no table pointer used as a huge leaf, no leaf or empty entry
+//! followed as a table, no data page dereferenced as a table); no use-after-free; no pin of a
+//! freed page; no leak.
+//!
+//! Two model threads, no RCU callback runner: explored exhaustively by loom (`loom_bound:
+//! None`) for every writer x walker combination.
+
+use crate::kernel::find_linux_pte::kvmppc_book3s_instantiate_page;
+use crate::kernel::gup_fast::{get_user_pages_fast, use_and_release};
+use crate::kernel::huge_memory::{
+    collapse_huge_page, do_anonymous_page_pte_alloc, split_huge_pmd_locked, zap_huge_pmd, HugePmd,
+};
+use crate::kernel::{Addr, Mm};
+use crate::scenario::{GuardDoc, Scenario, Setup, Variant};
+use ptcheck_arch::mmu_gather::MmuGather;
+use ptcheck_model::{
+    run_cpus, Choice, Ctx, Entry, EntryFlags, Guards, Level, Program, WorldBuilder,
+};
+
+/// Data choice: which writer CPU1 runs.
+pub const WRITER: Choice = Choice {
+    name: "writer",
+    options: &[
+        "__split_huge_pmd_locked",
+        "zap_huge_pmd, then a racing fault's __pte_alloc",
+        "collapse_huge_page (pmdp_collapse_flush)",
+    ],
+};
+/// Data choice: which lockless walker CPU0 runs.
+pub const WALKER: Choice = Choice {
+    name: "walker",
+    options: &["__find_linux_pte", "__get_user_pages_fast"],
+};
+
+const GUARDS: &[GuardDoc] = &[
+    GuardDoc {
+        guard: Guards::READ_ONCE_PMD,
+        step:
+            "pmd = READ_ONCE(*pmdp) in __find_linux_pte; pte = READ_ONCE(*ptep) once in the caller",
+        why: "rule 1 of the 2020 series: a reload after the test can see the entry converted or \
+              cleared (a table pointer read as a huge leaf, a leaf or an empty entry followed as a \
+              table). Necessary under every policy: serialize_against_pte_lookup waits for the \
+              walker only after the pmd was cleared, so a reload still sees the cleared value",
+        redundant: None,
+    },
+    GuardDoc {
+        guard: Guards::PAGE_PTE_CHECK,
+        step: "pte_present() tests _PAGE_PTE (book3s64 since the 2020 series)",
+        why: "rule 3: the caller's single read of *ptep (a pmd slot for a THP) can see the table \
+              pointer the split or the fault installed, which has the valid bit. Redundant where \
+              the pmd update waits for walkers (serialize_against_pte_lookup, or an x86 IPI flush \
+              in pmdp_invalidate), except against a fault that populates before the zap's flush",
+        redundant: None,
+    },
+    GuardDoc {
+        guard: Guards::SERIALIZE_PTE_LOOKUP,
+        step: "serialize_against_pte_lookup() in pmdp_huge_get_and_clear / pmdp_invalidate / \
+               pmdp_collapse_flush, where the policy has it",
+        why: "waits for irq-off walkers after the pmd update, so none sees the next value through a \
+              pointer it derived from the old one",
+        redundant: Some(
+            "the 2020 series' claim, checked by the no-serialize variant on every policy: with \
+             the walker rules (read once, tolerate a stale value, test _PAGE_PTE) no walker \
+             acts on a value the pmd did not hold; without the _PAGE_PTE test it is not enough \
+             either (see no-serialize-no-page-pte-check and no-page-pte-check on \
+             powerpc-radix-pre2020)",
+        ),
+    },
+    GuardDoc {
+        guard: Guards::IRQ_OFF,
+        step: "local_irq_save() around the walk (gup_fast, kvmppc_book3s_instantiate_page)",
+        why: "what serialize_against_pte_lookup and IPI TLB flushes wait for",
+        redundant: Some(
+            "no page table a walker can reach is freed in this scenario (the deposited table \
+             is freed only after zap, never linked), and the walker rules make \
+             serialize_against_pte_lookup unnecessary, so nothing here waits for irq-off \
+             sections; table lifetime is gup-fast-vs-munmap's subject",
+        ),
+    },
+    GuardDoc {
+        guard: Guards::PTE_RECHECK,
+        step: "gup_huge_pmd / gup_pte_range recheck the entry after the speculative reference",
+        why:
+            "gup_fast's own protection (gup-fast-vs-munmap); rule 2 (a stale value is fine) holds \
+              for gup_fast because of it",
+        redundant: None,
+    },
+    GuardDoc {
+        guard: Guards::GET_UNLESS_ZERO,
+        step: "page_cache_get_speculative in gup_fast",
+        why: "a plain get_page on the zapped huge page after its free resurrects it (or pins its next user)",
+        redundant: None,
+    },
+    GuardDoc {
+        guard: Guards::FREE_AFTER_FLUSH,
+        step: "tlb_flush_mmu: flush before freeing the zapped huge page",
+        why: "a page must not reach the allocator while a CPU can still reach it through a stale TLB entry",
+        redundant: Some(
+            "as in gup-fast-vs-munmap: gup_fast's pmd recheck rejects a huge page freed before \
+             the flush; the order protects CPUs using stale TLB entries, which the model lacks",
+        ),
+    },
+];
+
+const VARIANTS: &[Variant] = &[
+    Variant {
+        name: "correct",
+        about: "walkers follow the 2020 rules, pmd updates serialize as the policy does",
+        off: Guards::empty(),
+    },
+    Variant {
+        name: "reload-pmd",
+        about: "the walker tests one read of the pmd/pte and acts on a reload",
+        off: Guards::READ_ONCE_PMD,
+    },
+    Variant {
+        name: "no-page-pte-check",
+        about: "pte_present() without the _PAGE_PTE test (the pre-2020 walker)",
+        off: Guards::PAGE_PTE_CHECK,
+    },
+    Variant {
+        name: "no-serialize",
+        about: "no serialize_against_pte_lookup anywhere: the 2020 series on every policy",
+        off: Guards::SERIALIZE_PTE_LOOKUP,
+    },
+    Variant {
+        name: "no-irq-off",
+        about: "the walkers run with interrupts on",
+        off: Guards::IRQ_OFF,
+    },
+    Variant {
+        name: "no-pte-recheck",
+        about: "gup_huge_pmd keeps the page without rechecking the pmd",
+        off: Guards::PTE_RECHECK,
+    },
+    Variant {
+        name: "plain-get-page",
+        about: "gup_fast takes get_page instead of page_cache_get_speculative",
+        off: Guards::GET_UNLESS_ZERO,
+    },
+    Variant {
+        name: "free-pages-before-flush",
+        about: "zap frees the huge page before the TLB flush",
+        off: Guards::FREE_AFTER_FLUSH,
+    },
+    Variant {
+        name: "no-serialize-no-page-pte-check",
+        about: "the pre-2020 walker without the IPI it relied on",
+        off: Guards::SERIALIZE_PTE_LOOKUP.union(Guards::PAGE_PTE_CHECK),
+    },
+];
+
+/// The scenario value.
+pub const PMD_CLEAR_WALK: Scenario = Scenario {
+    name: "pmd-clear-vs-lockless-walk",
+    about: "__find_linux_pte / gup_fast while a huge pmd is zapped, split or collapsed",
+    source: "powerpc-avoid-ipi-lockless-walk-2020.txt",
+    cpus: &[
+        "CPU0: kvmppc_book3s_instantiate_page (__find_linux_pte, READ_ONCE(*ptep), pte_present) \
+         or __get_user_pages_fast, irq off",
+        "CPU1: __split_huge_pmd_locked, or zap_huge_pmd + a racing fault, or collapse_huge_page",
+    ],
+    guards: GUARDS,
+    variants: VARIANTS,
+    loom_bound: None,
+    run,
+};
+
+fn run(s: &Setup) {
+    let mut b = WorldBuilder::new(2, s.guards, s.choices).reuse_freed_pages();
+    let writer = b.pick(WRITER);
+    let (zap, collapse) = (writer == 1, writer == 2);
+    let gup = b.pick(WALKER) == 1;
+    let pgd = b.table(Level::Pgd, 1);
+    let pmd = b.table(Level::Pmd, 1);
+    let pt = b.table(Level::Pte, 1);
+    let fault_pt = zap.then(|| b.table(Level::Pte, 1));
+    let page = b.data_page(1);
+    let leaf = Entry::leaf(page, 0, EntryFlags::WRITE | EntryFlags::PAGE_PTE);
+    b.set(pgd, 0, Entry::table(pmd));
+    if collapse {
+        b.set(pmd, 0, Entry::table(pt));
+        b.set(pt, 0, leaf);
+    } else {
+        b.set(pmd, 0, leaf);
+    }
+    let w = b.build();
+    let mm = Mm { pgd };
+    let a = Addr {
+        pgd: 0,
+        pmd: 0,
+        pte: 0,
+    };
+    let h = HugePmd {
+        pmd,
+        slot: 0,
+        deposited: pt,
+    };
+    let policy = *s.policy;
+    let progs: Vec<Program> = vec![
+        Box::new(move |c: &Ctx| {
+            if gup {
+                let r = get_user_pages_fast(c, mm, a);
+                use_and_release(c, r);
+            } else {
+                kvmppc_book3s_instantiate_page(c, mm, a);
+            }
+        }),
+        Box::new(move |c: &Ctx| {
+            if let Some(new) = fault_pt {
+                let mut tlb = MmuGather::new(c, &policy);
+                zap_huge_pmd(c, &policy, &mut tlb, h);
+                do_anonymous_page_pte_alloc(c, h, new);
+                tlb.tlb_finish_mmu();
+            } else if collapse {
+                collapse_huge_page(c, &policy, h, leaf);
+            } else {
+                split_huge_pmd_locked(c, &policy, h, &[leaf]);
+            }
+        }),
+    ];
+    run_cpus(&w, progs);
+    // The deposited table hangs off the pmd (pmd_huge_pte) after a collapse.
+    let roots = if collapse { vec![pgd, pt] } else { vec![pgd] };
+    w.check_no_leak(&roots);
+}
