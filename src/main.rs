@@ -195,6 +195,8 @@ fn run(cli: Cli) -> Result<bool, CliError> {
                 .flat_map(|&n| cs.iter().map(move |&c| (n, c)))
                 .collect();
             print!("{}", ptcheck::cost::render(&ptcheck::cost::table(&points)?));
+            println!();
+            print!("{}", ptcheck::cost::render_fit(&ptcheck::cost::fit()?));
             Ok(true)
         }
         Cmd::Replay { cell, schedule } => {
