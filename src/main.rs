@@ -113,6 +113,12 @@ enum Cmd {
         #[arg(long)]
         cpus: Option<usize>,
     },
+    /// Measure explorer speed and memory on fixed cells.
+    Bench {
+        /// Iterations for the shuttle explorers.
+        #[arg(long, default_value_t = 20_000)]
+        iterations: usize,
+    },
     /// Replay a shuttle schedule string (printed under a counterexample) on a cell.
     Replay {
         cell: String,
@@ -197,6 +203,13 @@ fn run(cli: Cli) -> Result<bool, CliError> {
             print!("{}", ptcheck::cost::render(&ptcheck::cost::table(&points)?));
             println!();
             print!("{}", ptcheck::cost::render_fit(&ptcheck::cost::fit()?));
+            Ok(true)
+        }
+        Cmd::Bench { iterations } => {
+            print!(
+                "{}",
+                ptcheck::bench::render(&ptcheck::bench::run(iterations)?)
+            );
             Ok(true)
         }
         Cmd::Replay { cell, schedule } => {

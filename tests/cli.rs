@@ -154,3 +154,20 @@ fn check_exits_zero_when_every_cell_is_as_expected_and_prints_coverage() {
         .as_array()
         .is_some_and(|a| a.iter().all(|r| r["matches"] == true)));
 }
+
+#[test]
+fn bench_and_cost_print_their_tables() {
+    let (code, out, err) = ptcheck(&["bench", "--iterations", "10"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("execs/s") && out.contains("loom (exhaustive)"),
+        "{out}"
+    );
+    let (code, out, err) = ptcheck(&["cost", "--pmds", "4", "--cpus", "128"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("powerpc-radix-pre2020"), "{out}");
+    assert!(out.contains("253952 IPIs"), "the seed projection: {out}");
+    let (code, _, err) = ptcheck(&["cost", "--cpus", "0"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
