@@ -136,11 +136,7 @@ fn run(s: &Setup) {
     b.set(pt, 0, Entry::leaf(page, 0, EntryFlags::WRITE));
     let w = b.build();
     let mm = Mm { pgd };
-    let a = Addr {
-        pgd: 0,
-        pmd: 0,
-        pte: 0,
-    };
+    let a = Addr::FIRST;
     let policy = *s.policy;
     let progs: Vec<Program> = vec![
         Box::new(move |c: &Ctx| {

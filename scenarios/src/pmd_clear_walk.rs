@@ -207,11 +207,7 @@ fn run(s: &Setup) {
     }
     let w = b.build();
     let mm = Mm { pgd };
-    let a = Addr {
-        pgd: 0,
-        pmd: 0,
-        pte: 0,
-    };
+    let a = Addr::FIRST;
     let h = HugePmd {
         pmd,
         slot: 0,

@@ -48,24 +48,33 @@ pub fn do_anonymous_page_pte_alloc(c: &Ctx, h: HugePmd, new: FrameId) {
 /// old `do_huge_pmd_wp_page_fallback` do): fill the deposited table with ptes for the subpages,
 /// `pmdp_invalidate`, then `smp_wmb(); pmd_populate(mm, pmd, pgtable)`.
 pub fn split_huge_pmd_locked(c: &Ctx, policy: &ArchPolicy, h: HugePmd, ptes: &[Entry]) {
-    for (i, e) in ptes.iter().enumerate() {
-        c.store(
-            h.deposited,
-            i,
-            *e,
-            ONCE,
+    map_deposited(
+        c,
+        policy,
+        h,
+        ptes,
+        [
             "__split_huge_pmd_locked (set_pte_at)",
-        );
+            "__split_huge_pmd_locked (pmd_populate)",
+        ],
+    );
+}
+
+/// The common tail of both splits: fill the deposited table with `ptes`, `pmdp_invalidate`,
+/// then `smp_wmb(); pmd_populate(mm, pmd, pgtable)`. `names` label the two kinds of store.
+fn map_deposited(
+    c: &Ctx,
+    policy: &ArchPolicy,
+    h: HugePmd,
+    ptes: &[Entry],
+    names: [&'static str; 2],
+) {
+    for (i, e) in ptes.iter().enumerate() {
+        c.store(h.deposited, i, *e, ONCE, names[0]);
     }
     pmdp_invalidate(c, policy, h.pmd, h.slot);
     smp_wmb();
-    c.store(
-        h.pmd,
-        h.slot,
-        Entry::table(h.deposited),
-        PUBLISH,
-        "__split_huge_pmd_locked (pmd_populate)",
-    );
+    c.store(h.pmd, h.slot, Entry::table(h.deposited), PUBLISH, names[1]);
 }
 
 /// `collapse_huge_page` (khugepaged, anon): `pmdp_collapse_flush` of the pmd that points at the
@@ -109,22 +118,14 @@ pub fn split_huge_page(c: &Ctx, policy: &ArchPolicy, h: HugePmd, head: FrameId, 
             Entry::leaf(p, c.world.generation(p), ptcheck_model::EntryFlags::WRITE)
         })
         .collect();
-    for (i, e) in ptes.iter().enumerate() {
-        c.store(
-            h.deposited,
-            i,
-            *e,
-            ONCE,
+    map_deposited(
+        c,
+        policy,
+        h,
+        &ptes,
+        [
             "__split_huge_page_map (set_pte_at)",
-        );
-    }
-    pmdp_invalidate(c, policy, h.pmd, h.slot);
-    smp_wmb();
-    c.store(
-        h.pmd,
-        h.slot,
-        Entry::table(h.deposited),
-        PUBLISH,
-        "__split_huge_page_map (pmd_populate)",
+            "__split_huge_page_map (pmd_populate)",
+        ],
     );
 }

@@ -27,3 +27,12 @@ pub struct Addr {
     pub pmd: usize,
     pub pte: usize,
 }
+
+impl Addr {
+    /// The first page of the first pmd: where the scenarios map their page.
+    pub const FIRST: Addr = Addr {
+        pgd: 0,
+        pmd: 0,
+        pte: 0,
+    };
+}

@@ -23,25 +23,28 @@ pub fn unmap_region(c: &Ctx, policy: &ArchPolicy, mm: Mm, a: Addr) {
     let pmd = c.load(pmd_table, a.pmd, DEP, "unmap_vmas");
     let pt = pmd.pfn();
     zap_pte_range(c, policy, &mut tlb, pt, a);
-    // free_pgtables -> free_pgd_range
-    c.store(
-        pmd_table,
-        a.pmd,
-        Entry::NONE,
-        ONCE,
-        "free_pte_range (pmd_clear)",
-    );
-    c.world.mark_detached(pt);
-    tlb.free_table(pt, "pte_free_tlb");
-    c.store(
-        mm.pgd,
-        a.pgd,
-        Entry::NONE,
-        ONCE,
-        "free_pmd_range (pud_clear)",
-    );
-    c.world.mark_detached(pmd_table);
-    tlb.free_table(pmd_table, "pmd_free_tlb");
+    // free_pgtables -> free_pgd_range: unlink each table from its parent, then hand it to the
+    // mmu_gather (free_pte_range, then free_pmd_range with the pud folded into the pgd).
+    for (parent, slot, table, clear, free) in [
+        (
+            pmd_table,
+            a.pmd,
+            pt,
+            "free_pte_range (pmd_clear)",
+            "pte_free_tlb",
+        ),
+        (
+            mm.pgd,
+            a.pgd,
+            pmd_table,
+            "free_pmd_range (pud_clear)",
+            "pmd_free_tlb",
+        ),
+    ] {
+        c.store(parent, slot, Entry::NONE, ONCE, clear);
+        c.world.mark_detached(table);
+        tlb.free_table(table, free);
+    }
     tlb.tlb_finish_mmu();
 }
 
