@@ -14,6 +14,15 @@ fn ptcheck(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// The schedule a shuttle counterexample prints on its replay line.
+fn schedule_of(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("replay: ptcheck replay <cell> --schedule "))
+        .expect("a schedule line")
+        .trim()
+        .to_string()
+}
+
 #[test]
 fn unknown_scenario_is_a_clear_error() {
     let (code, _, err) = ptcheck(&["check", "no-such-scenario"]);
@@ -73,12 +82,7 @@ fn a_schedule_from_another_cell_is_a_clear_error() {
         "--explorer",
         "pct",
     ]);
-    let schedule = out
-        .lines()
-        .find_map(|l| l.strip_prefix("replay: ptcheck replay <cell> --schedule "))
-        .expect("a schedule line")
-        .trim()
-        .to_string();
+    let schedule = schedule_of(&out);
     let (code, _, err) = ptcheck(&[
         "replay",
         "gup-fast-vs-munmap/x86/correct",
@@ -106,12 +110,7 @@ fn explain_prints_the_arm64_rfc_v4_race_and_replay_reproduces_it() {
         out.contains("free_pages_and_swap_cache: free PT#2"),
         "{out}"
     );
-    let schedule = out
-        .lines()
-        .find_map(|l| l.strip_prefix("replay: ptcheck replay <cell> --schedule "))
-        .expect("a schedule line")
-        .trim()
-        .to_string();
+    let schedule = schedule_of(&out);
     let (code, again, err) = ptcheck(&[
         "replay",
         "gup-fast-vs-munmap/arm64-rfc-v4/correct",
