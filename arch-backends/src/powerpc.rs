@@ -8,8 +8,9 @@
 //! (`serialize_against_pte_lookup`): before the series every conversion did
 //! (`radix__pmdp_huge_get_and_clear`, `pmdp_invalidate`, `radix__pmdp_collapse_flush`); after
 //! it, walkers follow the seed's three rules instead (read once, tolerate a stale value, check
-//! `_PAGE_PTE` in `pte_present`), and only the collapse flush kept the IPI (radix lost it later;
-//! hash keeps it in `hash__pmdp_collapse_flush` to wait for in-flight `hash_page`).
+//! `_PAGE_PTE` in `pte_present`). Only the collapse flush kept the IPI in 2020; radix lost it
+//! later (today's `radix__pmdp_collapse_flush` has none), hash keeps it in
+//! `hash__pmdp_collapse_flush` to wait for in-flight `hash_page`.
 //!
 //! `pmdp_splitting_flush` (THP split before the v4.5 refcount rework) serialized with the same
 //! IPI on every book3s64 MMU (2013 – 2016); the post-2020 policies keep that value so that the
@@ -34,13 +35,15 @@ pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
     splitting_flush: SplittingFlush::SerializePteLookup,
 };
 
-/// radix after the 2020 series (v5.8): no IPI in `radix__pmdp_huge_get_and_clear` nor in
-/// `pmdp_invalidate`; `radix__pmdp_collapse_flush` still serializes (as merged in 2020).
+/// radix after the 2020 series (v5.8), as today: no IPI in `radix__pmdp_huge_get_and_clear`
+/// nor in `pmdp_invalidate`, and (since it also left later) none in
+/// `radix__pmdp_collapse_flush`, which today is `pmd_clear` + `radix__flush_tlb_collapsed_pmd`.
 pub const POWERPC_RADIX: ArchPolicy = ArchPolicy {
     name: "powerpc-radix",
-    about: "powerpc radix after 2020: no IPI on pmd clear/invalidate, walkers follow the rules",
+    about: "powerpc radix after 2020 (today): no serialize IPI anywhere, walkers follow the rules",
     pmd_get_and_clear: PmdSerialize::FlushOnly,
     pmd_invalidate: PmdSerialize::FlushOnly,
+    pmd_collapse_flush: PmdSerialize::FlushOnly,
     ..POWERPC_RADIX_PRE2020
 };
 
@@ -50,5 +53,6 @@ pub const POWERPC_RADIX: ArchPolicy = ArchPolicy {
 pub const POWERPC_HASH: ArchPolicy = ArchPolicy {
     name: "powerpc-hash",
     about: "powerpc hash after 2020: IPI kept only in hash__pmdp_collapse_flush",
+    pmd_collapse_flush: PmdSerialize::SerializePteLookup,
     ..POWERPC_RADIX
 };
