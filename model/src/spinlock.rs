@@ -28,6 +28,21 @@ impl Ctx {
         self.note(func, format!("spin_lock({})", l.name));
     }
 
+    /// `spin_trylock(l)`: take it if free, never wait (the speculative fault's way to avoid
+    /// waiting with interrupts off on a holder that waits for this CPU's IPI answer).
+    pub fn spin_trylock(&self, l: &SpinLock, func: &'static str) -> bool {
+        let ok = l.lock.try_lock();
+        self.note(
+            func,
+            format!(
+                "spin_trylock({}) = {}",
+                l.name,
+                if ok { "taken" } else { "busy" }
+            ),
+        );
+        ok
+    }
+
     /// `spin_unlock(l)`.
     pub fn spin_unlock(&self, l: &SpinLock, func: &'static str) {
         self.note(func, format!("spin_unlock({})", l.name));

@@ -56,6 +56,22 @@ impl RawLock {
         unsafe { *self.guard.get() = Some(g) };
     }
 
+    /// Try to acquire without blocking (a scheduling point); `true` if taken.
+    pub fn try_lock(&self) -> bool {
+        // SAFETY: as in `lock`.
+        let m: &'static Mutex = unsafe { &*(self.mutex.as_ref() as *const Mutex) };
+        let g = match m {
+            Mutex::Loom(m) => m.try_lock().ok().map(Guard::Loom),
+            Mutex::Shuttle(m) => m.try_lock().ok().map(Guard::Shuttle),
+        };
+        let taken = g.is_some();
+        if taken {
+            // SAFETY: we hold the mutex (see the Sync impl).
+            unsafe { *self.guard.get() = g };
+        }
+        taken
+    }
+
     /// Release; panics if not held (a model bug, not a finding).
     pub fn unlock(&self) {
         // SAFETY: only the holder reaches here (see the Sync impl).
