@@ -268,6 +268,8 @@ fn check(
         );
     } else {
         print!("{}", report::table(&rows));
+        println!();
+        print!("{}", report::matrix_view(&rows));
         for r in &rows {
             if r.outcome.finding.is_some()
                 && (traces || !r.matches() || r.cell.variant.off.is_empty())

@@ -130,6 +130,68 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
+/// Short verdict names, as in `expected.matrix`.
+fn short(verdict: &str) -> &str {
+    match verdict {
+        "use-after-free" => "uaf",
+        "pin-of-freed-page" => "pin",
+        "never-existed" => "torn",
+        "lost-update" => "lost",
+        "missed-sync" => "missed",
+        "double-free" => "dfree",
+        v => v,
+    }
+}
+
+/// The matrix at a glance: per scenario, one row per variant, one column per policy; a cell
+/// that differs from its expectation is marked `!`.
+pub fn matrix_view(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let mut scenarios: Vec<&str> = rows.iter().map(|r| r.cell.scenario.name).collect();
+    scenarios.dedup();
+    for s in scenarios {
+        let rs: Vec<&Row> = rows.iter().filter(|r| r.cell.scenario.name == s).collect();
+        let mut policies: Vec<&str> = Vec::new();
+        let mut variants: Vec<&str> = Vec::new();
+        for r in &rs {
+            if !policies.contains(&r.cell.policy.name) {
+                policies.push(r.cell.policy.name);
+            }
+            if !variants.contains(&r.cell.variant.name) {
+                variants.push(r.cell.variant.name);
+            }
+        }
+        let vw = variants.iter().map(|v| v.len()).max().unwrap_or(7).max(7);
+        out.push_str(&format!("[{s}]\n{:<vw$}", "variant"));
+        let width = |p: &str| p.len().max(6);
+        for p in &policies {
+            out.push_str(&format!("  {p:<w$}", w = width(p)));
+        }
+        let end = out.trim_end().len();
+        out.truncate(end);
+        out.push('\n');
+        for v in &variants {
+            out.push_str(&format!("{v:<vw$}"));
+            for p in &policies {
+                let cell = rs
+                    .iter()
+                    .find(|r| r.cell.variant.name == *v && r.cell.policy.name == *p)
+                    .map(|r| {
+                        let mark = if r.matches() { "" } else { "!" };
+                        format!("{}{mark}", short(&r.outcome.verdict()))
+                    })
+                    .unwrap_or_default();
+                out.push_str(&format!("  {cell:<w$}", w = width(p)));
+            }
+            let end = out.trim_end().len();
+            out.truncate(end);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// The counterexample of a row, headed by its cell and coverage.
 pub fn explain(r: &Row) -> String {
     match &r.outcome.finding {
