@@ -91,18 +91,32 @@ fn gup_pte_range(c: &Ctx, pmd: Entry, a: Addr) -> Option<Pinned> {
         return None;
     }
     let page = pte.pfn();
-    if !get_speculative(c, page, F) {
+    ref_and_recheck(c, page, (ptep, a.pte), pte, F)?;
+    Some(Pinned { page, via: pte })
+}
+
+/// Take the speculative reference on `page`, found through entry `at` holding `seen`, then
+/// (the recheck guard) re-read the entry and back off if it changed: the step both
+/// `gup_pte_range` and `gup_huge_pmd` take. `None`: no reference is held.
+fn ref_and_recheck(
+    c: &Ctx,
+    page: FrameId,
+    at: (FrameId, usize),
+    seen: Entry,
+    func: &'static str,
+) -> Option<()> {
+    if !get_speculative(c, page, func) {
         return None;
     }
     if c.guard(Guards::PTE_RECHECK) {
-        let again = c.load(ptep, a.pte, ONCE, F);
-        if !again.same(pte) {
-            c.note(F, "pte changed: back off");
-            c.put_page(page, F);
+        let again = c.load(at.0, at.1, ONCE, func);
+        if !again.same(seen) {
+            c.note(func, "entry changed: back off");
+            c.put_page(page, func);
             return None;
         }
     }
-    Some(Pinned { page, via: pte })
+    Some(())
 }
 
 /// `gup_huge_pmd(orig, pmdp, addr, ...)`: ref the head page (`page_cache_add_speculative`),
@@ -113,17 +127,7 @@ fn gup_huge_pmd(c: &Ctx, orig: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> 
     const F: &str = "gup_huge_pmd";
     let head = orig.pfn();
     let page = FrameId(head.0 + a.pte);
-    if !get_speculative(c, head, F) {
-        return None;
-    }
-    if c.guard(Guards::PTE_RECHECK) {
-        let again = c.load(pmdp, a.pmd, ONCE, F);
-        if !again.same(orig) {
-            c.note(F, "pmd changed: back off");
-            c.put_page(head, F);
-            return None;
-        }
-    }
+    ref_and_recheck(c, head, (pmdp, a.pmd), orig, F)?;
     if page != head && c.page_tail(page, F) {
         c.get_huge_page_tail(page, F);
     }
