@@ -34,7 +34,7 @@ struct ExploreArgs {
     seed: u64,
     /// Time budget per cell and choice combination, in seconds (a run it stops is reported as
     /// incomplete).
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     budget: u64,
 }
 

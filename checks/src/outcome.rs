@@ -46,9 +46,12 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// `safe`, or the violation kind found, or `model-error`.
+    /// `safe` only when the explorer ran its whole bound; a run the time budget cut short
+    /// without a finding is `incomplete`, and one that ran no execution `unexplored`.
     pub fn verdict(&self) -> String {
         match &self.finding {
+            None if self.executions == 0 => "unexplored".into(),
+            None if !self.complete => "incomplete".into(),
             None => "safe".into(),
             Some(f) => f
                 .kind()
