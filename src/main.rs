@@ -29,6 +29,9 @@ struct ExploreArgs {
     /// consistency).
     #[arg(long, default_value_t = 10_000)]
     iterations: usize,
+    /// loom preemption bound, instead of the scenario's (ignored by the other explorers).
+    #[arg(long)]
+    bound: Option<usize>,
     /// Seed for pct/random.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -44,6 +47,7 @@ impl ExploreArgs {
             explorer: self.explorer.clone(),
             iterations: self.iterations,
             seed: self.seed,
+            bound: self.bound,
             budget: Budget {
                 time: Duration::from_secs(self.budget),
                 ..Budget::default()
@@ -144,6 +148,11 @@ enum CliError {
 }
 
 fn main() -> ExitCode {
+    // `ptcheck check | head`: end quietly on a closed pipe, as command-line tools do.
+    // SAFETY: setting a signal disposition before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,

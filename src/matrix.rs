@@ -80,17 +80,6 @@ impl Cell {
         )
     }
 
-    /// The explorer a cell uses by default for explorer `kind` (`loom`, `pct`, `random`,
-    /// `dfs`): loom at the scenario's preemption bound.
-    pub fn explorer(
-        &self,
-        kind: &str,
-        iterations: usize,
-        seed: u64,
-    ) -> Result<Explorer, ptcheck_checks::ExplorerError> {
-        explorer_for(self.scenario, kind, iterations, seed)
-    }
-
     pub fn check(&self, explorer: &Explorer, budget: Budget) -> Outcome {
         explore(explorer, budget, self.body())
     }
@@ -106,21 +95,6 @@ pub fn body_for(scenario: &'static Scenario, policy: &'static ArchPolicy, guards
             choices,
         })
     })
-}
-
-/// The explorer for `kind` on `scenario`: `loom` means loom at the scenario's bound.
-pub fn explorer_for(
-    scenario: &Scenario,
-    kind: &str,
-    iterations: usize,
-    seed: u64,
-) -> Result<Explorer, ptcheck_checks::ExplorerError> {
-    match Explorer::parse(kind, iterations, seed)? {
-        Explorer::Loom { bound: Some(_) } => Ok(Explorer::Loom {
-            bound: scenario.loom_bound,
-        }),
-        e => Ok(e),
-    }
 }
 
 /// Every cell, optionally restricted to one scenario and one policy.

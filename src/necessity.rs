@@ -6,7 +6,7 @@
 //! [`GuardDoc::redundant`] says why) or a gap in the model. Pairs find guards that cover for each
 //! other: each is redundant alone on a policy, but removing both is caught.
 
-use crate::matrix::{body_for, explorer_for};
+use crate::matrix::body_for;
 use crate::report::RunConfig;
 use ptcheck_arch::ArchPolicy;
 use ptcheck_checks::{explore, render, ExplorerError, Outcome};
@@ -43,7 +43,7 @@ fn probe(
     off: Guards,
     cfg: &RunConfig,
 ) -> Result<Probe, ExplorerError> {
-    let e = explorer_for(s, &cfg.explorer, cfg.iterations, cfg.seed)?;
+    let e = cfg.explorer_for(s)?;
     let outcome = explore(&e, cfg.budget, body_for(s, p, s.all_guards() - off));
     Ok(Probe {
         policy: p,

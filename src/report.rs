@@ -4,6 +4,7 @@ use crate::expected::{Expect, Expectations};
 use crate::matrix::Cell;
 use ptcheck_checks::render;
 use ptcheck_checks::{Budget, Explorer, ExplorerError, Outcome};
+use ptcheck_scenarios::Scenario;
 
 /// One checked cell.
 pub struct Row {
@@ -29,6 +30,8 @@ pub struct RunConfig {
     pub iterations: usize,
     pub seed: u64,
     pub budget: Budget,
+    /// loom's preemption bound instead of the scenario's (`--bound`).
+    pub bound: Option<usize>,
 }
 
 impl Default for RunConfig {
@@ -38,13 +41,21 @@ impl Default for RunConfig {
             iterations: 10_000,
             seed: 1,
             budget: Budget::default(),
+            bound: None,
         }
     }
 }
 
 impl RunConfig {
-    pub fn explorer_for(&self, cell: &Cell) -> Result<Explorer, ExplorerError> {
-        cell.explorer(&self.explorer, self.iterations, self.seed)
+    /// The explorer for `scenario`: `loom` means loom at the scenario's preemption bound (or
+    /// `bound` if set); the others as [`Explorer::parse`] says.
+    pub fn explorer_for(&self, scenario: &Scenario) -> Result<Explorer, ExplorerError> {
+        match Explorer::parse(&self.explorer, self.iterations, self.seed)? {
+            Explorer::Loom { bound: Some(_) } => Ok(Explorer::Loom {
+                bound: self.bound.or(scenario.loom_bound),
+            }),
+            e => Ok(e),
+        }
     }
 }
 
@@ -61,7 +72,7 @@ pub fn run_cells(
     let mut rows = Vec::new();
     for cell in cells {
         bar.set_message(cell.id());
-        let e = cfg.explorer_for(cell)?;
+        let e = cfg.explorer_for(cell.scenario)?;
         let outcome = cell.check(&e, cfg.budget);
         rows.push(Row {
             cell: *cell,

@@ -13,6 +13,7 @@ fn pct() -> RunConfig {
         iterations: 5_000,
         seed: 1,
         budget: Budget::default(),
+        bound: None,
     }
 }
 

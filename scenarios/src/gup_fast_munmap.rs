@@ -125,8 +125,34 @@ pub const GUP_FAST_MUNMAP: Scenario = Scenario {
     run,
 };
 
+/// The same race with a second gup_fast CPU: three CPUs (plus the RCU callback runner on
+/// RCU policies), which loom cannot explore exhaustively in gate time; explored at preemption
+/// bound 2 (DESIGN.md §2 calibration: some bugs need two preemptions, bound 1 can miss them)
+/// and by shuttle.
+pub const GUP_FAST_MUNMAP_2W: Scenario = Scenario {
+    name: "gup-fast-vs-munmap-2w",
+    about: "gup-fast-vs-munmap with two gup_fast CPUs against the munmap",
+    cpus: &[
+        "CPU0: __get_user_pages_fast",
+        "CPU1: unmap_region",
+        "CPU2: __get_user_pages_fast",
+    ],
+    loom_bound: Some(2),
+    run: run_2w,
+    ..GUP_FAST_MUNMAP
+};
+
 fn run(s: &Setup) {
-    let mut b = WorldBuilder::new(2, s.guards, s.choices).reuse_freed_pages();
+    run_with(s, 1)
+}
+
+fn run_2w(s: &Setup) {
+    run_with(s, 2)
+}
+
+/// CPU1 unmaps; every other CPU (`walkers` of them) runs gup_fast on the page.
+fn run_with(s: &Setup, walkers: usize) {
+    let mut b = WorldBuilder::new(walkers + 1, s.guards, s.choices).reuse_freed_pages();
     let pgd = b.table(Level::Pgd, 1);
     let pmd = b.table(Level::Pmd, 1);
     let pt = b.table(Level::Pte, 1);
@@ -138,13 +164,17 @@ fn run(s: &Setup) {
     let mm = Mm { pgd };
     let a = Addr::FIRST;
     let policy = *s.policy;
-    let progs: Vec<Program> = vec![
+    let walker = || -> Program {
         Box::new(move |c: &Ctx| {
             let r = get_user_pages_fast(c, mm, a);
             use_and_release(c, r);
-        }),
+        })
+    };
+    let mut progs: Vec<Program> = vec![
+        walker(),
         Box::new(move |c: &Ctx| unmap_region(c, &policy, mm, a)),
     ];
+    progs.extend((1..walkers).map(|_| walker()));
     run_cpus(&w, progs);
     w.check_no_leak(&[pgd]);
 }

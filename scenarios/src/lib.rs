@@ -14,6 +14,7 @@ pub use scenario::{GuardDoc, Scenario, Setup, Variant};
 
 /// Every scenario, in matrix order.
 pub const ALL: &[Scenario] = &[
+    gup_fast_munmap::GUP_FAST_MUNMAP_2W,
     gup_fast_munmap::GUP_FAST_MUNMAP,
     pmd_clear_walk::PMD_CLEAR_WALK,
     thp_split_gup_fast::THP_SPLIT_GUP_FAST,
