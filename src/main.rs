@@ -370,6 +370,12 @@ fn list(json: bool) {
                 "tlb_flush": format!("{:?}", p.tlb_flush), "table_free": format!("{:?}", p.table_free),
                 "remove_table_one": format!("{:?}", p.remove_table_one),
                 "table_rcu": p.table_rcu.name(),
+                "table_invalidate": p.table_invalidate,
+                "ptep_clear_full_barrier": p.ptep_clear_full_barrier,
+                "pmd_get_and_clear": format!("{:?}", p.pmd_get_and_clear),
+                "pmd_invalidate": format!("{:?}", p.pmd_invalidate),
+                "pmd_collapse_flush": format!("{:?}", p.pmd_collapse_flush),
+                "splitting_flush": format!("{:?}", p.splitting_flush),
             })).collect::<Vec<_>>(),
             "guards": Guards::all().iter().map(|g| g.guard_name()).collect::<Vec<_>>(),
         });
