@@ -289,6 +289,24 @@ fn check(
         }
     }
     let bad = rows.iter().filter(|r| !r.matches()).count();
+    let weaker: Vec<String> = match args.bound {
+        Some(b) if args.explorer == "loom" => rows
+            .iter()
+            .filter(|r| r.cell.scenario.loom_bound.is_none_or(|s| b < s))
+            .map(|r| r.cell.scenario.name.to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    };
+    if !json && !weaker.is_empty() {
+        println!(
+            "\nnote: --bound {} is below the bound the gate uses for {}: a `safe` here is weaker \
+             evidence than the gate's",
+            args.bound.unwrap_or_default(),
+            weaker.join(", ")
+        );
+    }
     if !json {
         println!(
             "\n{} cells, {} as expected, {} differ{}",

@@ -53,6 +53,9 @@ fn unknown_explorer_and_bad_flag_are_clear_errors() {
     let (code, _, err) = ptcheck(&["check", "--explorer", "magic"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown explorer `magic`"), "{err}");
+    let (code, _, err) = ptcheck(&["check", "-e", "pct", "--iterations", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("needs --iterations of at least 1"), "{err}");
     let (code, _, err) = ptcheck(&["check", "--budget", "0"]);
     assert_eq!(code, 2);
     assert!(err.contains("--budget"), "{err}");

@@ -16,7 +16,8 @@ pub const ARM64: ArchPolicy = ArchPolicy {
     table_free: TableFree::RcuBatched,
     remove_table_one: RemoveTableOne::IpiSync,
     table_rcu: RcuFlavour::Sched,
-    table_invalidate: true,
+    // tlb_table_invalidate() arrived in 2018; the 2014 kernel flushed once, in tlb_flush_mmu.
+    table_invalidate: false,
     ptep_clear_full_barrier: false,
     pmd_get_and_clear: PmdSerialize::FlushOnly,
     pmd_invalidate: PmdSerialize::FlushOnly,

@@ -6,18 +6,26 @@
 //! (`tlb_batch_pages_flush` / `free_pages_and_swap_cache`).
 //!
 //! The batch page allocation of `tlb_remove_table` (`__get_free_page(GFP_NOWAIT)`) is a data
-//! choice, [`BATCH_ALLOC`]: the explorer runs the cell once with it failing and once
-//! with it succeeding (one choice for the whole execution).
+//! choice, [`BATCH_ALLOC`]: the explorer runs the cell with the first attempt and the later
+//! ones each succeeding or failing.
 
 use crate::policy::{ArchPolicy, RemoveTableOne, TableFree};
 use crate::tlb::flush_tlb_mm;
 use ptcheck_model::{Choice, Ctx, FrameId, Guards};
 
-/// The data choice: does `__get_free_page(GFP_NOWAIT)` for the table batch fail?
-pub const BATCH_ALLOC: Choice = Choice {
-    name: "tlb_remove_table batch page",
-    options: &["allocated", "allocation fails"],
-};
+/// The data choices: does `__get_free_page(GFP_NOWAIT)` for the table batch fail? A failed
+/// attempt leaves no batch, so the next table tries again: the first attempt and every later
+/// one are separate choice points (fail then succeed is explored too).
+pub const BATCH_ALLOC: [Choice; 2] = [
+    Choice {
+        name: "tlb_remove_table batch page (first attempt)",
+        options: &["allocated", "allocation fails"],
+    },
+    Choice {
+        name: "tlb_remove_table batch page (later attempts)",
+        options: &["allocated", "allocation fails"],
+    },
+];
 
 /// One `struct mmu_gather` (`tlb_gather_mmu` .. `tlb_finish_mmu`).
 pub struct MmuGather<'a> {
@@ -28,6 +36,8 @@ pub struct MmuGather<'a> {
     /// `tlb->batch`: tables waiting for `tlb_table_flush`.
     batch: Option<Vec<FrameId>>,
     need_flush: bool,
+    /// Batch page allocations tried so far.
+    batch_attempts: usize,
 }
 
 impl<'a> MmuGather<'a> {
@@ -39,6 +49,7 @@ impl<'a> MmuGather<'a> {
             pages: Vec::new(),
             batch: None,
             need_flush: false,
+            batch_attempts: 0,
         }
     }
 
@@ -76,7 +87,9 @@ impl<'a> MmuGather<'a> {
     fn tlb_remove_table(&mut self, table: FrameId) {
         let c = self.c;
         if self.batch.is_none() {
-            if c.world.choose(BATCH_ALLOC) {
+            let attempt = BATCH_ALLOC[self.batch_attempts.min(1)];
+            self.batch_attempts += 1;
+            if c.world.choose(attempt) {
                 c.note(
                     "tlb_remove_table",
                     "__get_free_page(GFP_NOWAIT) failed: no batch",

@@ -31,14 +31,19 @@ pub enum Explorer {
 /// A wrong explorer name or parameter.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ExplorerError {
-    #[error("unknown explorer `{0}` (expected one of: loom, pct, random, dfs)")]
+    #[error("unknown explorer `{0}` (expected one of: loom, loom-exhaustive, pct, random, dfs)")]
     Unknown(String),
+    #[error("explorer `{0}` needs --iterations of at least 1")]
+    NoIterations(String),
 }
 
 impl Explorer {
     /// Parse a `--explorer` name with default parameters (`loom` = bound 3; `dfs` with
     /// `iterations` 0 = every schedule).
     pub fn parse(name: &str, iterations: usize, seed: u64) -> Result<Explorer, ExplorerError> {
+        if iterations == 0 && matches!(name, "pct" | "random") {
+            return Err(ExplorerError::NoIterations(name.into()));
+        }
         Ok(match name {
             "loom" => Explorer::Loom { bound: Some(3) },
             "loom-exhaustive" => Explorer::Loom { bound: None },

@@ -366,3 +366,34 @@ fn a_found_use_after_free_names_the_freer_and_renders() {
     println!("{text}");
     assert_eq!(f.preemptions, Some(0), "{text}");
 }
+
+#[test]
+fn synchronize_rcu_inside_a_read_side_section_is_a_deadlock() {
+    for (flavour, irq_off) in [
+        (RcuFlavour::Consolidated, true),
+        (RcuFlavour::Consolidated, false),
+    ] {
+        let b: Body = Arc::new(move |choices| {
+            let w = WorldBuilder::new(2, Guards::empty(), choices).build();
+            run_cpus(
+                &w,
+                vec![
+                    Box::new(move |c: &Ctx| {
+                        if irq_off {
+                            c.local_irq_disable("caller");
+                        } else {
+                            c.rcu_read_lock("caller");
+                        }
+                        c.synchronize_rcu(flavour, "caller");
+                    }),
+                    Box::new(|_: &Ctx| {}),
+                ],
+            );
+        });
+        assert_eq!(
+            verdict(&EXHAUSTIVE, b),
+            Some(ViolationKind::Deadlock),
+            "irq_off={irq_off}"
+        );
+    }
+}

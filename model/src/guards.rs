@@ -41,6 +41,14 @@ bitflags! {
         const SPLITTING_IPI     = 1 << 9;
         /// gup_fast bails on `pmd_trans_splitting(pmd)`.
         const SPLITTING_CHECK   = 1 << 10;
+        /// `__find_linux_pte` returns NULL for a pmd that `pmdp_invalidate` marked
+        /// (`pmd_is_serializing`: `_PAGE_INVALID` without `_PAGE_PRESENT`; book3s64 since
+        /// v5.2, "powerpc/64s: Fix THP PMD collapse serialisation").
+        const SERIALIZING_CHECK = 1 << 11;
+        /// gup_fast rechecks the pmd after the pte (`pmd_val(pmd) != pmd_val(pmdp_get_lockless(
+        /// pmdp))` in `gup_fast_pte_range`, v6.1+: "mm: gup: fix the fast GUP race against THP
+        /// collapse"); off: the 2014 walker, which rechecks the pte only.
+        const PMD_RECHECK       = 1 << 12;
     }
 }
 
@@ -59,6 +67,8 @@ impl Guards {
             g if g == Guards::SERIALIZE_PTE_LOOKUP => "serialize-pte-lookup",
             g if g == Guards::SPLITTING_IPI => "splitting-ipi",
             g if g == Guards::SPLITTING_CHECK => "splitting-check",
+            g if g == Guards::SERIALIZING_CHECK => "pmd-is-serializing",
+            g if g == Guards::PMD_RECHECK => "pmd-recheck",
             _ => "(several)",
         }
     }

@@ -126,4 +126,68 @@ impl Ctx {
             ),
         );
     }
+
+    /// `page_count(page)` read by a writer deciding whether only the mapping holds the page
+    /// (`is_refcount_suitable` in `__collapse_huge_page_isolate`). Acquire: the copy that
+    /// follows must see the data of every reference already dropped.
+    pub fn page_count(&self, p: FrameId, func: &'static str) -> u64 {
+        let w = &self.world;
+        let c = w.frames[p.0].refcount.load(Ordering::Acquire);
+        self.note(func, format!("page_count({}) = {c}", w.name(p)));
+        c
+    }
+
+    /// The gup caller writes the page through its pin (`FOLL_WRITE`: DMA, `O_DIRECT` read).
+    pub fn write_through_pin(&self, p: FrameId, func: &'static str) {
+        let w = &self.world;
+        let v = w.frames[p.0].content.fetch_add(1, Ordering::Relaxed);
+        self.note(
+            func,
+            format!("write {} through the pin: data {v} -> {}", w.name(p), v + 1),
+        );
+        w.shadow().writes.push((self.actor, p));
+    }
+
+    /// Copy the data of `from` into `to` (`copy_mc_user_highpage` in
+    /// `__collapse_huge_page_copy`).
+    pub fn copy_page(&self, from: FrameId, to: FrameId, func: &'static str) {
+        let w = &self.world;
+        let v = w.frames[from.0].content.load(Ordering::Relaxed);
+        w.frames[to.0].content.store(v, Ordering::Relaxed);
+        self.note(
+            func,
+            format!("copy {} -> {}: data {v}", w.name(from), w.name(to)),
+        );
+    }
+}
+
+impl crate::World {
+    /// The lost-update oracle, on the final state: if the address now maps `mapped`, every write
+    /// made through a gup pin of another page must have reached it (the page it was copied
+    /// from must have been copied after the write). A write to a page that was copied away
+    /// before it is lost: the task reads `mapped` and never sees it.
+    pub fn check_no_lost_write(&self, mapped: Option<FrameId>) {
+        let Some(x) = mapped else { return };
+        let writes = self.shadow().writes.clone();
+        for (who, y) in writes {
+            if y == x {
+                continue;
+            }
+            let written = self.shadow().writes.iter().filter(|(_, p)| *p == y).count() as u64;
+            let have = self.frames[x.0].content.load(Ordering::Acquire);
+            if have < written {
+                violation::raise(Violation::LostUpdate {
+                    by: who,
+                    func: "__get_user_pages_fast (write through the pin)",
+                    frame: self.name(y).to_string(),
+                    what: "data".into(),
+                    why: format!(
+                        "but the address now maps {}, copied from {} before the write (data {have})",
+                        self.name(x),
+                        self.name(y)
+                    ),
+                });
+            }
+        }
+    }
 }

@@ -81,8 +81,26 @@ impl Ctx {
         }
     }
 
-    /// `synchronize_rcu()` (or `synchronize_sched()` for the sched flavour).
+    /// `synchronize_rcu()` (or `synchronize_sched()` for the sched flavour). Called with
+    /// interrupts off or inside `rcu_read_lock()` it would wait for itself: a deadlock.
     pub fn synchronize_rcu(&self, flavour: RcuFlavour, func: &'static str) {
+        if let Actor::Cpu(n) = self.actor {
+            let irq = self.world.depth(n, false) > 0;
+            let rcu = self.world.depth(n, true) > 0;
+            if (flavour.waits_irq_off() && irq) || (flavour.waits_read_lock() && rcu) {
+                crate::violation::raise(crate::Violation::Deadlock {
+                    detail: format!(
+                        "CPU{n} calls synchronize_rcu in {func} inside a read-side section it \
+                         would have to wait for ({})",
+                        if irq {
+                            "interrupts off"
+                        } else {
+                            "rcu_read_lock"
+                        }
+                    ),
+                });
+            }
+        }
         self.note(func, format!("synchronize_rcu [{}]: wait", flavour.name()));
         self.wait_grace_period(flavour);
         self.world.cost(|c| c.grace_periods += 1);

@@ -109,12 +109,13 @@ pub enum Violation {
         seen: String,
         detail: String,
     },
-    #[error("lost update: {by} in {func} wrote {what} into {frame}, which was already detached")]
+    #[error("lost update: {by} in {func} wrote {what} into {frame}, {why}")]
     LostUpdate {
         by: Actor,
         func: &'static str,
         frame: String,
         what: String,
+        why: String,
     },
     #[error("missed sync: {detail}")]
     MissedSync { detail: String },

@@ -54,6 +54,9 @@ pub struct Frame {
     slots: Vec<Atomic>,
     /// `page->_refcount` (data pages).
     pub(crate) refcount: Atomic,
+    /// The page's data, as one word: bumped by a write through a gup pin, copied by
+    /// khugepaged's `__collapse_huge_page_copy` (the lost-update oracle, [`crate::page`]).
+    pub(crate) content: Atomic,
     /// Compound-page state of a data page ([`crate::compound`]): `PG_tail` and the tail's
     /// `_mapcount` (gup's tail pins, 2014 THP refcounting), and the head's `compound_lock`.
     pub(crate) compound: Option<crate::compound::CompoundState>,
@@ -159,6 +162,8 @@ pub struct Shadow {
     rcu_depth: Vec<u32>,
     /// Pages a walker returned pinned, still held at the end: (who, page).
     pub pins: Vec<(Actor, FrameId)>,
+    /// Writes made through gup pins: (who, page).
+    pub writes: Vec<(Actor, FrameId)>,
     /// Every value each entry has held, (frame, slot) -> values in store order (the
     /// never-existed oracle, [`crate::history`]).
     pub(crate) history: std::collections::HashMap<(usize, usize), Vec<Entry>>,
@@ -229,6 +234,7 @@ impl WorldBuilder {
             cell: ShadowCell::new(),
             slots: (0..slots).map(|_| Atomic::new(0)).collect(),
             refcount: Atomic::new(0),
+            content: Atomic::new(0),
             compound: None,
         });
         FrameId(self.frames.len() - 1)
@@ -548,6 +554,7 @@ impl World {
                 func,
                 frame: self.name(t).to_string(),
                 what: self.show(e),
+                why: "which was already detached from the tree".into(),
             });
         }
     }

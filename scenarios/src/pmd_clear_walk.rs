@@ -27,7 +27,7 @@
 //! None`) for every writer x walker combination.
 
 use crate::kernel::find_linux_pte::kvmppc_book3s_instantiate_page;
-use crate::kernel::gup_fast::{get_user_pages_fast, use_and_release};
+use crate::kernel::gup_fast::{get_user_pages_fast, write_and_release};
 use crate::kernel::huge_memory::{
     collapse_huge_page, do_anonymous_page_pte_alloc, split_huge_pmd_locked, zap_huge_pmd, HugePmd,
 };
@@ -74,6 +74,21 @@ const GUARDS: &[GuardDoc] = &[
         redundant: None,
     },
     GuardDoc {
+        guard: Guards::SERIALIZING_CHECK,
+        step: "if (pmd_is_serializing(pmd)) return NULL; in __find_linux_pte (book3s64, v5.2+)",
+        why: "a walker that enters after serialize_against_pte_lookup and before pmd_populate \
+              reads the pmdp_invalidate'd leaf; returning pmdp for it lets the caller's later \
+              *ptep read see the table pointer (the race \"powerpc/64s: Fix THP PMD collapse \
+              serialisation\" closed in 2019)",
+        redundant: Some(
+            "alone it is covered by the _PAGE_PTE test of pte_present (rule 3 of the 2020 \
+             series), which rejects the table pointer the caller would read; without both, the \
+             walker acts on a table pointer as a leaf even under serialize_against_pte_lookup \
+             (variant no-serializing-check-no-page-pte-check, and the pairs of the necessity \
+             report)",
+        ),
+    },
+    GuardDoc {
         guard: Guards::SERIALIZE_PTE_LOOKUP,
         step: "serialize_against_pte_lookup() in pmdp_huge_get_and_clear / pmdp_invalidate / \
                pmdp_collapse_flush, where the policy has it",
@@ -92,10 +107,10 @@ const GUARDS: &[GuardDoc] = &[
         step: "local_irq_save() around the walk (gup_fast, kvmppc_book3s_instantiate_page)",
         why: "what serialize_against_pte_lookup and IPI TLB flushes wait for",
         redundant: Some(
-            "no page table a walker can reach is freed in this scenario (the deposited table \
-             is freed only after zap, never linked), and the walker rules make \
-             serialize_against_pte_lookup unnecessary, so nothing here waits for irq-off \
-             sections; table lifetime is gup-fast-vs-munmap's subject",
+            "alone it is covered by gup_fast's rechecks and the walker rules: no page table a \
+             walker can reach is freed here. Where a pmd update sends an IPI (x86 flushes, \
+             serialize_against_pte_lookup on powerpc hash and pre-2020 radix) it is what that \
+             IPI waits for, and what makes the rechecks redundant there: see the pairs",
         ),
     },
     GuardDoc {
@@ -104,6 +119,17 @@ const GUARDS: &[GuardDoc] = &[
         why:
             "gup_fast's own protection (gup-fast-vs-munmap); rule 2 (a stale value is fine) holds \
               for gup_fast because of it",
+        redundant: None,
+    },
+    GuardDoc {
+        guard: Guards::PMD_RECHECK,
+        step: "pmd_val(pmd) != pmd_val(pmdp_get_lockless(pmdp)) after the pte recheck in \
+               gup_fast_pte_range (v6.1+)",
+        why: "khugepaged's pmdp_collapse_flush unlinks the pte table but leaves its ptes; a \
+              gup_fast that took its reference after __collapse_huge_page_isolate checked the \
+              count still finds the pte unchanged, keeps a page that is then copied away, and its \
+              writes are lost. Redundant where the collapse flush is an IPI that waits for the \
+              walker (x86, powerpc hash and pre-2020 radix)",
         redundant: None,
     },
     GuardDoc {
@@ -117,8 +143,8 @@ const GUARDS: &[GuardDoc] = &[
         step: "tlb_flush_mmu: flush before freeing the zapped huge page",
         why: "a page must not reach the allocator while a CPU can still reach it through a stale TLB entry",
         redundant: Some(
-            "as in gup-fast-vs-munmap: gup_fast's pmd recheck rejects a huge page freed before \
-             the flush; the order protects CPUs using stale TLB entries, which the model lacks",
+            "as in gup-fast-vs-munmap: gup_fast's rechecks reject a huge page freed before the \
+             flush; the order protects CPUs using stale TLB entries, which the model lacks",
         ),
     },
 ];
@@ -145,6 +171,16 @@ const VARIANTS: &[Variant] = &[
         off: Guards::SERIALIZE_PTE_LOOKUP,
     },
     Variant {
+        name: "no-serializing-check",
+        about: "__find_linux_pte without the pmd_is_serializing test",
+        off: Guards::SERIALIZING_CHECK,
+    },
+    Variant {
+        name: "no-serializing-check-no-page-pte-check",
+        about: "the 2018 - v5.2 book3s64 walker: neither pmd_is_serializing nor the _PAGE_PTE test",
+        off: Guards::SERIALIZING_CHECK.union(Guards::PAGE_PTE_CHECK),
+    },
+    Variant {
         name: "no-irq-off",
         about: "the walkers run with interrupts on",
         off: Guards::IRQ_OFF,
@@ -153,6 +189,11 @@ const VARIANTS: &[Variant] = &[
         name: "no-pte-recheck",
         about: "gup_huge_pmd keeps the page without rechecking the pmd",
         off: Guards::PTE_RECHECK,
+    },
+    Variant {
+        name: "no-pmd-recheck",
+        about: "gup_fast before v6.1: the pte is rechecked, the pmd is not",
+        off: Guards::PMD_RECHECK,
     },
     Variant {
         name: "plain-get-page",
@@ -197,12 +238,19 @@ fn run(s: &Setup) {
     let pt = b.table(Level::Pte, 1);
     let fault_pt = zap.then(|| b.table(Level::Pte, 1));
     let page = b.data_page(1);
-    let leaf = Entry::leaf(page, 0, EntryFlags::WRITE | EntryFlags::PAGE_PTE);
+    // The collapse writer's new huge page, allocated by khugepaged before it starts.
+    let hpage = collapse.then(|| b.data_page(1));
     b.set(pgd, 0, Entry::table(pmd));
     if collapse {
         b.set(pmd, 0, Entry::table(pt));
-        b.set(pt, 0, leaf);
+        // book3s64 sets _PAGE_PTE in every leaf entry, small ptes included.
+        b.set(
+            pt,
+            0,
+            Entry::leaf(page, 0, EntryFlags::WRITE | EntryFlags::PAGE_PTE),
+        );
     } else {
+        let leaf = Entry::leaf(page, 0, EntryFlags::WRITE | EntryFlags::PAGE_PTE);
         b.set(pmd, 0, leaf);
     }
     let w = b.build();
@@ -218,7 +266,7 @@ fn run(s: &Setup) {
         Box::new(move |c: &Ctx| {
             if gup {
                 let r = get_user_pages_fast(c, mm, a);
-                use_and_release(c, r);
+                write_and_release(c, r);
             } else {
                 kvmppc_book3s_instantiate_page(c, mm, a);
             }
@@ -229,15 +277,36 @@ fn run(s: &Setup) {
                 zap_huge_pmd(c, &policy, &mut tlb, h);
                 do_anonymous_page_pte_alloc(c, h, new);
                 tlb.tlb_finish_mmu();
-            } else if collapse {
-                collapse_huge_page(c, &policy, h, leaf);
+            } else if let Some(hpage) = hpage {
+                collapse_huge_page(c, &policy, h, hpage);
             } else {
+                let leaf = Entry::leaf(page, 0, EntryFlags::WRITE | EntryFlags::PAGE_PTE);
                 split_huge_pmd_locked(c, &policy, h, &[leaf]);
             }
         }),
     ];
     run_cpus(&w, progs);
+    // What the address maps at the end: a write through a gup pin must have reached it.
+    w.check_no_lost_write(mapped_page(&w, mm, a));
     // The deposited table hangs off the pmd (pmd_huge_pte) after a collapse.
-    let roots = if collapse { vec![pgd, pt] } else { vec![pgd] };
+    let collapsed = hpage.is_some_and(|p| w.final_entry(pmd, 0).pfn() == p);
+    let roots = if collapsed { vec![pgd, pt] } else { vec![pgd] };
     w.check_no_leak(&roots);
+}
+
+/// The data page the address maps in the final state (through a huge pmd or a pte).
+fn mapped_page(w: &ptcheck_model::World, mm: Mm, a: Addr) -> Option<ptcheck_model::FrameId> {
+    let pgd = w.final_entry(mm.pgd, a.pgd);
+    if !pgd.is_table() {
+        return None;
+    }
+    let pmd = w.final_entry(pgd.pfn(), a.pmd);
+    if pmd.is_leaf() {
+        return Some(pmd.pfn());
+    }
+    if !pmd.is_table() {
+        return None;
+    }
+    let pte = w.final_entry(pmd.pfn(), a.pte);
+    pte.is_leaf().then(|| pte.pfn())
 }

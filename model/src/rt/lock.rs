@@ -88,6 +88,22 @@ impl RawLock {
     }
 }
 
+impl Drop for RawLock {
+    fn drop(&mut self) {
+        // A lock still held when a failing execution unwinds (a violation raised inside an
+        // irq-off section, say) may be dropped after the explorer tore its execution down:
+        // releasing it then would touch explorer state that is gone and abort the process.
+        // The execution is over, so the release would have no observer: forget the guard.
+        if let Some(g) = self.guard.get_mut().take() {
+            if std::thread::panicking() {
+                std::mem::forget(g);
+            } else {
+                drop(g);
+            }
+        }
+    }
+}
+
 impl Default for RawLock {
     fn default() -> Self {
         Self::new()

@@ -8,6 +8,7 @@
 //!     pmdp = pmd_offset(&pgd, ea);
 //!     pmd  = READ_ONCE(*pmdp);                 // rule 1: read once
 //!     if (pmd_none(pmd)) return NULL;
+//!     if (pmd_is_serializing(pmd)) return NULL; // pmdp_invalidate'd (book3s64, v5.2+)
 //!     if (pmd_is_leaf(pmd)) { *is_thp = true; return (pte_t *)pmdp; }   // _PAGE_PTE
 //!     return pte_offset_kernel(&pmd, ea);      // the copy, not *pmdp
 //!
@@ -51,6 +52,10 @@ pub fn find_linux_pte(c: &Ctx, mm: Mm, a: Addr) -> Option<PtePtr> {
     let pmd = c.load(pmdp, a.pmd, DEP, F);
     if pmd.is_none() {
         c.note(F, "pmd_none: NULL");
+        return None;
+    }
+    if c.guard(Guards::SERIALIZING_CHECK) && pmd_is_leaf(pmd) && !pmd.is_present() {
+        c.note(F, "pmd_is_serializing (pmdp_invalidate): NULL");
         return None;
     }
     if pmd_is_leaf(pmd) {

@@ -68,7 +68,7 @@ fn gup_pmd_range(c: &Ctx, pud: Entry, a: Addr) -> Option<Pinned> {
         return gup_huge_pmd(c, pmd, pmdp, a);
     }
     c.act_on(pmdp, a.pmd, pmd, Meaning::Table, "gup_pte_range");
-    gup_pte_range(c, pmd, a)
+    gup_pte_range(c, pmd, pmdp, a)
 }
 
 /// `page_cache_get_speculative(page)`, or a plain `get_page` when that guard is off.
@@ -81,8 +81,8 @@ fn get_speculative(c: &Ctx, page: FrameId, func: &'static str) -> bool {
     }
 }
 
-/// `gup_pte_range(pmd, addr, ...)`: `pmd` is the walker's copy of the entry.
-fn gup_pte_range(c: &Ctx, pmd: Entry, a: Addr) -> Option<Pinned> {
+/// `gup_pte_range(pmd, pmdp, addr, ...)`: `pmd` is the walker's copy of the entry at `pmdp`.
+fn gup_pte_range(c: &Ctx, pmd: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> {
     const F: &str = "gup_pte_range";
     let ptep = pmd.pfn(); // pte_offset_map(&pmd, addr)
     let pte = c.load(ptep, a.pte, ONCE, F);
@@ -92,6 +92,16 @@ fn gup_pte_range(c: &Ctx, pmd: Entry, a: Addr) -> Option<Pinned> {
     }
     let page = pte.pfn();
     ref_and_recheck(c, page, (ptep, a.pte), pte, F)?;
+    if c.guard(Guards::PMD_RECHECK) {
+        // Today's gup_fast_pte_range: the table may have been unlinked (khugepaged's
+        // pmdp_collapse_flush) while the pte in it still reads the same.
+        let again = c.load(pmdp, a.pmd, ONCE, "gup_fast_pte_range (pmdp_get_lockless)");
+        if !again.same(pmd) {
+            c.note(F, "pmd changed: back off");
+            c.put_page(page, F);
+            return None;
+        }
+    }
     Some(Pinned { page, via: pte })
 }
 
@@ -132,6 +142,16 @@ fn gup_huge_pmd(c: &Ctx, orig: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> 
         c.get_huge_page_tail(page, F);
     }
     Some(Pinned { page, via: orig })
+}
+
+/// The caller's side for `FOLL_WRITE`: the pin oracle, a write through the pin (DMA, an
+/// `O_DIRECT` read into the page), then the caller is done with the page.
+pub fn write_and_release(c: &Ctx, p: Option<Pinned>) {
+    if let Some(p) = p {
+        c.check_pin(p.page, p.via, "__get_user_pages_fast");
+        c.write_through_pin(p.page, "gup caller");
+        c.unpin(p.page, "put_page");
+    }
 }
 
 /// The caller's side: the pin oracle on what the walk returned, then the caller is done with

@@ -8,7 +8,7 @@ use ptcheck_arch::pmd::{
 };
 use ptcheck_arch::ArchPolicy;
 use ptcheck_model::ordering::{smp_wmb, ONCE, PUBLISH};
-use ptcheck_model::{Ctx, Entry, FrameId};
+use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId};
 
 /// Where a huge pmd lives: the pmd table and slot, and its deposited pte table
 /// (`pgtable_trans_huge_deposit`, `pmd_huge_pte`).
@@ -45,57 +45,91 @@ pub fn do_anonymous_page_pte_alloc(c: &Ctx, h: HugePmd, new: FrameId) {
 }
 
 /// `__split_huge_pmd_locked(vma, pmd, haddr)` (also what `__split_huge_zero_page_pmd` and the
-/// old `do_huge_pmd_wp_page_fallback` do): fill the deposited table with ptes for the subpages,
-/// `pmdp_invalidate`, then `smp_wmb(); pmd_populate(mm, pmd, pgtable)`.
+/// old `do_huge_pmd_wp_page_fallback` do): `pmdp_invalidate`, fill the deposited table with
+/// ptes for the subpages, then `smp_wmb(); pmd_populate(mm, pmd, pgtable)`.
 pub fn split_huge_pmd_locked(c: &Ctx, policy: &ArchPolicy, h: HugePmd, ptes: &[Entry]) {
-    map_deposited(
-        c,
-        policy,
-        h,
-        ptes,
-        [
-            "__split_huge_pmd_locked (set_pte_at)",
-            "__split_huge_pmd_locked (pmd_populate)",
-        ],
-    );
-}
-
-/// The common tail of both splits: fill the deposited table with `ptes`, `pmdp_invalidate`,
-/// then `smp_wmb(); pmd_populate(mm, pmd, pgtable)`. `names` label the two kinds of store.
-fn map_deposited(
-    c: &Ctx,
-    policy: &ArchPolicy,
-    h: HugePmd,
-    ptes: &[Entry],
-    names: [&'static str; 2],
-) {
-    for (i, e) in ptes.iter().enumerate() {
-        c.store(h.deposited, i, *e, ONCE, names[0]);
-    }
+    // Since v4.5 the pmd is invalidated first, then the deposited table is withdrawn and
+    // filled, then published.
     pmdp_invalidate(c, policy, h.pmd, h.slot);
-    smp_wmb();
-    c.store(h.pmd, h.slot, Entry::table(h.deposited), PUBLISH, names[1]);
+    fill_deposited(c, h, ptes, "__split_huge_pmd_locked (set_pte_at)");
+    populate(c, h, "__split_huge_pmd_locked (pmd_populate)");
 }
 
-/// `collapse_huge_page` (khugepaged, anon): `pmdp_collapse_flush` of the pmd that points at the
-/// pte table, `__collapse_huge_page_copy` (the ptes are cleared; here the huge page is the page
-/// the ptes mapped, so no copy), `pgtable_trans_huge_deposit` of the old table, and
-/// `set_pmd_at` of the huge leaf after `smp_wmb`.
-pub fn collapse_huge_page(c: &Ctx, policy: &ArchPolicy, h: HugePmd, huge: Entry) {
-    pmdp_collapse_flush(c, policy, h.pmd, h.slot);
-    for i in 0..c.world.slots(h.deposited) {
+/// Fill the deposited table with the subpages' ptes (`set_pte_at` for each).
+fn fill_deposited(c: &Ctx, h: HugePmd, ptes: &[Entry], func: &'static str) {
+    for (i, e) in ptes.iter().enumerate() {
+        c.store(h.deposited, i, *e, ONCE, func);
+    }
+}
+
+/// `smp_wmb(); pmd_populate(mm, pmd, pgtable)`: publish the filled table.
+fn populate(c: &Ctx, h: HugePmd, func: &'static str) {
+    smp_wmb();
+    c.store(h.pmd, h.slot, Entry::table(h.deposited), PUBLISH, func);
+}
+
+/// `collapse_huge_page` (khugepaged, anon) of the pte table at `h`, into the new huge page
+/// `hpage` (allocated by khugepaged beforehand, refcount 1):
+/// `pmdp_collapse_flush` (clear the pmd, flush, per policy serialize); then
+/// `__collapse_huge_page_isolate`: every small page must be held by its mapping alone
+/// (`is_refcount_suitable`), otherwise the collapse fails and the pmd is restored
+/// (`pmd_populate` of the old table, `put_page` of `hpage`); then `__collapse_huge_page_copy`
+/// (copy each page into `hpage`, clear the pte, drop the mapping's reference), deposit the old
+/// table (`pgtable_trans_huge_deposit`), and `smp_wmb(); set_pmd_at` of the huge leaf.
+/// Returns whether the collapse happened.
+pub fn collapse_huge_page(c: &Ctx, policy: &ArchPolicy, h: HugePmd, hpage: FrameId) -> bool {
+    let old = pmdp_collapse_flush(c, policy, h.pmd, h.slot);
+    let ptes: Vec<(usize, Entry)> = (0..c.world.slots(h.deposited))
+        .map(|i| {
+            (
+                i,
+                c.load(h.deposited, i, ONCE, "__collapse_huge_page_isolate"),
+            )
+        })
+        .filter(|(_, e)| e.is_present())
+        .collect();
+    for (_, e) in &ptes {
+        if c.page_count(
+            e.pfn(),
+            "__collapse_huge_page_isolate (is_refcount_suitable)",
+        ) != 1
+        {
+            c.note(
+                "collapse_huge_page",
+                "extra reference: give up, restore the pmd",
+            );
+            smp_wmb();
+            c.store(
+                h.pmd,
+                h.slot,
+                old,
+                PUBLISH,
+                "collapse_huge_page (pmd_populate)",
+            );
+            c.put_page(hpage, "collapse_huge_page (put_page(hpage))");
+            return false;
+        }
+    }
+    for (i, e) in &ptes {
+        c.copy_page(e.pfn(), hpage, "__collapse_huge_page_copy");
         c.exchange(
             h.deposited,
-            i,
+            *i,
             Entry::NONE,
             false,
             "__collapse_huge_page_copy (ptep_clear)",
+        );
+        c.put_page(
+            e.pfn(),
+            "__collapse_huge_page_copy (free_page_and_swap_cache)",
         );
     }
     c.note(
         "pgtable_trans_huge_deposit",
         format!("deposit {}", c.world.name(h.deposited)),
     );
+    let gen = c.world.generation(hpage);
+    let huge = Entry::leaf(hpage, gen, EntryFlags::WRITE | EntryFlags::PAGE_PTE);
     smp_wmb();
     c.store(
         h.pmd,
@@ -104,6 +138,7 @@ pub fn collapse_huge_page(c: &Ctx, policy: &ArchPolicy, h: HugePmd, huge: Entry)
         PUBLISH,
         "collapse_huge_page (set_pmd_at)",
     );
+    true
 }
 
 /// 2014 `split_huge_page(head)` of a compound page with `tails` tail pages, mapped by one huge
@@ -115,17 +150,11 @@ pub fn split_huge_page(c: &Ctx, policy: &ArchPolicy, h: HugePmd, head: FrameId, 
     let ptes: Vec<Entry> = (0..=tails)
         .map(|i| {
             let p = FrameId(head.0 + i);
-            Entry::leaf(p, c.world.generation(p), ptcheck_model::EntryFlags::WRITE)
+            Entry::leaf(p, c.world.generation(p), EntryFlags::WRITE)
         })
         .collect();
-    map_deposited(
-        c,
-        policy,
-        h,
-        &ptes,
-        [
-            "__split_huge_page_map (set_pte_at)",
-            "__split_huge_page_map (pmd_populate)",
-        ],
-    );
+    // 2014 __split_huge_page_map: fill first, then pmdp_invalidate, then publish.
+    fill_deposited(c, h, &ptes, "__split_huge_page_map (set_pte_at)");
+    pmdp_invalidate(c, policy, h.pmd, h.slot);
+    populate(c, h, "__split_huge_page_map (pmd_populate)");
 }
