@@ -10,7 +10,7 @@ use ptcheck_checks::{explore, Budget, Explorer};
 fn pct() -> RunConfig {
     RunConfig {
         explorer: "pct".into(),
-        iterations: 5_000,
+        iterations: 2_000,
         seed: 1,
         budget: Budget::default(),
         bound: None,
