@@ -19,6 +19,8 @@ use std::sync::Arc;
 pub enum CostError {
     #[error("--cpus must be at least 1")]
     NoCpus,
+    #[error("--pmds x --cpus must be between 1 and {MAX_WORK} (one execution runs every zap and every IPI; the fit projects larger workloads)")]
+    Pmds,
     #[error("the zap of {pmds} huge pmds on {cpus} CPUs did not run to the end: {why}")]
     Run {
         pmds: usize,
@@ -27,12 +29,19 @@ pub enum CostError {
     },
 }
 
+/// The largest N x C one measuring run takes (shuttle's step limit per execution: each IPI
+/// takes two steps per CPU it interrupts).
+pub const MAX_WORK: usize = 16_384;
+
 /// IPIs, CPUs interrupted, grace periods and TLB flushes of zapping `pmds` huge pmds (one
 /// munmap: `unmap_page_range` -> `zap_huge_pmd` each, then `tlb_finish_mmu`) on a machine of
 /// `cpus` CPUs, all in `mm_cpumask`, with `policy`.
 pub fn zap_cost(policy: &'static ArchPolicy, pmds: usize, cpus: usize) -> Result<Cost, CostError> {
     if cpus == 0 {
         return Err(CostError::NoCpus);
+    }
+    if pmds == 0 || pmds.saturating_mul(cpus) > MAX_WORK {
+        return Err(CostError::Pmds);
     }
     let body = Arc::new(move |choices: &[ptcheck_model::Picked]| {
         let mut b = WorldBuilder::new(cpus, Guards::all(), choices);

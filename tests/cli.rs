@@ -172,6 +172,9 @@ fn bench_and_cost_print_their_tables() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("powerpc-radix-pre2020"), "{out}");
     assert!(out.contains("253952 IPIs"), "the seed projection: {out}");
+    let (code, _, err) = ptcheck(&["cost", "--pmds", "1000000", "--cpus", "4"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--pmds x --cpus must be"), "{err}");
     let (code, _, err) = ptcheck(&["cost", "--cpus", "0"]);
     assert_eq!(code, 2, "{err}");
     assert!(!err.contains("panicked"), "{err}");
