@@ -57,9 +57,4 @@ impl Ctx {
     pub fn local_irq_enable(&self, func: &'static str) {
         self.exit(Section::IrqOff, func, "local_irq_restore: interrupts on");
     }
-
-    /// Does this CPU run with interrupts off right now?
-    pub fn irqs_disabled(&self) -> bool {
-        self.world.depth(self.cpu_id(), false) > 0
-    }
 }

@@ -53,7 +53,7 @@ bitflags! {
 }
 
 impl Guards {
-    /// The guard's name as users type it (`--guard`, necessity report).
+    /// The guard's name in variants, reports and the necessity analysis.
     pub fn guard_name(self) -> &'static str {
         match self {
             g if g == Guards::IRQ_OFF => "irq-off",
@@ -71,11 +71,6 @@ impl Guards {
             g if g == Guards::PMD_RECHECK => "pmd-recheck",
             _ => "(several)",
         }
-    }
-
-    /// Parse one guard name.
-    pub fn from_guard_name(s: &str) -> Option<Guards> {
-        Guards::all().iter().find(|g| g.guard_name() == s)
     }
 
     /// The names of the guards in this set, in bit order.

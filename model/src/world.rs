@@ -382,17 +382,9 @@ impl World {
         self.shadow().frames[f.0].freed.is_some()
     }
 
-    pub fn freed_at(&self, f: FrameId) -> Option<FreedAt> {
-        self.shadow().frames[f.0].freed.clone()
-    }
-
     /// The most recent free of `f`, even if the frame was reused since.
     pub fn last_freed_at(&self, f: FrameId) -> Option<FreedAt> {
         self.shadow().frames[f.0].last_freed.clone()
-    }
-
-    pub fn is_reused(&self, f: FrameId) -> bool {
-        self.shadow().frames[f.0].reused
     }
 
     /// Add to the execution's protocol cost.
@@ -652,11 +644,6 @@ impl World {
 
     pub fn slots(&self, t: FrameId) -> usize {
         self.frames[t.0].slots.len()
-    }
-
-    /// Final refcount of a data page.
-    pub fn final_refcount(&self, p: FrameId) -> u64 {
-        self.frames[p.0].refcount.load(Ordering::Acquire)
     }
 
     /// The end-of-execution oracle: every table frame is either freed or reachable from a
