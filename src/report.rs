@@ -241,6 +241,7 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                 "executions": o.executions,
                 "elapsed_ms": o.elapsed.as_secs_f64() * 1000.0,
                 "choice_combinations": o.combos.iter().map(|c| ptcheck_model::Choice::describe(c)).collect::<Vec<_>>(),
+                "executions_per_combination": o.combo_executions,
                 "cost": {
                     "ipis": o.cost.ipis,
                     "cpus_interrupted": o.cost.cpus_interrupted,

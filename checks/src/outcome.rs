@@ -42,6 +42,8 @@ pub struct Outcome {
     pub cost: Cost,
     /// The data-choice combinations explored.
     pub combos: Vec<Vec<Picked>>,
+    /// Executions run for each entry of `combos`, in the same order.
+    pub combo_executions: Vec<u64>,
     pub finding: Option<Finding>,
 }
 

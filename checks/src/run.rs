@@ -62,6 +62,7 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
     let mut complete = true;
     let mut known: Vec<Choice> = Vec::new();
     let mut done: Vec<Vec<Picked>> = Vec::new();
+    let mut per_combo: Vec<u64> = Vec::new();
     let mut todo: Vec<Vec<Picked>> = vec![Vec::new()];
     let mut finding = None;
     while let Some(combo) = todo.pop() {
@@ -70,6 +71,7 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
         cost = cost.max(stats.cost);
         complete &= ran_to_end;
         done.push(combo.clone());
+        per_combo.push(stats.executions);
         if let Some(mut f) = found {
             f.choices = combo;
             finding = Some(f);
@@ -110,6 +112,7 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
         complete,
         cost,
         combos: done,
+        combo_executions: per_combo,
         finding,
     }
 }

@@ -47,6 +47,10 @@ impl Entry {
     /// `pXd_none`: the empty entry.
     pub const NONE: Entry = Entry(0);
 
+    /// What the allocator leaves in every entry word of a freed table
+    /// ([`crate::World::free`]): not present, not none, never a valid entry.
+    pub const POISON: Entry = Entry(0xdead << 48);
+
     /// A present entry pointing at the next-level table `t` (`pmd_populate`, `pud_populate`).
     pub fn table(t: FrameId) -> Entry {
         Entry(((t.0 as u64) << PFN_SHIFT) | (EntryFlags::PRESENT | EntryFlags::TABLE).bits())

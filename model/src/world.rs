@@ -322,6 +322,9 @@ impl World {
         if e.is_none() {
             return "none".into();
         }
+        if e == Entry::POISON {
+            return "poison (freed)".into();
+        }
         let target = self
             .frames
             .get(e.pfn().0)
@@ -559,17 +562,21 @@ impl World {
 
     /// Return a frame to the allocator (`free_page`, `__free_page`, `pte_free`,
     /// `__tlb_remove_table`). Every earlier access must happen before this point.
+    ///
+    /// The free is an *access the explorers see* (DESIGN.md §2, "a free that is not an atomic
+    /// access is invisible to DPOR"): the allocator writes the page it gets back (poisoning or
+    /// zeroing with `init_on_free`, the free-list link, then the next owner's `clear_page`), so
+    /// the free stores [`Entry::POISON`] into every entry word of a table frame. Each store is a
+    /// scheduling point that conflicts with every load and store of that word, so loom's DPOR
+    /// and shuttle both try "free, then the walker's access" wherever the two are not ordered,
+    /// and the interleaving-order oracle in [`World::load`] reports it. The frame counts as freed
+    /// from the first of those stores on (same step). A data page has no entry words: its free is
+    /// the `put_page` that dropped the refcount to zero, itself an RMW that conflicts with every
+    /// `get_page_unless_zero`, and a stale pin is caught by the pin oracle's generation check.
     pub fn free(&self, who: Actor, f: FrameId, func: &'static str) {
-        let step = trace::record(who, func, format!("free {}", self.name(f)));
-        let here = FreedAt {
-            by: who,
-            func,
-            step,
-        };
-        let pending = {
+        {
             let s = self.shadow();
-            let fs = &s.frames[f.0];
-            if let Some(prev) = &fs.freed {
+            if let Some(prev) = &s.frames[f.0].freed {
                 let prev = prev.clone();
                 drop(s);
                 violation::raise(Violation::DoubleFree {
@@ -579,7 +586,33 @@ impl World {
                     freed: prev,
                 });
             }
-            fs.accesses
+        }
+        let slots = &self.frames[f.0].slots;
+        match slots.first() {
+            None => self.mark_freed(who, f, func),
+            Some(first) => {
+                first.store(Entry::POISON.0, Ordering::Relaxed);
+                self.mark_freed(who, f, func);
+                for s in &slots[1..] {
+                    s.store(Entry::POISON.0, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// The bookkeeping of a free, in the step of the allocator's first write: the trace step,
+    /// the causality check of earlier accesses (loom), the shadow state.
+    fn mark_freed(&self, who: Actor, f: FrameId, func: &'static str) {
+        let step = trace::record(who, func, format!("free {}", self.name(f)));
+        let here = FreedAt {
+            by: who,
+            func,
+            step,
+        };
+        let pending = {
+            let s = self.shadow();
+            s.frames[f.0]
+                .accesses
                 .iter()
                 .rev()
                 .find(|(a, _, _)| *a != who)

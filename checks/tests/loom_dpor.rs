@@ -1,0 +1,111 @@
+//! loom's DPOR must try every reordering of dependent accesses (ARCHITECTURE.md, "vendored loom").
+//!
+//! loom 0.7.3 keeps only the *last* access of each atomic when it decides which reorderings to
+//! try. When a thread reads a location and then writes it, its own read replaces another
+//! thread's earlier read as "the last access"; the write is then never scheduled before that
+//! other read (upstream tokio-rs/loom#392 and #166, open). ptcheck calls loom "exhaustive", so
+//! it runs a patched loom (`vendor/loom`, `[patch.crates-io]`) that keeps the last access of
+//! each location per thread. These tests use loom directly, as the upstream reports do, and
+//! assert that every outcome is seen.
+
+use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use loom::thread;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+/// Every value `f` returns over all of loom's executions (unbounded), and how many ran.
+fn outcomes<T: Ord + Clone + Send + 'static>(
+    f: impl Fn() -> T + Send + Sync + 'static,
+) -> (BTreeSet<T>, usize) {
+    let seen = Arc::new(Mutex::new((BTreeSet::new(), 0usize)));
+    let s = seen.clone();
+    loom::model::Builder::new().check(move || {
+        let v = f();
+        let mut g = s.lock().unwrap();
+        g.0.insert(v);
+        g.1 += 1;
+    });
+    let g = seen.lock().unwrap();
+    (g.0.clone(), g.1)
+}
+
+/// tokio-rs/loom#392: spawned `x.load(); x.store(1)` vs main `x.load()`. The store can come
+/// before main's load, so main must see 1 in some execution (as it does without the spawned
+/// thread's load). loom 0.7.3: 1 execution, main only ever sees 0.
+fn read_then_write(with_load: bool) -> (BTreeSet<u64>, usize) {
+    outcomes(move || {
+        let x = Arc::new(AtomicU64::new(0));
+        let x2 = x.clone();
+        let t = thread::spawn(move || {
+            if with_load {
+                x2.load(Relaxed);
+            }
+            x2.store(1, Release);
+        });
+        let r = x.load(Acquire);
+        t.join().unwrap();
+        r
+    })
+}
+
+#[test]
+fn loom_392_a_write_after_the_writers_own_read_is_reordered_before_another_read() {
+    let (with, n) = read_then_write(true);
+    assert_eq!(with, BTreeSet::from([0, 1]), "{n} executions");
+    let (without, _) = read_then_write(false);
+    assert_eq!(with, without);
+}
+
+/// tokio-rs/loom#166: a redundant load in one thread must not change the outcomes.
+fn loom_166(with_extra_load: bool) -> BTreeSet<(usize, usize)> {
+    outcomes(move || {
+        let key = Arc::new(AtomicUsize::new(0));
+        let value = Arc::new(AtomicUsize::new(0));
+        let (k1, v1) = (key.clone(), value.clone());
+        let t1 = thread::spawn(move || {
+            k1.store(1, SeqCst);
+            v1.store(1, SeqCst);
+            v1.store(0, SeqCst);
+            if with_extra_load {
+                k1.load(SeqCst);
+            }
+            k1.store(0, SeqCst);
+        });
+        let (k2, v2) = (key.clone(), value.clone());
+        let t2 = thread::spawn(move || {
+            let v = v2.load(SeqCst);
+            let k = k2.load(SeqCst);
+            (v, k)
+        });
+        t1.join().unwrap();
+        t2.join().unwrap()
+    })
+    .0
+}
+
+#[test]
+fn loom_166_a_redundant_load_does_not_hide_outcomes() {
+    let without = loom_166(false);
+    let with = loom_166(true);
+    assert!(without.contains(&(1, 1)), "{without:?}");
+    assert_eq!(with, without);
+}
+
+/// The same shape through three threads: two readers before a read-then-write.
+#[test]
+fn every_earlier_reader_is_remembered() {
+    let (seen, _) = outcomes(|| {
+        let x = Arc::new(AtomicU64::new(0));
+        let (xa, xb) = (x.clone(), x.clone());
+        let a = thread::spawn(move || xa.load(Acquire));
+        let b = thread::spawn(move || {
+            xb.load(Relaxed);
+            xb.store(1, Release);
+        });
+        let ra = a.join().unwrap();
+        b.join().unwrap();
+        let rm = x.load(Relaxed);
+        (ra, rm)
+    });
+    assert!(seen.contains(&(0, 1)) && seen.contains(&(1, 1)), "{seen:?}");
+}

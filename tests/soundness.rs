@@ -1,0 +1,87 @@
+//! The soundness issue's reproduction, written as a user outside the model crate would write
+//! it: the real `kvmppc_book3s_instantiate_page` / `__find_linux_pte` walker and the real
+//! `pmdp_collapse_flush` of the powerpc-hash policy (which sends
+//! `serialize_against_pte_lookup`), followed by `pte_free` of the detached table, with the
+//! walker's irq-off guard switched off.
+//!
+//! Without interrupts off the walker answers the IPI at once and can read the table after its
+//! free, in a plain interleaving: "walker reads PMD#1 = ->PT#2; writer clears the pmd, IPIs,
+//! frees PT#2; walker reads PT#2[0]". Before the free was an access the explorers see, loom
+//! called this `safe (exhaustive)` and shuttle DFS found it. Both must find it, and both must
+//! call the same protocol with interrupts off safe.
+
+use ptcheck_arch::pmd::pmdp_collapse_flush;
+use ptcheck_checks::{explore, Body, Budget, Explorer};
+use ptcheck_model::{
+    run_cpus, Ctx, Entry, EntryFlags, Guards, Level, Program, ViolationKind, WorldBuilder,
+};
+use ptcheck_scenarios::kernel::find_linux_pte::kvmppc_book3s_instantiate_page;
+use ptcheck_scenarios::kernel::{Addr, Mm};
+use std::sync::Arc;
+
+fn walker_vs_collapse_flush_then_pte_free(irq_off: bool) -> Body {
+    Arc::new(move |choices| {
+        let policy = *ptcheck_arch::by_name("powerpc-hash").expect("policy");
+        let mut guards = Guards::READ_ONCE_PMD
+            | Guards::PAGE_PTE_CHECK
+            | Guards::SERIALIZING_CHECK
+            | Guards::SERIALIZE_PTE_LOOKUP;
+        if irq_off {
+            guards |= Guards::IRQ_OFF;
+        }
+        let mut b = WorldBuilder::new(2, guards, choices);
+        let pgd = b.table(Level::Pgd, 1);
+        let pmd = b.table(Level::Pmd, 1);
+        let pt = b.table(Level::Pte, 1);
+        let page = b.data_page(1);
+        b.set(pgd, 0, Entry::table(pmd));
+        b.set(pmd, 0, Entry::table(pt));
+        b.set(pt, 0, Entry::leaf(page, 0, EntryFlags::PAGE_PTE));
+        let w = b.build();
+        let mm = Mm { pgd };
+        let progs: Vec<Program> = vec![
+            Box::new(move |c: &Ctx| kvmppc_book3s_instantiate_page(c, mm, Addr::FIRST)),
+            Box::new(move |c: &Ctx| {
+                pmdp_collapse_flush(c, &policy, pmd, 0);
+                c.world.mark_detached(pt);
+                c.free(pt, "pte_free");
+            }),
+        ];
+        run_cpus(&w, progs);
+    })
+}
+
+fn verdict(explorer: Explorer, irq_off: bool) -> (Option<ViolationKind>, u64) {
+    let o = explore(
+        &explorer,
+        Budget::default(),
+        walker_vs_collapse_flush_then_pte_free(irq_off),
+    );
+    assert!(o.complete && o.executions > 0, "{}", o.coverage());
+    (o.finding.and_then(|f| f.kind()), o.executions)
+}
+
+const LOOM: Explorer = Explorer::Loom { bound: None };
+const DFS: Explorer = Explorer::Dfs {
+    max_iterations: None,
+};
+
+#[test]
+fn a_table_freed_after_an_ipi_the_walker_answered_is_found_by_loom_and_dfs() {
+    for e in [LOOM, DFS] {
+        let (v, n) = verdict(e.clone(), false);
+        assert_eq!(
+            v,
+            Some(ViolationKind::UseAfterFree),
+            "{e} in {n} executions"
+        );
+    }
+}
+
+#[test]
+fn with_interrupts_off_both_explorers_call_it_safe() {
+    for e in [LOOM, DFS] {
+        let (v, n) = verdict(e.clone(), true);
+        assert_eq!(v, None, "{e} in {n} executions");
+    }
+}
