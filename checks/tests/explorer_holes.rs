@@ -198,6 +198,9 @@ fn store_buffering_without_smp_mb_lets_the_walker_read_a_freed_table() {
 
 // ----- The LKMM's litmus tests (tools/memory-model/litmus-tests), herd7's verdicts -----
 
+/// A litmus CPU over x and y, returning its register.
+type LitmusCpu = Arc<dyn Fn(&Atomic, &Atomic) -> u64 + Send + Sync>;
+
 /// Two CPUs over two locations x, y, then a check of the final state.
 fn two_cpus(
     p0: impl Fn(&Atomic, &Atomic) -> u64 + Send + Sync + 'static,
@@ -211,7 +214,7 @@ fn two_cpus(
         let x = Arc::new(Atomic::new(0));
         let y = Arc::new(Atomic::new(0));
         let r = Arc::new([Atomic::new(9), Atomic::new(9)]);
-        let prog = |n: usize, p: Arc<dyn Fn(&Atomic, &Atomic) -> u64 + Send + Sync>| -> Program {
+        let prog = |n: usize, p: LitmusCpu| -> Program {
             let (x, y, r) = (x.clone(), y.clone(), r.clone());
             Box::new(move |_: &Ctx| r[n].store(p(&x, &y), Ordering::Relaxed))
         };
