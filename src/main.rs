@@ -29,9 +29,10 @@ struct ExploreArgs {
     /// consistency).
     #[arg(long, default_value_t = 10_000)]
     iterations: usize,
-    /// loom preemption bound, instead of the scenario's (ignored by the other explorers).
-    #[arg(long)]
-    bound: Option<usize>,
+    /// loom preemption bound, instead of the scenario's (ignored by the other explorers);
+    /// loom takes at most 255.
+    #[arg(long, value_parser = clap::value_parser!(u8))]
+    bound: Option<u8>,
     /// Seed for pct/random.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -47,7 +48,7 @@ impl ExploreArgs {
             explorer: self.explorer.clone(),
             iterations: self.iterations,
             seed: self.seed,
-            bound: self.bound,
+            bound: self.bound.map(usize::from),
             budget: Budget {
                 time: Duration::from_secs(self.budget),
                 ..Budget::default()
@@ -289,23 +290,12 @@ fn check(
         }
     }
     let bad = rows.iter().filter(|r| !r.matches()).count();
-    let weaker: Vec<String> = match args.bound {
-        Some(b) if args.explorer == "loom" => rows
-            .iter()
-            .filter(|r| r.cell.scenario.loom_bound.is_none_or(|s| b < s))
-            .map(|r| r.cell.scenario.name.to_string())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect(),
-        _ => Vec::new(),
-    };
-    if !json && !weaker.is_empty() {
-        println!(
-            "\nnote: --bound {} is below the bound the gate uses for {}: a `safe` here is weaker \
-             evidence than the gate's",
-            args.bound.unwrap_or_default(),
-            weaker.join(", ")
-        );
+    if !json && args.explorer == "loom" {
+        if let Some(b) = args.bound {
+            for note in weaker_bound_notes(&rows, usize::from(b)) {
+                println!("\n{note}");
+            }
+        }
     }
     if !json {
         println!(
@@ -321,6 +311,33 @@ fn check(
         );
     }
     Ok(bad == 0)
+}
+
+/// One note per scenario whose cells ran at a bound the gate would not accept as equal:
+/// `--bound B` below the scenario's own bound, or any bound where the gate explores exhaustively.
+fn weaker_bound_notes(rows: &[report::Row], b: usize) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for r in rows {
+        let s = r.cell.scenario;
+        if !seen.insert(s.name) {
+            continue;
+        }
+        match s.loom_bound {
+            None => out.push(format!(
+                "note: {} ran at preemption bound {b}; the gate explores it exhaustively, so a \
+                 `safe` here is weaker evidence than the gate's",
+                s.name
+            )),
+            Some(g) if b < g => out.push(format!(
+                "note: {} ran at preemption bound {b}, below the gate's bound {g}: a `safe` here \
+                 is weaker evidence than the gate's",
+                s.name
+            )),
+            Some(_) => {}
+        }
+    }
+    out
 }
 
 fn necessity(

@@ -50,12 +50,14 @@ impl RunConfig {
     /// The explorer for `scenario`: `loom` means loom at the scenario's preemption bound (or
     /// `bound` if set); the others as [`Explorer::parse`] says.
     pub fn explorer_for(&self, scenario: &Scenario) -> Result<Explorer, ExplorerError> {
-        match Explorer::parse(&self.explorer, self.iterations, self.seed)? {
-            Explorer::Loom { bound: Some(_) } => Ok(Explorer::Loom {
+        let e = match Explorer::parse(&self.explorer, self.iterations, self.seed)? {
+            Explorer::Loom { bound: Some(_) } => Explorer::Loom {
                 bound: self.bound.or(scenario.loom_bound),
-            }),
-            e => Ok(e),
-        }
+            },
+            e => e,
+        };
+        e.validate()?;
+        Ok(e)
     }
 }
 

@@ -179,3 +179,55 @@ fn bench_and_cost_print_their_tables() {
     assert_eq!(code, 2, "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn a_bound_loom_cannot_take_is_rejected_not_reported_as_a_counterexample() {
+    for cmd in ["check", "necessity"] {
+        let (code, out, err) = ptcheck(&[cmd, "--bound", "999"]);
+        assert_eq!(code, 2, "{cmd}: {out}");
+        assert!(err.contains("999 is not in 0..=255"), "{cmd}: {err}");
+        assert!(!out.contains("MODEL ERROR") && !out.contains("MISMATCH"), "{out}");
+    }
+    // The library refuses it too, with its own error.
+    let e = ptcheck_checks::Explorer::Loom { bound: Some(999) };
+    assert_eq!(
+        e.validate(),
+        Err(ptcheck_checks::ExplorerError::BoundTooBig(999))
+    );
+}
+
+#[test]
+fn the_weaker_bound_note_names_the_gates_bound_correctly() {
+    // pmd-clear is exhaustive in the gate: any bound is weaker, and the note says so.
+    let (code, out, _) = ptcheck(&[
+        "check",
+        "pmd-clear-vs-lockless-walk",
+        "--arch",
+        "x86",
+        "--variant",
+        "correct",
+        "--bound",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("ran at preemption bound 1; the gate explores it exhaustively"),
+        "{out}"
+    );
+    // The two-walker scenario runs at bound 2 in the gate: 3 is not below it, 1 is.
+    let two_w = |b: &str| {
+        ptcheck(&[
+            "check",
+            "gup-fast-vs-munmap-2w",
+            "--arch",
+            "x86",
+            "--variant",
+            "correct",
+            "--bound",
+            b,
+        ])
+        .1
+    };
+    assert!(!two_w("3").contains("note:"), "bound 3 is not weaker");
+    assert!(two_w("1").contains("below the gate's bound 2"));
+}

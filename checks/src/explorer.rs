@@ -35,9 +35,25 @@ pub enum ExplorerError {
     Unknown(String),
     #[error("explorer `{0}` needs --iterations of at least 1")]
     NoIterations(String),
+    #[error("loom preemption bound {0} is too big: loom takes at most {max}", max = Explorer::MAX_LOOM_BOUND)]
+    BoundTooBig(usize),
 }
 
 impl Explorer {
+    /// The largest preemption bound loom 0.7.3 takes (it stores the bound in a `u8` and
+    /// panics above it).
+    pub const MAX_LOOM_BOUND: usize = u8::MAX as usize;
+
+    /// Check the parameters the explorer crates would otherwise panic on.
+    pub fn validate(&self) -> Result<(), ExplorerError> {
+        match self {
+            Explorer::Loom { bound: Some(b) } if *b > Self::MAX_LOOM_BOUND => {
+                Err(ExplorerError::BoundTooBig(*b))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Parse a `--explorer` name with default parameters (`loom` = bound 3; `dfs` with
     /// `iterations` 0 = every schedule).
     pub fn parse(name: &str, iterations: usize, seed: u64) -> Result<Explorer, ExplorerError> {
