@@ -14,7 +14,15 @@ pub enum Expect {
     Safe,
     /// One of these violation kinds must be found.
     Found(Vec<ViolationKind>),
+    /// One of these must be found by an explorer of the C11 model (loom); no sequentially
+    /// consistent schedule reaches it, so a shuttle explorer must say
+    /// [`UNDECIDED_SC`] (written `kind(weak)` in the file).
+    WeakOnly(Vec<ViolationKind>),
 }
+
+/// The verdict of a sequentially consistent explorer (shuttle) that found nothing on a cell
+/// whose expected finding needs weak memory: it cannot decide the cell, so it never says safe.
+pub const UNDECIDED_SC: &str = "undecided (SC only)";
 
 impl Expect {
     /// Does an outcome's verdict (`safe` or a violation kind name) meet this expectation?
@@ -22,7 +30,15 @@ impl Expect {
         match self {
             Expect::Safe => verdict == "safe",
             Expect::Found(ks) => ks.iter().any(|k| k.name() == verdict),
+            Expect::WeakOnly(ks) => {
+                verdict == UNDECIDED_SC || ks.iter().any(|k| k.name() == verdict)
+            }
         }
+    }
+
+    /// The expected finding needs weak memory.
+    pub fn weak_only(&self) -> bool {
+        matches!(self, Expect::WeakOnly(_))
     }
 }
 
@@ -33,6 +49,10 @@ impl std::fmt::Display for Expect {
             Expect::Found(ks) => {
                 let n: Vec<&str> = ks.iter().map(|k| k.name()).collect();
                 f.write_str(&n.join("|"))
+            }
+            Expect::WeakOnly(ks) => {
+                let n: Vec<&str> = ks.iter().map(|k| k.name()).collect();
+                write!(f, "{} (weak memory only)", n.join("|"))
             }
         }
     }
@@ -105,8 +125,17 @@ impl Expectations {
                 let expect = if *cell == "safe" {
                     Expect::Safe
                 } else {
-                    let kinds: Option<Vec<ViolationKind>> = cell.split('|').map(short).collect();
-                    Expect::Found(kinds.ok_or_else(|| err(format!("unknown verdict `{cell}`")))?)
+                    let (body, weak) = match cell.strip_suffix("(weak)") {
+                        Some(b) => (b, true),
+                        None => (*cell, false),
+                    };
+                    let kinds: Option<Vec<ViolationKind>> = body.split('|').map(short).collect();
+                    let kinds = kinds.ok_or_else(|| err(format!("unknown verdict `{cell}`")))?;
+                    if weak {
+                        Expect::WeakOnly(kinds)
+                    } else {
+                        Expect::Found(kinds)
+                    }
                 };
                 let id = format!("{sc}/{policy}/{}", words[0]);
                 if out.insert(id.clone(), expect).is_some() {
@@ -174,6 +203,16 @@ mod tests {
         let (missing, stale) = e.coverage_gaps(&crate::matrix::cells(None, None));
         assert!(missing.contains(&"gup-fast-vs-munmap/arm64/correct".to_string()));
         assert!(stale.is_empty());
+    }
+
+    #[test]
+    fn a_weak_only_finding_accepts_an_sc_explorers_undecided_but_not_safe() {
+        let e = Expectations::parse("[s]\nvariant a\ncorrect lost(weak)\n").unwrap();
+        let x = e.0.get("s/a/correct").unwrap();
+        assert_eq!(x, &Expect::WeakOnly(vec![ViolationKind::LostUpdate]));
+        assert!(x.accepts("lost-update") && x.accepts(UNDECIDED_SC));
+        assert!(!x.accepts("safe"));
+        assert_eq!(x.to_string(), "lost-update (weak memory only)");
     }
 
     #[test]

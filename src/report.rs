@@ -1,6 +1,6 @@
 //! Running cells and presenting their verdicts: the matrix table, JSON, counterexamples.
 
-use crate::expected::{Expect, Expectations};
+use crate::expected::{Expect, Expectations, UNDECIDED_SC};
 use crate::matrix::Cell;
 use ptcheck_checks::render;
 use ptcheck_checks::{Budget, Explorer, ExplorerError, Outcome};
@@ -14,11 +14,25 @@ pub struct Row {
 }
 
 impl Row {
+    /// The cell's verdict: the outcome's, except that a sequentially consistent explorer that
+    /// found nothing on a cell whose expected finding needs weak memory says it cannot decide
+    /// ([`UNDECIDED_SC`]), never `safe`.
+    pub fn verdict(&self) -> String {
+        let v = self.outcome.verdict();
+        let sc = !self.outcome.explorer.models_weak_memory();
+        let weak = self.expect.as_ref().is_some_and(|e| e.weak_only());
+        if sc && weak && self.outcome.finding.is_none() && self.outcome.complete {
+            UNDECIDED_SC.into()
+        } else {
+            v
+        }
+    }
+
     /// The verdict agrees with the reviewed expectation (a cell without one never agrees).
     pub fn matches(&self) -> bool {
         self.expect
             .as_ref()
-            .is_some_and(|e| e.accepts(&self.outcome.verdict()))
+            .is_some_and(|e| e.accepts(&self.verdict()))
     }
 }
 
@@ -113,7 +127,7 @@ pub fn table(rows: &[Row]) -> String {
                     .as_ref()
                     .map(|e| e.to_string())
                     .unwrap_or_else(|| "MISSING".into()),
-                r.outcome.verdict(),
+                r.verdict(),
                 if r.matches() { "ok" } else { "MISMATCH" }.into(),
                 cost(&r.outcome),
                 r.outcome.coverage(),
@@ -152,6 +166,7 @@ fn short(verdict: &str) -> &str {
         "lost-update" => "lost",
         "missed-sync" => "missed",
         "double-free" => "dfree",
+        UNDECIDED_SC => "undecided",
         v => v,
     }
 }
@@ -191,7 +206,7 @@ pub fn matrix_view(rows: &[Row]) -> String {
                     .find(|r| r.cell.variant.name == *v && r.cell.policy.name == *p)
                     .map(|r| {
                         let mark = if r.matches() { "" } else { "!" };
-                        format!("{}{mark}", short(&r.outcome.verdict()))
+                        format!("{}{mark}", short(&r.verdict()))
                     })
                     .unwrap_or_default();
                 out.push_str(&format!("  {cell:<w$}", w = width(p)));
@@ -234,9 +249,10 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                 "policy": r.cell.policy.name,
                 "variant": r.cell.variant.name,
                 "expected": r.expect.as_ref().map(|e| e.to_string()),
-                "verdict": o.verdict(),
+                "verdict": r.verdict(),
                 "matches": r.matches(),
                 "explorer": o.explorer.name(),
+                "memory_model": o.explorer.memory_model(),
                 "bound": o.explorer.bound(),
                 "exhaustive": o.explorer.is_exhaustive() && o.complete && o.finding.is_none(),
                 "complete": o.complete,
@@ -257,4 +273,47 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
         })
         .collect();
     serde_json::Value::Array(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ptcheck_model::ViolationKind;
+
+    fn row(explorer: Explorer, expect: Expect) -> Row {
+        Row {
+            cell: Cell::parse("gup-fast-vs-munmap/x86/correct").expect("cell"),
+            expect: Some(expect),
+            outcome: Outcome {
+                explorer,
+                executions: 10,
+                elapsed: std::time::Duration::from_millis(1),
+                complete: true,
+                cost: Default::default(),
+                combos: vec![Vec::new()],
+                combo_executions: vec![10],
+                finding: None,
+            },
+        }
+    }
+
+    #[test]
+    fn an_sc_explorer_never_calls_a_weak_memory_cell_safe() {
+        let weak = Expect::WeakOnly(vec![ViolationKind::LostUpdate]);
+        let pct = Explorer::Pct {
+            seed: 1,
+            depth: 3,
+            iterations: 10,
+        };
+        let r = row(pct.clone(), weak.clone());
+        assert_eq!(r.verdict(), UNDECIDED_SC);
+        assert!(r.matches());
+        assert!(r.outcome.coverage().contains("sequentially consistent"));
+        // loom models weak memory: its `safe` there is a real mismatch.
+        let r = row(Explorer::Loom { bound: None }, weak);
+        assert_eq!(r.verdict(), "safe");
+        assert!(!r.matches());
+        // On an ordinary cell an SC explorer's safe stays safe.
+        assert_eq!(row(pct, Expect::Safe).verdict(), "safe");
+    }
 }

@@ -186,7 +186,10 @@ fn a_bound_loom_cannot_take_is_rejected_not_reported_as_a_counterexample() {
         let (code, out, err) = ptcheck(&[cmd, "--bound", "999"]);
         assert_eq!(code, 2, "{cmd}: {out}");
         assert!(err.contains("999 is not in 0..=255"), "{cmd}: {err}");
-        assert!(!out.contains("MODEL ERROR") && !out.contains("MISMATCH"), "{out}");
+        assert!(
+            !out.contains("MODEL ERROR") && !out.contains("MISMATCH"),
+            "{out}"
+        );
     }
     // The library refuses it too, with its own error.
     let e = ptcheck_checks::Explorer::Loom { bound: Some(999) };

@@ -87,6 +87,21 @@ impl Explorer {
         }
     }
 
+    /// Whether the explorer models weak memory (loom's C11 model); shuttle's explorers are
+    /// sequentially consistent.
+    pub fn models_weak_memory(&self) -> bool {
+        matches!(self, Explorer::Loom { .. })
+    }
+
+    /// The memory model the explorer's executions follow, for verdicts and JSON.
+    pub fn memory_model(&self) -> &'static str {
+        if self.models_weak_memory() {
+            "C11 (loom)"
+        } else {
+            "sequentially consistent"
+        }
+    }
+
     /// Whether a complete run of this explorer covers every schedule.
     pub fn is_exhaustive(&self) -> bool {
         matches!(
@@ -108,17 +123,19 @@ impl Explorer {
                 seed,
                 depth,
                 iterations,
-            } => format!("{iterations} iterations, depth {depth}, seed {seed}"),
+            } => format!(
+                "{iterations} iterations, depth {depth}, seed {seed}, sequentially consistent"
+            ),
             Explorer::Random { seed, iterations } => {
-                format!("{iterations} iterations, seed {seed}")
+                format!("{iterations} iterations, seed {seed}, sequentially consistent")
             }
             Explorer::Dfs {
                 max_iterations: None,
-            } => "exhaustive (sequentially consistent)".into(),
+            } => "exhaustive, sequentially consistent".into(),
             Explorer::Dfs {
                 max_iterations: Some(n),
-            } => format!("at most {n} schedules"),
-            Explorer::Replay { .. } => "one schedule".into(),
+            } => format!("at most {n} schedules, sequentially consistent"),
+            Explorer::Replay { .. } => "one schedule, sequentially consistent".into(),
         }
     }
 }

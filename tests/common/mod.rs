@@ -72,7 +72,7 @@ pub fn check_cell(cell: Cell, cfg: &RunConfig) -> Result<report::Row, String> {
         return Err(format!(
             "{}: expected {expect}, got {} — {}\n{}",
             cell.id(),
-            o.verdict(),
+            row.verdict(),
             o.coverage(),
             report::explain(&row)
         ));
