@@ -12,6 +12,9 @@ pub const TEXT: &str = include_str!("../expected.matrix");
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Expect {
     Safe,
+    /// Safe, but no execution set up the hazard the variant is about: the scenario cannot
+    /// test that guard (its `GuardDoc` says why), and the verdict must say so.
+    Vacuous,
     /// One of these violation kinds must be found.
     Found(Vec<ViolationKind>),
     /// One of these must be found by an explorer of the C11 model (loom); no sequentially
@@ -29,6 +32,7 @@ impl Expect {
     pub fn accepts(&self, verdict: &str) -> bool {
         match self {
             Expect::Safe => verdict == "safe",
+            Expect::Vacuous => verdict == "vacuous",
             Expect::Found(ks) => ks.iter().any(|k| k.name() == verdict),
             Expect::WeakOnly(ks) => {
                 verdict == UNDECIDED_SC || ks.iter().any(|k| k.name() == verdict)
@@ -46,6 +50,7 @@ impl std::fmt::Display for Expect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Expect::Safe => f.write_str("safe"),
+            Expect::Vacuous => f.write_str("vacuous"),
             Expect::Found(ks) => {
                 let n: Vec<&str> = ks.iter().map(|k| k.name()).collect();
                 f.write_str(&n.join("|"))
@@ -124,6 +129,8 @@ impl Expectations {
             for (policy, cell) in cols.iter().zip(&words[1..]) {
                 let expect = if *cell == "safe" {
                     Expect::Safe
+                } else if *cell == "vacuous" {
+                    Expect::Vacuous
                 } else {
                     let (body, weak) = match cell.strip_suffix("(weak)") {
                         Some(b) => (b, true),

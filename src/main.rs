@@ -396,6 +396,8 @@ fn list(json: bool) {
                 "name": s.name, "about": s.about, "source": s.source, "cpus": s.cpus,
                 "guards": s.guards.iter().map(|g| serde_json::json!({
                     "name": g.guard.guard_name(), "step": g.step, "why": g.why})).collect::<Vec<_>>(),
+                "absent": s.absent.iter().map(|a| serde_json::json!({
+                    "name": a.guard.guard_name(), "why": a.why})).collect::<Vec<_>>(),
                 "variants": s.variants.iter().map(|v| serde_json::json!({
                     "name": v.name, "about": v.about, "off": v.off.names()})).collect::<Vec<_>>(),
                 "loom_bound": s.loom_bound,
@@ -427,6 +429,12 @@ fn list(json: bool) {
         println!("    guards:");
         for g in s.guards {
             println!("      {:<18} {}", g.guard.guard_name(), g.step);
+        }
+        if !s.absent.is_empty() {
+            println!("    steps off in every variant:");
+            for a in s.absent {
+                println!("      {:<18} {}", a.guard.guard_name(), a.why);
+            }
         }
         println!("    variants:");
         for v in s.variants {

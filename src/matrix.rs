@@ -80,8 +80,12 @@ impl Cell {
         )
     }
 
+    /// Explore the cell; its verdict is `vacuous` if no execution reached a hazard its
+    /// variant is about.
     pub fn check(&self, explorer: &Explorer, budget: Budget) -> Outcome {
-        explore(explorer, budget, self.body())
+        let mut o = explore(explorer, budget, self.body());
+        o.relevant = self.scenario.hazards_for_off(self.variant.off);
+        o
     }
 }
 
@@ -92,6 +96,7 @@ pub fn body_for(scenario: &'static Scenario, policy: &'static ArchPolicy, guards
         (scenario.run)(&Setup {
             policy,
             guards,
+            declared: scenario.declared(),
             choices,
         })
     })

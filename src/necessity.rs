@@ -44,7 +44,8 @@ fn probe(
     cfg: &RunConfig,
 ) -> Result<Probe, ExplorerError> {
     let e = cfg.explorer_for(s)?;
-    let outcome = explore(&e, cfg.budget, body_for(s, p, s.all_guards() - off));
+    let mut outcome = explore(&e, cfg.budget, body_for(s, p, s.all_guards() - off));
+    outcome.relevant = s.hazards_for_off(off);
     Ok(Probe {
         policy: p,
         off,
@@ -119,9 +120,11 @@ pub fn analyse(
     })
 }
 
-/// Short verdict of an outcome: `—` (not caught) or the violation kind.
+/// Short verdict of an outcome: `—` (not caught), `vacuous` (not caught, and the hazard the
+/// guard protects from never arose), or the violation kind.
 fn short(o: &Outcome) -> String {
     match &o.finding {
+        None if o.verdict() == "vacuous" => "vacuous".into(),
         None => "—".into(),
         Some(_) => o.verdict(),
     }

@@ -260,6 +260,9 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                 "elapsed_ms": o.elapsed.as_secs_f64() * 1000.0,
                 "choice_combinations": o.combos.iter().map(|c| ptcheck_model::Choice::describe(c)).collect::<Vec<_>>(),
                 "executions_per_combination": o.combo_executions,
+                "hazard_reached": ptcheck_model::Hazards::NAMED.iter().zip(o.witnesses.0).map(|((_, n), c)| (n.to_string(), c)).collect::<std::collections::BTreeMap<_, _>>(),
+                "hazard_set_up": ptcheck_model::Hazards::NAMED.iter().zip(o.opportunities.0).map(|((_, n), c)| (n.to_string(), c)).collect::<std::collections::BTreeMap<_, _>>(),
+                "relevant_hazards": o.relevant.names(),
                 "cost": {
                     "ipis": o.cost.ipis,
                     "cpus_interrupted": o.cost.cpus_interrupted,
@@ -293,6 +296,10 @@ mod tests {
                 combos: vec![Vec::new()],
                 combo_executions: vec![10],
                 finding: None,
+                witnesses: ptcheck_model::Witnesses([1, 1, 1]),
+                opportunities: ptcheck_model::Witnesses([1, 1, 1]),
+                relevant: ptcheck_model::Hazards::all(),
+                guards_read: Default::default(),
             },
         }
     }

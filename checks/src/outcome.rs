@@ -2,7 +2,7 @@
 
 use crate::capture::Failure;
 use crate::explorer::Explorer;
-use ptcheck_model::{Cost, Event, Picked, ViolationKind};
+use ptcheck_model::{Cost, Event, Guards, Hazards, Picked, ViolationKind, Witnesses};
 use std::time::Duration;
 
 /// A failing execution, ready to print and replay.
@@ -45,15 +45,28 @@ pub struct Outcome {
     /// Executions run for each entry of `combos`, in the same order.
     pub combo_executions: Vec<u64>,
     pub finding: Option<Finding>,
+    /// Per hazard kind, the executions that reached it (`ptcheck_model::hazard`).
+    pub witnesses: Witnesses,
+    /// Per hazard kind, the executions that set it up (a CPU changed or freed what another
+    /// read); a safe exploration with none for its relevant hazards is `vacuous`.
+    pub opportunities: Witnesses,
+    /// The hazards this exploration is about (the cell's variant's); a safe exploration
+    /// that reached none of them is `vacuous`. Every kind unless the caller narrows it.
+    pub relevant: Hazards,
+    /// Every guard a kernel path asked about.
+    pub guards_read: Guards,
 }
 
 impl Outcome {
-    /// `safe` only when the explorer ran its whole bound; a run the time budget cut short
-    /// without a finding is `incomplete`, and one that ran no execution `unexplored`.
+    /// `safe` only when the explorer ran its whole bound and some execution set up a hazard
+    /// the exploration is about; `vacuous` when none did (the guard in question was never
+    /// tested); a run the time budget cut short without a finding is `incomplete`, and one
+    /// that ran no execution `unexplored`.
     pub fn verdict(&self) -> String {
         match &self.finding {
             None if self.executions == 0 => "unexplored".into(),
             None if !self.complete => "incomplete".into(),
+            None if self.opportunities.of(self.relevant) == 0 => "vacuous".into(),
             None => "safe".into(),
             Some(f) => f
                 .kind()
@@ -78,8 +91,18 @@ impl Outcome {
         } else {
             String::new()
         };
+        let witness = if self.finding.is_none() {
+            format!(
+                ", {} hazard set up in {} executions, reached in {}",
+                self.relevant.names().join("/"),
+                self.opportunities.of(self.relevant),
+                self.witnesses.of(self.relevant),
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} ({bound}{choices}), {} executions, {:.2?}",
+            "{} ({bound}{choices}), {} executions{witness}, {:.2?}",
             self.explorer.name(),
             self.executions,
             self.elapsed

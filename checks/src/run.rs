@@ -63,6 +63,9 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
     let mut known: Vec<Choice> = Vec::new();
     let mut done: Vec<Vec<Picked>> = Vec::new();
     let mut per_combo: Vec<u64> = Vec::new();
+    let mut witnesses = ptcheck_model::Witnesses::default();
+    let mut opportunities = ptcheck_model::Witnesses::default();
+    let mut guards_read = ptcheck_model::Guards::empty();
     let mut todo: Vec<Vec<Picked>> = vec![Vec::new()];
     let mut finding = None;
     while let Some(combo) = todo.pop() {
@@ -72,6 +75,9 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
         complete &= ran_to_end;
         done.push(combo.clone());
         per_combo.push(stats.executions);
+        witnesses.merge(stats.witnesses);
+        opportunities.merge(stats.opportunities);
+        guards_read |= stats.guards_read;
         if let Some(mut f) = found {
             f.choices = combo;
             finding = Some(f);
@@ -114,6 +120,10 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
         combos: done,
         combo_executions: per_combo,
         finding,
+        witnesses,
+        opportunities,
+        relevant: ptcheck_model::Hazards::all(),
+        guards_read,
     }
 }
 
@@ -151,6 +161,9 @@ fn explore_combo(
         let s = exec::stats();
         total.executions += s.executions;
         total.cost = total.cost.max(s.cost);
+        total.witnesses.merge(s.witnesses);
+        total.opportunities.merge(s.opportunities);
+        total.guards_read |= s.guards_read;
         for m in s.choices_met {
             if !total.choices_met.contains(&m) {
                 total.choices_met.push(m);

@@ -5,6 +5,8 @@
 //! [`crate::WorldBuilder::build`] starts one execution, and dropping the [`crate::World`] folds
 //! its cost and choices in. Plain thread-local state: no scheduling points.
 
+use crate::guards::Guards;
+use crate::hazard::{Hazards, Witnesses};
 use crate::world::{Choice, Cost};
 use std::cell::RefCell;
 
@@ -14,6 +16,12 @@ pub struct ExecStats {
     pub executions: u64,
     pub cost: Cost,
     pub choices_met: Vec<Choice>,
+    /// Per hazard kind, the executions that reached it, and those that set it up
+    /// ([`crate::hazard`]).
+    pub witnesses: Witnesses,
+    pub opportunities: Witnesses,
+    /// Every guard a kernel path asked about.
+    pub guards_read: Guards,
 }
 
 thread_local! {
@@ -34,10 +42,19 @@ pub(crate) fn started() {
     STATS.with(|s| s.borrow_mut().executions += 1);
 }
 
-pub(crate) fn finished(cost: Cost, met: &[Choice]) {
+pub(crate) fn finished(
+    cost: Cost,
+    met: &[Choice],
+    hazards: Hazards,
+    opportunities: Hazards,
+    guards_read: Guards,
+) {
     STATS.with(|s| {
         let mut s = s.borrow_mut();
         s.cost = s.cost.max(cost);
+        s.witnesses.add(hazards);
+        s.opportunities.add(opportunities);
+        s.guards_read |= guards_read;
         for m in met {
             if !s.choices_met.contains(m) {
                 s.choices_met.push(*m);

@@ -5,10 +5,11 @@
 //! checker then finds a violation. The set is one vocabulary shared by every scenario so that
 //! "irq-off" means the same step wherever it appears.
 
+use crate::hazard::Hazards;
 use bitflags::bitflags;
 
 bitflags! {
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
     pub struct Guards: u32 {
         /// The lockless walker runs with interrupts off (`local_irq_save` in gup_fast).
         const IRQ_OFF           = 1 << 0;
@@ -73,8 +74,60 @@ impl Guards {
         }
     }
 
+    /// The hazards the guards in this set protect a walker from ([`crate::hazard`]): a `safe`
+    /// verdict about a guard means something only if an execution reached one of them.
+    /// irq-off is about page-table lifetime (mm/gup.c: disabling interrupts "prevents the
+    /// pagetable pages from being freed from under us"); page lifetime is the job of the
+    /// reference and the rechecks.
+    pub fn hazards(self) -> Hazards {
+        const TABLE: &[Guards] = &[
+            Guards::IRQ_OFF,
+            Guards::TABLE_FREE_DEFER,
+            Guards::REMOVE_TABLE_SYNC,
+        ];
+        const PAGE: &[Guards] = &[
+            Guards::PTE_RECHECK,
+            Guards::GET_UNLESS_ZERO,
+            Guards::FREE_AFTER_FLUSH,
+        ];
+        const ENTRY: &[Guards] = &[
+            Guards::PTE_RECHECK,
+            Guards::READ_ONCE_PMD,
+            Guards::PAGE_PTE_CHECK,
+            Guards::SERIALIZE_PTE_LOOKUP,
+            Guards::SPLITTING_IPI,
+            Guards::SPLITTING_CHECK,
+            Guards::SERIALIZING_CHECK,
+            Guards::PMD_RECHECK,
+        ];
+        let mut h = Hazards::empty();
+        for (list, kind) in [
+            (TABLE, Hazards::TABLE_FREED),
+            (PAGE, Hazards::PAGE_FREED),
+            (ENTRY, Hazards::ENTRY_CHANGED),
+        ] {
+            if list.iter().any(|g| self.contains(*g)) {
+                h |= kind;
+            }
+        }
+        h
+    }
+
     /// The names of the guards in this set, in bit order.
     pub fn names(self) -> Vec<&'static str> {
         self.iter().map(|g| g.guard_name()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_guard_protects_against_some_hazard() {
+        for g in Guards::all().iter() {
+            assert!(!g.hazards().is_empty(), "{} has no hazard", g.guard_name());
+        }
+        assert_eq!(Guards::IRQ_OFF.hazards(), Hazards::TABLE_FREED);
     }
 }

@@ -17,6 +17,7 @@
 //! | values each entry held; the never-existed oracle | [`history`] | — |
 //! | memory-ordering mapping | [`ordering`] | `READ_ONCE`, `smp_mb`, `xchg`, ... |
 //! | guards a variant switches off | [`guards`] | — |
+//! | hazards a walker met (coverage witnesses, `vacuous`) | [`hazard`] | — |
 //! | typed violations | [`violation`] | — |
 //! | event trace | [`trace`] | — |
 
@@ -25,6 +26,7 @@ pub mod cpu;
 pub mod entry;
 pub mod exec;
 pub mod guards;
+pub mod hazard;
 pub mod history;
 pub mod ipi;
 pub mod ordering;
@@ -38,6 +40,7 @@ pub mod world;
 
 pub use entry::{Entry, EntryFlags, FrameId};
 pub use guards::Guards;
+pub use hazard::{Hazards, Witnesses};
 pub use history::Meaning;
 pub use rcu::RcuFlavour;
 pub use trace::{Actor, Event};

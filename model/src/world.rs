@@ -10,6 +10,7 @@
 
 use crate::entry::{Entry, FrameId};
 use crate::guards::Guards;
+use crate::hazard::Hazards;
 use crate::rt::{self, Atomic, Ordering, RawLock, ShadowCell};
 use crate::trace::{self, Actor};
 use crate::violation::{self, FreedAt, UafOrder, Violation};
@@ -148,6 +149,10 @@ struct FrameShadow {
     detached: bool,
     /// A data page that the allocator gave to someone outside the scenario after its free.
     reused: bool,
+    /// CPUs that read an entry of this table, with the slot ([`crate::hazard`]).
+    readers: Vec<(usize, usize)>,
+    /// CPUs that reached this data page through a leaf entry they read ([`crate::hazard`]).
+    reached_by: Vec<usize>,
 }
 
 /// Plain bookkeeping, mutated in interleaving order (no scheduling points).
@@ -167,6 +172,15 @@ pub struct Shadow {
     /// Every value each entry has held, (frame, slot) -> values in store order (the
     /// never-existed oracle, [`crate::history`]).
     pub(crate) history: std::collections::HashMap<(usize, usize), Vec<Entry>>,
+    /// The hazards this execution reached: a walker in danger ([`crate::hazard`]).
+    pub hazards: Hazards,
+    /// The hazards this execution set up: a CPU changed or freed what another CPU read, at
+    /// any time (a superset of `hazards`).
+    pub opportunities: Hazards,
+    /// CPUs that have finished their program.
+    finished: Vec<bool>,
+    /// The guards kernel paths asked about in this execution.
+    pub guards_read: Guards,
 }
 
 /// Per-CPU explorer-tracked state.
@@ -184,6 +198,9 @@ pub struct World {
     pub cpus: Vec<CpuState>,
     /// The guards switched on for this run.
     pub guards: Guards,
+    /// The guards the scenario declares: a kernel path that asks about another one is a
+    /// model error (it would silently run with that guard off).
+    declared: Guards,
     reuse: bool,
     shadow: Mutex<Shadow>,
 }
@@ -193,6 +210,7 @@ pub struct WorldBuilder {
     frames: Vec<Frame>,
     ncpus: usize,
     guards: Guards,
+    declared: Guards,
     choices: Choices,
     data_names: usize,
     reuse: bool,
@@ -205,6 +223,7 @@ impl WorldBuilder {
             frames: Vec::new(),
             ncpus,
             guards,
+            declared: Guards::all(),
             choices: Choices {
                 set: choices.to_vec(),
                 met: Vec::new(),
@@ -213,6 +232,13 @@ impl WorldBuilder {
             reuse: false,
             initial: Vec::new(),
         }
+    }
+
+    /// The guards the scenario declares (its `GuardDoc`s): every guard a kernel path of the
+    /// run asks about must be one of them (default: any guard, for litmus tests).
+    pub fn declared(mut self, g: Guards) -> Self {
+        self.declared = g;
+        self
     }
 
     /// The alternative of choice point `c` in this run, when the initial state depends on it.
@@ -284,6 +310,7 @@ impl WorldBuilder {
             frames: self.frames.iter().map(|_| FrameShadow::default()).collect(),
             irq_depth: vec![0; self.ncpus],
             rcu_depth: vec![0; self.ncpus],
+            finished: vec![false; self.ncpus],
             choices: self.choices,
             ..Shadow::default()
         };
@@ -300,6 +327,7 @@ impl WorldBuilder {
                 })
                 .collect(),
             guards: self.guards,
+            declared: self.declared,
             reuse: self.reuse,
             shadow: Mutex::new(shadow),
         })
@@ -361,9 +389,64 @@ impl World {
         self.reuse
     }
 
-    /// Is this guard switched on for the run?
+    /// Is this guard switched on for the run? Kernel paths ask this for the steps a variant
+    /// can switch off; asking about a guard the scenario does not declare is a model error
+    /// (DESIGN.md §7: a scenario that forgets a guard would run a different kernel).
     pub fn guard(&self, g: Guards) -> bool {
+        if !self.declared.contains(g) {
+            panic!(
+                "model error: a kernel path reads guard `{}`, which the scenario does not declare \
+                 (add its GuardDoc, or the path runs with the step switched off)",
+                g.names().join("`, `")
+            );
+        }
+        self.shadow().guards_read |= g;
         self.guards.contains(g)
+    }
+
+    /// A CPU finished its program: it holds no pointer into the tables any more.
+    pub(crate) fn cpu_finished(&self, cpu: usize) {
+        if let Some(f) = self.shadow().finished.get_mut(cpu) {
+            *f = true;
+        }
+    }
+
+    /// Record that CPU `who` read `v` from entry `slot` of `t` (for the hazard witnesses).
+    fn note_read(&self, who: Actor, t: FrameId, slot: usize, v: Entry) {
+        let Actor::Cpu(n) = who else { return };
+        let mut s = self.shadow();
+        let r = &mut s.frames[t.0].readers;
+        if !r.contains(&(n, slot)) {
+            r.push((n, slot));
+        }
+        let p = v.pfn().0;
+        if v.is_leaf() && p < self.frames.len() && self.frames[p].kind == FrameKind::Data {
+            let by = &mut s.frames[p].reached_by;
+            if !by.contains(&n) {
+                by.push(n);
+            }
+        }
+    }
+
+    /// `who` changed or freed something that the CPUs satisfying `read` had read: an
+    /// opportunity for hazard `h`, and the hazard itself if one of them is still walking.
+    fn note_hazard(s: &mut Shadow, who: Actor, h: Hazards, read: impl Fn(usize) -> bool) {
+        let others = (0..s.finished.len()).filter(|&n| Actor::Cpu(n) != who && read(n));
+        for n in others {
+            s.opportunities |= h;
+            if !s.finished[n] {
+                s.hazards |= h;
+            }
+        }
+    }
+
+    /// `who` rewrote entry `slot` of `t`: an entry-changed hazard if a walker read it.
+    fn note_write(&self, who: Actor, t: FrameId, slot: usize) {
+        let mut s = self.shadow();
+        let readers = s.frames[t.0].readers.clone();
+        Self::note_hazard(&mut s, who, Hazards::ENTRY_CHANGED, |n| {
+            readers.contains(&(n, slot))
+        });
     }
 
     /// The alternative of choice point `c` in this run (see [`Choice`]).
@@ -482,6 +565,7 @@ impl World {
             format!("read {}[{slot}] = {}", self.name(t), self.show(v)),
         );
         self.touch(who, t, "read", func);
+        self.note_read(who, t, slot, v);
         v
     }
 
@@ -504,6 +588,7 @@ impl World {
             format!("{}[{slot}] := {}", self.name(t), self.show(e)),
         );
         self.touch(who, t, "wrote", func);
+        self.note_write(who, t, slot);
         self.check_detached(who, t, e, func);
     }
 
@@ -538,6 +623,7 @@ impl World {
             ),
         );
         self.touch(who, t, "wrote", func);
+        self.note_write(who, t, slot);
         self.check_detached(who, t, e, func);
         old
     }
@@ -629,6 +715,14 @@ impl World {
         self.frames[f.0].cell.free();
         violation::set_pending_causality(None);
         let mut s = self.shadow();
+        let (readers, reached) = (
+            s.frames[f.0].readers.clone(),
+            s.frames[f.0].reached_by.clone(),
+        );
+        Self::note_hazard(&mut s, who, Hazards::TABLE_FREED, |n| {
+            readers.iter().any(|&(r, _)| r == n)
+        });
+        Self::note_hazard(&mut s, who, Hazards::PAGE_FREED, |n| reached.contains(&n));
         let fs = &mut s.frames[f.0];
         fs.freed = Some(here.clone());
         fs.last_freed = Some(here);
@@ -662,6 +756,7 @@ impl World {
             fs.freed = None;
             fs.reused = true;
             fs.accesses.clear();
+            fs.reached_by.clear();
         }
         trace::record(
             who,
@@ -742,7 +837,7 @@ impl World {
 impl Drop for World {
     fn drop(&mut self) {
         let s = self.shadow();
-        crate::exec::finished(s.cost, &s.choices.met);
+        crate::exec::finished(s.cost, &s.choices.met, s.hazards, s.opportunities, s.guards_read);
     }
 }
 
@@ -758,11 +853,15 @@ pub fn run_cpus(world: &Arc<World>, programs: Vec<Program>) {
     let handles: Vec<_> = progs
         .map(|(n, p)| {
             let ctx = Ctx::cpu(world, n);
-            rt::spawn(move || p(&ctx))
+            rt::spawn(move || {
+                p(&ctx);
+                ctx.world.cpu_finished(n);
+            })
         })
         .collect();
     if let Some((_, p)) = first {
         p(&Ctx::cpu(world, 0));
+        world.cpu_finished(0);
     }
     for h in handles {
         h.join();

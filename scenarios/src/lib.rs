@@ -10,7 +10,7 @@ pub mod pmd_clear_walk;
 pub mod scenario;
 pub mod thp_split_gup_fast;
 
-pub use scenario::{GuardDoc, Scenario, Setup, Variant};
+pub use scenario::{Absent, GuardDoc, Scenario, Setup, Variant};
 
 /// Every scenario, in matrix order.
 pub const ALL: &[Scenario] = &[

@@ -2,7 +2,7 @@
 //! execution (DESIGN.md §5).
 
 use ptcheck_arch::ArchPolicy;
-use ptcheck_model::Guards;
+use ptcheck_model::{Guards, Hazards};
 
 /// A guard of a scenario's protocol: the kernel step it stands for, and why it is there.
 #[derive(Clone, Copy, Debug)]
@@ -16,6 +16,17 @@ pub struct GuardDoc {
     /// still has it, or what in this model covers it. The necessity gate requires every guard
     /// to be caught on at least one policy or to say here why not.
     pub redundant: Option<&'static str>,
+}
+
+/// A step of a shared kernel path that this scenario's protocol does not have: the kernel
+/// era it models predates it, or the state that makes it matter never arises here. The step is
+/// off in every variant; saying so is what lets the path read the guard (an undeclared guard
+/// is a model error, see [`Setup::declared`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Absent {
+    pub guard: Guards,
+    /// Why the step is off in this scenario.
+    pub why: &'static str,
 }
 
 /// The protocol with some guards switched off.
@@ -33,6 +44,9 @@ pub struct Setup<'a> {
     pub policy: &'a ArchPolicy,
     /// The guards switched on.
     pub guards: Guards,
+    /// The guards the scenario declares (its `GuardDoc`s): a kernel path that asks about any
+    /// other guard is a model error, so no path silently runs with a step switched off.
+    pub declared: Guards,
     /// The data choices forced for this run (see `ptcheck_model::Choice`).
     pub choices: &'a [ptcheck_model::Picked],
 }
@@ -47,6 +61,8 @@ pub struct Scenario {
     /// What each CPU runs, in CPU order.
     pub cpus: &'static [&'static str],
     pub guards: &'static [GuardDoc],
+    /// Steps of the kernel paths it uses that its protocol does not have (off everywhere).
+    pub absent: &'static [Absent],
     pub variants: &'static [Variant],
     /// loom's preemption bound for this scenario's cells (`None`: exhaustive); chosen from
     /// the scenario's thread count (DESIGN.md §2 calibration) and stated in every verdict.
@@ -55,15 +71,40 @@ pub struct Scenario {
     pub run: fn(&Setup),
 }
 
+impl Setup<'_> {
+    /// A world for `ncpus` CPUs with this run's guards, declared guards and data choices.
+    pub fn world(&self, ncpus: usize) -> ptcheck_model::WorldBuilder {
+        ptcheck_model::WorldBuilder::new(ncpus, self.guards, self.choices).declared(self.declared)
+    }
+}
+
 impl Scenario {
     /// Every guard the protocol has.
     pub fn all_guards(&self) -> Guards {
         self.guards.iter().fold(Guards::empty(), |g, d| g | d.guard)
     }
 
+    /// Every guard a kernel path of this scenario may ask about: its own and the absent ones.
+    pub fn declared(&self) -> Guards {
+        self.absent
+            .iter()
+            .fold(self.all_guards(), |g, a| g | a.guard)
+    }
+
     /// The guards on in `variant`.
     pub fn guards_for(&self, variant: &Variant) -> Guards {
         self.all_guards() - variant.off
+    }
+
+    /// The hazards a run with the guards `off` switched off is about (`ptcheck_model::hazard`):
+    /// those the switched-off guards protect from, or, for the protocol as it is correct,
+    /// those of every guard it has. A safe run that reached none of them is `vacuous`.
+    pub fn hazards_for_off(&self, off: Guards) -> Hazards {
+        if off.is_empty() {
+            self.all_guards().hazards()
+        } else {
+            off.hazards()
+        }
     }
 
     pub fn variant(&self, name: &str) -> Option<&'static Variant> {
