@@ -23,6 +23,7 @@ pub const ARM64: ArchPolicy = ArchPolicy {
     pmd_invalidate: PmdSerialize::FlushOnly,
     pmd_collapse_flush: PmdSerialize::FlushOnly,
     splitting_flush: SplittingFlush::DummyIpi,
+    deposit: Deposit::StructPage,
 };
 
 /// arm64 as in the 2014 RFC v4: HAVE_RCU_TABLE_FREE selected, but `__pte_free_tlb` still

@@ -21,4 +21,5 @@ pub const GENERIC_RCU: ArchPolicy = ArchPolicy {
     // Today's kernels have no splitting bit (THP refcounting was reworked in v4.5 and gup_fast
     // is safe through page_ref_freeze); the 2014 split protocol runs with the generic flush.
     splitting_flush: SplittingFlush::Generic,
+    deposit: Deposit::StructPage,
 };

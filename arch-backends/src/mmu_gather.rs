@@ -118,7 +118,7 @@ impl<'a> MmuGather<'a> {
         let c = self.c;
         if c.guard(Guards::REMOVE_TABLE_SYNC) {
             match self.policy.remove_table_one {
-                RemoveTableOne::IpiSync => c.ipi_all("tlb_remove_table_sync_one"),
+                RemoveTableOne::IpiSync => tlb_remove_table_sync_one(c, self.policy),
                 RemoveTableOne::SynchronizeRcu => {
                     c.synchronize_rcu(self.policy.table_rcu, "tlb_remove_table_one")
                 }
@@ -163,5 +163,20 @@ impl<'a> MmuGather<'a> {
     /// `tlb_finish_mmu(tlb)`.
     pub fn tlb_finish_mmu(mut self) {
         self.tlb_flush_mmu();
+    }
+}
+
+/// `tlb_remove_table_sync_one()` (mm/mmu_gather.c): `smp_call_function(
+/// tlb_remove_table_smp_sync, NULL, 1)`, an IPI to every other online CPU, waiting: it returns
+/// once no CPU is still inside an irq-off walk that began before it. Without
+/// `CONFIG_MMU_GATHER_RCU_TABLE_FREE` (policies that free tables after the TLB flush) it is an
+/// empty stub: there the flush itself is what walkers are waited for by.
+pub fn tlb_remove_table_sync_one(c: &Ctx, policy: &ArchPolicy) {
+    match policy.table_free {
+        TableFree::RcuBatched => c.ipi_all("tlb_remove_table_sync_one"),
+        TableFree::AfterFlush => c.note(
+            "tlb_remove_table_sync_one",
+            "no-op (!CONFIG_MMU_GATHER_RCU_TABLE_FREE)",
+        ),
     }
 }

@@ -80,6 +80,19 @@ pub enum SplittingFlush {
     SerializePteLookup,
 }
 
+/// Where `pgtable_trans_huge_deposit` keeps the pte table it deposits for a huge pmd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Deposit {
+    /// In the table's `struct page` (mm/pgtable-generic.c: a `list_head` in `page->lru`):
+    /// the table's entries are left as they are.
+    StructPage,
+    /// In the table's memory: powerpc radix writes its `list_head` over the first two entry
+    /// slots (`radix__pgtable_trans_huge_deposit`; withdraw zeroes them), powerpc hash uses the
+    /// table as the hash slot array of the huge page (`__hash_page_thp`). A walker still
+    /// inside the detached table reads those words as ptes.
+    InTable,
+}
+
 /// One architecture at one kernel version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ArchPolicy {
@@ -106,4 +119,6 @@ pub struct ArchPolicy {
     pub pmd_collapse_flush: PmdSerialize,
     /// `pmdp_splitting_flush` (2014 THP split).
     pub splitting_flush: SplittingFlush,
+    /// `pgtable_trans_huge_deposit` (khugepaged's collapse, THP faults).
+    pub deposit: Deposit,
 }

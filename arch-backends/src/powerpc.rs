@@ -33,6 +33,7 @@ pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
     pmd_invalidate: PmdSerialize::SerializePteLookup,
     pmd_collapse_flush: PmdSerialize::SerializePteLookup,
     splitting_flush: SplittingFlush::SerializePteLookup,
+    deposit: Deposit::InTable,
 };
 
 /// radix after the 2020 series (v5.8), as today: no IPI in `radix__pmdp_huge_get_and_clear`

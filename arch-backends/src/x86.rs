@@ -23,6 +23,7 @@ pub const X86: ArchPolicy = ArchPolicy {
     pmd_invalidate: PmdSerialize::FlushOnly,
     pmd_collapse_flush: PmdSerialize::FlushOnly,
     splitting_flush: SplittingFlush::Generic,
+    deposit: Deposit::StructPage,
 };
 
 /// x86 under a paravirt TLB flush (Xen, Hyper-V: a hypercall, no IPI), which is why x86
@@ -41,6 +42,7 @@ pub const X86_PV: ArchPolicy = ArchPolicy {
     pmd_invalidate: PmdSerialize::FlushOnly,
     pmd_collapse_flush: PmdSerialize::FlushOnly,
     splitting_flush: SplittingFlush::Generic,
+    deposit: Deposit::StructPage,
 };
 
 /// The hazard that made RCU table free necessary under paravirt: a flush that interrupts no

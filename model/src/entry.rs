@@ -51,6 +51,12 @@ impl Entry {
     /// ([`crate::World::free`]): not present, not none, never a valid entry.
     pub const POISON: Entry = Entry(0xdead << 48);
 
+    /// The `list_head` that `pgtable_trans_huge_deposit` writes over the first entry of a
+    /// deposited pte table where the policy keeps the deposit list in the table's memory
+    /// (powerpc radix). A kernel pointer: on radix its top bits read as `_PAGE_PRESENT` and
+    /// `_PAGE_PTE`, so a walker that reads it as a pte sees a present leaf.
+    pub const DEPOSIT_LINK: Entry = Entry((0xc0de << 48) | 0x21);
+
     /// A present entry pointing at the next-level table `t` (`pmd_populate`, `pud_populate`).
     pub fn table(t: FrameId) -> Entry {
         Entry(((t.0 as u64) << PFN_SHIFT) | (EntryFlags::PRESENT | EntryFlags::TABLE).bits())

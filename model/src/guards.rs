@@ -50,6 +50,11 @@ bitflags! {
         /// pmdp))` in `gup_fast_pte_range`, v6.1+: "mm: gup: fix the fast GUP race against THP
         /// collapse"); off: the 2014 walker, which rechecks the pte only.
         const PMD_RECHECK       = 1 << 12;
+        /// `tlb_remove_table_sync_one()` right after `pmdp_collapse_flush` in khugepaged's
+        /// `collapse_huge_page` (2ba99c5e0881, v6.1, 2022: "mm/khugepaged: fix GUP-fast
+        /// interaction by sending IPI"): waits for every irq-off walker still inside the
+        /// detached pte table before khugepaged reuses it (deposit) and a later zap frees it.
+        const COLLAPSE_SYNC_IPI = 1 << 13;
     }
 }
 
@@ -70,6 +75,7 @@ impl Guards {
             g if g == Guards::SPLITTING_CHECK => "splitting-check",
             g if g == Guards::SERIALIZING_CHECK => "pmd-is-serializing",
             g if g == Guards::PMD_RECHECK => "pmd-recheck",
+            g if g == Guards::COLLAPSE_SYNC_IPI => "collapse-sync-ipi",
             _ => "(several)",
         }
     }
@@ -81,6 +87,7 @@ impl Guards {
     /// reference and the rechecks.
     pub fn hazards(self) -> Hazards {
         const TABLE: &[Guards] = &[
+            Guards::COLLAPSE_SYNC_IPI,
             Guards::IRQ_OFF,
             Guards::TABLE_FREE_DEFER,
             Guards::REMOVE_TABLE_SYNC,
@@ -99,6 +106,7 @@ impl Guards {
             Guards::SPLITTING_CHECK,
             Guards::SERIALIZING_CHECK,
             Guards::PMD_RECHECK,
+            Guards::COLLAPSE_SYNC_IPI,
         ];
         let mut h = Hazards::empty();
         for (list, kind) in [

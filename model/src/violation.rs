@@ -13,6 +13,7 @@ pub enum ViolationKind {
     UseAfterFree,
     PinOfFreedPage,
     NeverExisted,
+    Misread,
     LostUpdate,
     MissedSync,
     Deadlock,
@@ -22,10 +23,11 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
-    pub const ALL: [ViolationKind; 9] = [
+    pub const ALL: [ViolationKind; 10] = [
         ViolationKind::UseAfterFree,
         ViolationKind::PinOfFreedPage,
         ViolationKind::NeverExisted,
+        ViolationKind::Misread,
         ViolationKind::LostUpdate,
         ViolationKind::MissedSync,
         ViolationKind::Deadlock,
@@ -40,6 +42,7 @@ impl ViolationKind {
             ViolationKind::UseAfterFree => "use-after-free",
             ViolationKind::PinOfFreedPage => "pin-of-freed-page",
             ViolationKind::NeverExisted => "never-existed",
+            ViolationKind::Misread => "misread",
             ViolationKind::LostUpdate => "lost-update",
             ViolationKind::MissedSync => "missed-sync",
             ViolationKind::Deadlock => "deadlock",
@@ -109,6 +112,13 @@ pub enum Violation {
         seen: String,
         detail: String,
     },
+    #[error("misread: {by} in {func} read {seen}, which is not an entry ({detail})")]
+    Misread {
+        by: Actor,
+        func: &'static str,
+        seen: String,
+        detail: String,
+    },
     #[error("lost update: {by} in {func} wrote {what} into {frame}, {why}")]
     LostUpdate {
         by: Actor,
@@ -141,6 +151,7 @@ impl Violation {
             Violation::UseAfterFree { .. } => ViolationKind::UseAfterFree,
             Violation::PinOfFreedPage { .. } => ViolationKind::PinOfFreedPage,
             Violation::NeverExisted { .. } => ViolationKind::NeverExisted,
+            Violation::Misread { .. } => ViolationKind::Misread,
             Violation::LostUpdate { .. } => ViolationKind::LostUpdate,
             Violation::MissedSync { .. } => ViolationKind::MissedSync,
             Violation::Deadlock { .. } => ViolationKind::Deadlock,

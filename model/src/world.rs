@@ -353,6 +353,9 @@ impl World {
         if e == Entry::POISON {
             return "poison (freed)".into();
         }
+        if e == Entry::DEPOSIT_LINK {
+            return "list link (deposit)".into();
+        }
         let target = self
             .frames
             .get(e.pfn().0)
@@ -566,6 +569,16 @@ impl World {
         );
         self.touch(who, t, "read", func);
         self.note_read(who, t, slot, v);
+        if v == Entry::DEPOSIT_LINK {
+            violation::raise(Violation::Misread {
+                by: who,
+                func,
+                seen: format!("{}[{slot}] = {}", self.name(t), self.show(v)),
+                detail: "the list_head pgtable_trans_huge_deposit wrote over the first entries of \
+                         the detached table; a walker takes it for a present pte"
+                    .into(),
+            });
+        }
         v
     }
 
@@ -837,7 +850,13 @@ impl World {
 impl Drop for World {
     fn drop(&mut self) {
         let s = self.shadow();
-        crate::exec::finished(s.cost, &s.choices.met, s.hazards, s.opportunities, s.guards_read);
+        crate::exec::finished(
+            s.cost,
+            &s.choices.met,
+            s.hazards,
+            s.opportunities,
+            s.guards_read,
+        );
     }
 }
 

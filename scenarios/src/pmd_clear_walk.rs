@@ -12,8 +12,14 @@
 //!   (`pmdp_huge_get_and_clear`), then a fault's `__pte_alloc` installs a new table PT#3 before
 //!   the zap's `tlb_finish_mmu` (the fault stands for another thread of the mm; it runs on CPU1
 //!   to keep the model at two threads, and nothing orders it after the zap's flush);
-//! - writer alternative 2: khugepaged `collapse_huge_page` (`pmdp_collapse_flush`, `set_pmd_at` of the
-//!   huge leaf): a table pointer turned into a huge leaf.
+//! - writer alternative 2: khugepaged `collapse_huge_page` (`pmdp_collapse_flush`,
+//!   `tlb_remove_table_sync_one`, isolate, copy, `pgtable_trans_huge_deposit` of the old table,
+//!   `set_pmd_at` of the huge leaf): a table pointer turned into a huge leaf;
+//! - writer alternative 3: the same collapse, then a `zap_huge_pmd` of the collapsed range
+//!   (munmap or MADV_DONTNEED later on), whose `zap_deposited_table` frees the old pte table with
+//!   `pte_free`, no grace period: the table a gup_fast may still be walking if nothing waited
+//!   for it. This is the writer that frees a table walkers can reach, so irq-off and the
+//!   collapse's sync IPI are exercised here (without it `no-irq-off` was vacuous).
 //!
 //! CPU0 runs one walker, also a data choice: `__find_linux_pte` with its caller
 //! (`kvmppc_book3s_instantiate_page`, default) or, with walker alternative 1, gup_fast.
@@ -34,9 +40,7 @@ use crate::kernel::huge_memory::{
 use crate::kernel::{Addr, Mm};
 use crate::scenario::{Absent, GuardDoc, Scenario, Setup, Variant};
 use ptcheck_arch::mmu_gather::MmuGather;
-use ptcheck_model::{
-    run_cpus, Choice, Ctx, Entry, EntryFlags, Guards, Level, Program,
-};
+use ptcheck_model::{run_cpus, Choice, Ctx, Entry, EntryFlags, Guards, Level, Program};
 
 /// Data choice: which writer CPU1 runs.
 pub const WRITER: Choice = Choice {
@@ -45,6 +49,7 @@ pub const WRITER: Choice = Choice {
         "__split_huge_pmd_locked",
         "zap_huge_pmd, then a racing fault's __pte_alloc",
         "collapse_huge_page (pmdp_collapse_flush)",
+        "collapse_huge_page, then zap_huge_pmd (zap_deposited_table frees the old table)",
     ],
 };
 /// Data choice: which lockless walker CPU0 runs.
@@ -105,13 +110,22 @@ const GUARDS: &[GuardDoc] = &[
     GuardDoc {
         guard: Guards::IRQ_OFF,
         step: "local_irq_save() around the walk (gup_fast, kvmppc_book3s_instantiate_page)",
-        why: "what serialize_against_pte_lookup and IPI TLB flushes wait for",
-        redundant: Some(
-            "alone it is covered by gup_fast's rechecks and the walker rules: no page table a \
-             walker can reach is freed here. Where a pmd update sends an IPI (x86 flushes, \
-             serialize_against_pte_lookup on powerpc hash and pre-2020 radix) it is what that \
-             IPI waits for, and what makes the rechecks redundant there: see the pairs",
-        ),
+        why: "what the IPIs wait for: tlb_remove_table_sync_one after khugepaged's \
+              pmdp_collapse_flush (the detached table is freed by a later zap_deposited_table \
+              with pte_free, no grace period), x86 flush IPIs and serialize_against_pte_lookup. \
+              With interrupts on a walker answers them at once and walks a freed table",
+        redundant: None,
+    },
+    GuardDoc {
+        guard: Guards::COLLAPSE_SYNC_IPI,
+        step: "tlb_remove_table_sync_one() after pmdp_collapse_flush in collapse_huge_page \
+               (2ba99c5e0881, v6.1, 2022)",
+        why: "a gup_fast that read the pmd before the collapse cleared it is still inside the old \
+              pte table; khugepaged deposits that table (radix writes its list_head over the \
+              first entries) and a later zap frees it with pte_free. Redundant where \
+              pmdp_collapse_flush itself waits for walkers (x86 flush IPI, hash and pre-2020 \
+              radix serialize_against_pte_lookup)",
+        redundant: None,
     },
     GuardDoc {
         guard: Guards::PTE_RECHECK,
@@ -128,9 +142,15 @@ const GUARDS: &[GuardDoc] = &[
         why: "khugepaged's pmdp_collapse_flush unlinks the pte table but leaves its ptes; a \
               gup_fast that took its reference after __collapse_huge_page_isolate checked the \
               count still finds the pte unchanged, keeps a page that is then copied away, and its \
-              writes are lost. Redundant where the collapse flush is an IPI that waits for the \
-              walker (x86, powerpc hash and pre-2020 radix)",
-        redundant: None,
+              writes are lost (70cbc3cc78a9)",
+        redundant: Some(
+            "against anon collapse it is covered by the collapse's tlb_remove_table_sync_one \
+             (2ba99c5e0881, same release): the IPI waits for the walker's irq-off section, so the \
+             isolate refcount check runs after the walker took its reference and sees it; \
+             without both (no-pmd-recheck-no-collapse-sync-ipi, the v6.0 kernel) the lost write \
+             is found. The kernel keeps the recheck for paths that detach a table without an IPI \
+             (retract_page_tables with pte_free_defer)",
+        ),
     },
     GuardDoc {
         guard: Guards::GET_UNLESS_ZERO,
@@ -186,14 +206,26 @@ const VARIANTS: &[Variant] = &[
         off: Guards::IRQ_OFF,
     },
     Variant {
+        name: "no-collapse-sync-ipi",
+        about: "khugepaged before 2ba99c5e0881 (v6.1, 2022): no tlb_remove_table_sync_one after \
+                pmdp_collapse_flush",
+        off: Guards::COLLAPSE_SYNC_IPI,
+    },
+    Variant {
         name: "no-pte-recheck",
         about: "gup_huge_pmd keeps the page without rechecking the pmd",
         off: Guards::PTE_RECHECK,
     },
     Variant {
         name: "no-pmd-recheck",
-        about: "gup_fast before v6.1: the pte is rechecked, the pmd is not",
+        about: "gup_fast without 70cbc3cc78a9 (v6.1): the pte is rechecked, the pmd is not; \
+                khugepaged with its sync IPI",
         off: Guards::PMD_RECHECK,
+    },
+    Variant {
+        name: "no-pmd-recheck-no-collapse-sync-ipi",
+        about: "gup_fast and khugepaged before v6.1: neither 70cbc3cc78a9 nor 2ba99c5e0881",
+        off: Guards::PMD_RECHECK.union(Guards::COLLAPSE_SYNC_IPI),
     },
     Variant {
         name: "plain-get-page",
@@ -220,7 +252,8 @@ pub const PMD_CLEAR_WALK: Scenario = Scenario {
     cpus: &[
         "CPU0: kvmppc_book3s_instantiate_page (__find_linux_pte, READ_ONCE(*ptep), pte_present) \
          or __get_user_pages_fast, irq off",
-        "CPU1: __split_huge_pmd_locked, or zap_huge_pmd + a racing fault, or collapse_huge_page",
+        "CPU1: __split_huge_pmd_locked, or zap_huge_pmd + a racing fault, or collapse_huge_page \
+         (then, as a fourth writer, zap_huge_pmd of the collapsed range)",
     ],
     guards: GUARDS,
     absent: &[Absent {
@@ -236,7 +269,7 @@ pub const PMD_CLEAR_WALK: Scenario = Scenario {
 fn run(s: &Setup) {
     let mut b = s.world(2).reuse_freed_pages();
     let writer = b.pick(WRITER);
-    let (zap, collapse) = (writer == 1, writer == 2);
+    let (zap, collapse, zap_after) = (writer == 1, writer >= 2, writer == 3);
     let gup = b.pick(WALKER) == 1;
     let pgd = b.table(Level::Pgd, 1);
     let pmd = b.table(Level::Pmd, 1);
@@ -283,7 +316,12 @@ fn run(s: &Setup) {
                 do_anonymous_page_pte_alloc(c, h, new);
                 tlb.tlb_finish_mmu();
             } else if let Some(hpage) = hpage {
-                collapse_huge_page(c, &policy, h, hpage);
+                let collapsed = collapse_huge_page(c, &policy, h, hpage);
+                if zap_after && collapsed {
+                    let mut tlb = MmuGather::new(c, &policy);
+                    zap_huge_pmd(c, &policy, &mut tlb, h);
+                    tlb.tlb_finish_mmu();
+                }
             } else {
                 let leaf = Entry::leaf(page, 0, EntryFlags::WRITE | EntryFlags::PAGE_PTE);
                 split_huge_pmd_locked(c, &policy, h, &[leaf]);

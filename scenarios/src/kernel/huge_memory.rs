@@ -2,13 +2,14 @@
 //! each step named after its kernel function. The arch-specific pmd updates are in
 //! `ptcheck_arch::pmd`.
 
-use ptcheck_arch::mmu_gather::MmuGather;
+use ptcheck_arch::mmu_gather::{tlb_remove_table_sync_one, MmuGather};
 use ptcheck_arch::pmd::{
     pmdp_collapse_flush, pmdp_huge_get_and_clear, pmdp_invalidate, pmdp_splitting_flush,
 };
+use ptcheck_arch::policy::Deposit;
 use ptcheck_arch::ArchPolicy;
 use ptcheck_model::ordering::{smp_wmb, ONCE, PUBLISH};
-use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId};
+use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId, Guards};
 
 /// Where a huge pmd lives: the pmd table and slot, and its deposited pte table
 /// (`pgtable_trans_huge_deposit`, `pmd_huge_pte`).
@@ -20,13 +21,48 @@ pub struct HugePmd {
 }
 
 /// `zap_huge_pmd(tlb, vma, pmd, addr)` (munmap / MADV_DONTNEED of a THP):
-/// `pmdp_huge_get_and_clear_full`, `zap_deposited_table` (`pte_free` of the withdrawn table,
-/// which no walker can reach: it was never linked), `tlb_remove_page_size` of the huge page.
+/// `pmdp_huge_get_and_clear_full`, `zap_deposited_table`, `tlb_remove_page_size` of the huge
+/// page. Guards read: those of `pmdp_huge_get_and_clear` and the mmu_gather.
 pub fn zap_huge_pmd(c: &Ctx, policy: &ArchPolicy, tlb: &mut MmuGather, h: HugePmd) {
     let old = pmdp_huge_get_and_clear(c, policy, h.pmd, h.slot);
-    c.free(h.deposited, "zap_deposited_table (pte_free)");
+    zap_deposited_table(c, policy, h);
     if old.is_present() {
         tlb.tlb_remove_page(old.pfn());
+    }
+}
+
+/// `zap_deposited_table(mm, pmd)`: `pgtable_trans_huge_withdraw` (on `Deposit::InTable`
+/// policies it zeroes the list link in the table), then `pte_free` at once, no grace period
+/// and no TLB gather: the withdrawn table was not linked in the tree. If it is a table that
+/// khugepaged detached by collapse, a walker that was inside it when it was detached is only
+/// kept out by the collapse's `tlb_remove_table_sync_one`.
+pub fn zap_deposited_table(c: &Ctx, policy: &ArchPolicy, h: HugePmd) {
+    if policy.deposit == Deposit::InTable {
+        c.store(
+            h.deposited,
+            0,
+            Entry::NONE,
+            ONCE,
+            "pgtable_trans_huge_withdraw",
+        );
+    }
+    c.free(h.deposited, "zap_deposited_table (pte_free)");
+}
+
+/// `pgtable_trans_huge_deposit(mm, pmdp, pgtable)`: keep the pte table for a later split or
+/// zap. Generic: a list in the table's `struct page`, nothing written into the table. powerpc
+/// radix (`Deposit::InTable`): the `list_head` goes over the table's first entries.
+pub fn pgtable_trans_huge_deposit(c: &Ctx, policy: &ArchPolicy, h: HugePmd) {
+    const F: &str = "pgtable_trans_huge_deposit";
+    match policy.deposit {
+        Deposit::InTable => c.store(h.deposited, 0, Entry::DEPOSIT_LINK, ONCE, F),
+        Deposit::StructPage => c.note(
+            F,
+            format!(
+                "deposit {} (list in its struct page)",
+                c.world.name(h.deposited)
+            ),
+        ),
     }
 }
 
@@ -70,15 +106,20 @@ fn populate(c: &Ctx, h: HugePmd, func: &'static str) {
 
 /// `collapse_huge_page` (khugepaged, anon) of the pte table at `h`, into the new huge page
 /// `hpage` (allocated by khugepaged beforehand, refcount 1):
-/// `pmdp_collapse_flush` (clear the pmd, flush, per policy serialize); then
-/// `__collapse_huge_page_isolate`: every small page must be held by its mapping alone
+/// `pmdp_collapse_flush` (clear the pmd, flush, per policy serialize); the collapse-sync-ipi
+/// guard's `tlb_remove_table_sync_one()` (v6.1+); then `__collapse_huge_page_isolate`: every small page must be held by its mapping alone
 /// (`is_refcount_suitable`), otherwise the collapse fails and the pmd is restored
 /// (`pmd_populate` of the old table, `put_page` of `hpage`); then `__collapse_huge_page_copy`
 /// (copy each page into `hpage`, clear the pte, drop the mapping's reference), deposit the old
 /// table (`pgtable_trans_huge_deposit`), and `smp_wmb(); set_pmd_at` of the huge leaf.
-/// Returns whether the collapse happened.
+/// Returns whether the collapse happened. Guards read: collapse-sync-ipi, and those of
+/// `pmdp_collapse_flush` (serialize-pte-lookup).
 pub fn collapse_huge_page(c: &Ctx, policy: &ArchPolicy, h: HugePmd, hpage: FrameId) -> bool {
     let old = pmdp_collapse_flush(c, policy, h.pmd, h.slot);
+    if c.guard(Guards::COLLAPSE_SYNC_IPI) {
+        // 2ba99c5e0881 (v6.1): a GUP-fast walker may still be inside the detached table.
+        tlb_remove_table_sync_one(c, policy);
+    }
     let ptes: Vec<(usize, Entry)> = (0..c.world.slots(h.deposited))
         .map(|i| {
             (
@@ -124,10 +165,7 @@ pub fn collapse_huge_page(c: &Ctx, policy: &ArchPolicy, h: HugePmd, hpage: Frame
             "__collapse_huge_page_copy (free_page_and_swap_cache)",
         );
     }
-    c.note(
-        "pgtable_trans_huge_deposit",
-        format!("deposit {}", c.world.name(h.deposited)),
-    );
+    pgtable_trans_huge_deposit(c, policy, h);
     let gen = c.world.generation(hpage);
     let huge = Entry::leaf(hpage, gen, EntryFlags::WRITE | EntryFlags::PAGE_PTE);
     smp_wmb();
