@@ -4,6 +4,7 @@
 //! ([`expected`]), and re-exports of the layers below (model, arch policies, scenarios,
 //! checks). The `ptcheck` binary and the gate tests are built on these.
 
+pub mod agree;
 pub mod bench;
 pub mod cost;
 pub mod expected;

@@ -13,16 +13,33 @@ use std::time::Duration;
 #[command(
     name = "ptcheck",
     version,
-    about = "Model-check the kernel's lockless page-table protocols"
+    about = "Model-check the kernel's lockless page-table protocols",
+    after_help = EXPLORER_LIMITS
 )]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
 }
 
+/// What each explorer covers, printed under `--help` (ARCHITECTURE.md has the details).
+const EXPLORER_LIMITS: &str = "\
+Explorers and their limits:
+  loom     every schedule (DPOR; loom 0.7.3 with its DPOR fixed, vendor/loom) plus the weak-memory
+           outcomes of the C11 model, exhaustive or up to a preemption bound (every verdict says
+           which). It does no load buffering: an outcome that needs a load to read from a later
+           store (LKMM LB+poonceonces) is never seen. Its fence(SeqCst) is stronger than C11 for
+           its causality check; verdicts do not rest on that check, since a free writes the
+           freed table (an access both explorers see).
+  pct, random, dfs, replay (shuttle)
+           sequentially consistent only: a `safe` covers interleavings, not weak memory; where the
+           expected finding needs weak memory they report `undecided (SC only)`. dfs with
+           --iterations 0 visits every sequentially consistent schedule.
+  `ptcheck agree` checks that loom finds every violation shuttle DFS finds.";
+
 #[derive(clap::Args, Clone)]
 struct ExploreArgs {
-    /// Explorer: loom (the scenario's bound), loom-exhaustive, pct, random or dfs.
+    /// Explorer: loom (the scenario's bound), loom-exhaustive, pct, random or dfs (see the
+    /// limits under `ptcheck --help`).
     #[arg(long, short, default_value = "loom")]
     explorer: String,
     /// Iterations for pct/random/dfs (dfs: 0 = every schedule, exhaustive under sequential
@@ -117,6 +134,24 @@ enum Cmd {
         /// CPUs in mm_cpumask (default: a table of points, including the seed's 128).
         #[arg(long)]
         cpus: Option<usize>,
+    },
+    /// Explorer agreement: a violation shuttle DFS (every sequentially consistent schedule)
+    /// finds must be found by loom; exits 1 on any disagreement, printing both results.
+    Agree {
+        /// Only this scenario.
+        scenario: Option<String>,
+        /// Only this arch policy.
+        #[arg(long)]
+        arch: Option<String>,
+        /// Only this variant.
+        #[arg(long)]
+        variant: Option<String>,
+        /// DFS schedules per data-choice combination before a cell counts as not affordable.
+        #[arg(long, default_value_t = ptcheck::agree::AgreeConfig::FULL_DFS_LIMIT)]
+        dfs_limit: usize,
+        /// Time budget per exploration, in seconds.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+        budget: u64,
     },
     /// Measure explorer speed and memory on fixed cells.
     Bench {
@@ -215,6 +250,31 @@ fn run(cli: Cli) -> Result<bool, CliError> {
             print!("{}", ptcheck::cost::render_fit(&ptcheck::cost::fit()?));
             Ok(true)
         }
+        Cmd::Agree {
+            scenario,
+            arch,
+            variant,
+            dfs_limit,
+            budget,
+        } => {
+            let cells = select(scenario, arch, variant)?;
+            let cfg = ptcheck::agree::AgreeConfig {
+                dfs_limit,
+                budget: Budget {
+                    time: Duration::from_secs(budget),
+                    ..Budget::default()
+                },
+            };
+            let exp = Expectations::builtin()?;
+            let bar = progress_bar(cells.len());
+            let r = ptcheck::agree::agree(&cells, &cfg, &exp, |row| {
+                bar.set_message(row.cell.id());
+                bar.inc(1);
+            })?;
+            bar.finish_and_clear();
+            print!("{}", r.render());
+            Ok(r.failures().is_empty())
+        }
         Cmd::Bench { iterations } => {
             print!(
                 "{}",
@@ -251,14 +311,12 @@ fn run(cli: Cli) -> Result<bool, CliError> {
     }
 }
 
-fn check(
+/// The cells a `SCENARIO --arch --variant` selection names.
+fn select(
     scenario: Option<String>,
     arch: Option<String>,
     variant: Option<String>,
-    args: &ExploreArgs,
-    traces: bool,
-    json: bool,
-) -> Result<bool, CliError> {
+) -> Result<Vec<Cell>, CliError> {
     let s = scenario.as_deref().map(matrix::scenario).transpose()?;
     let p = arch.as_deref().map(matrix::policy).transpose()?;
     let mut cells = matrix::cells(s, p);
@@ -269,6 +327,27 @@ fn check(
         matrix::variant(s, v)?;
         cells.retain(|c| c.variant.name == v);
     }
+    Ok(cells)
+}
+
+/// A progress bar on a terminal, hidden otherwise.
+fn progress_bar(n: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(n as u64);
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+fn check(
+    scenario: Option<String>,
+    arch: Option<String>,
+    variant: Option<String>,
+    args: &ExploreArgs,
+    traces: bool,
+    json: bool,
+) -> Result<bool, CliError> {
+    let cells = select(scenario, arch, variant)?;
     let exp = Expectations::builtin()?;
     let rows = report::run_cells(&cells, &args.config(), &exp)?;
     if json {

@@ -234,3 +234,27 @@ fn the_weaker_bound_note_names_the_gates_bound_correctly() {
     assert!(!two_w("3").contains("note:"), "bound 3 is not weaker");
     assert!(two_w("1").contains("below the gate's bound 2"));
 }
+
+#[test]
+fn help_states_what_each_explorer_covers() {
+    let (code, out, _) = ptcheck(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("no load buffering"), "{out}");
+    assert!(out.contains("sequentially consistent only"), "{out}");
+    assert!(out.contains("undecided (SC only)"), "{out}");
+}
+
+#[test]
+fn agree_checks_one_cell_and_reports_the_agreement() {
+    let (code, out, err) = ptcheck(&[
+        "agree",
+        "pmd-clear-vs-lockless-walk",
+        "--arch",
+        "arm64",
+        "--variant",
+        "no-irq-off",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("agree: both found"), "{out}");
+    assert!(out.contains("0 disagreements"), "{out}");
+}

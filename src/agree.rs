@@ -1,0 +1,396 @@
+//! Explorer agreement: loom and shuttle DFS must not disagree about a cell.
+//!
+//! shuttle's DFS, run to the end, visits every sequentially consistent schedule of a cell: it
+//! is the ground truth for violations an interleaving reaches (DESIGN.md §2). loom explores a
+//! superset (every schedule, plus the weak-memory outcomes of the C11 model), so a violation
+//! DFS finds must be found by loom too. When it is not, the model or an explorer is wrong, never
+//! "it depends": that is a *disagreement*, reported with both explorers' results.
+//!
+//! The converse is allowed: loom may find what no sequentially consistent schedule reaches (a
+//! weak-memory finding); the reviewed expectation must then say so (`kind(weak)` in
+//! `expected.matrix`), so that shuttle's verdicts there read "undecided (SC only)".
+//!
+//! DFS has no partial-order reduction, so it is run with a schedule limit per data-choice
+//! combination; a cell whose DFS neither finds a violation nor finishes under the limit is
+//! *not affordable* and is skipped, never counted as agreeing.
+
+use crate::expected::{Expect, Expectations};
+use crate::matrix::Cell;
+use crate::report::RunConfig;
+use ptcheck_checks::{render, Budget, Explorer, ExplorerError, Outcome};
+use std::time::{Duration, Instant};
+
+/// How far to look.
+#[derive(Clone, Debug)]
+pub struct AgreeConfig {
+    /// DFS schedules per data-choice combination; a combination that reaches it without a
+    /// finding makes the cell not affordable.
+    pub dfs_limit: usize,
+    /// Time budget per exploration (DFS, and the deeper loom run).
+    pub budget: Budget,
+}
+
+impl AgreeConfig {
+    /// What the gate affords on the 2-core CI machine: every cell whose DFS needs at most this
+    /// many schedules per combination (measured: pmd-clear-vs-lockless-walk's largest is 27,071).
+    pub const GATE_DFS_LIMIT: usize = 30_000;
+
+    /// The full check (`ptcheck agree`): 10 M schedules per combination.
+    pub const FULL_DFS_LIMIT: usize = 10_000_000;
+}
+
+impl Default for AgreeConfig {
+    fn default() -> Self {
+        AgreeConfig {
+            dfs_limit: Self::FULL_DFS_LIMIT,
+            budget: Budget {
+                time: Duration::from_secs(300),
+                ..Budget::default()
+            },
+        }
+    }
+}
+
+/// What the two explorers say together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Agreement {
+    /// Both found a violation (loom at the gate's bound, or deeper: `beyond_bound`).
+    BothFound { beyond_bound: bool },
+    /// DFS visited every schedule and found nothing; loom found nothing either.
+    BothSafe,
+    /// loom found a violation no sequentially consistent schedule has; `marked` says whether
+    /// the expectation says so (`kind(weak)`).
+    WeakOnly { marked: bool },
+    /// DFS found a violation that loom, run exhaustively, did not: a bug in the model or in an
+    /// explorer.
+    Disagree,
+    /// DFS found a violation; loom did not at the gate's bound and could not finish deeper
+    /// within the budget.
+    Unresolved,
+    /// DFS neither found a violation nor finished under the schedule limit.
+    NotAffordable,
+}
+
+impl Agreement {
+    /// Is this a failure of the agreement check?
+    pub fn fails(&self) -> bool {
+        matches!(
+            self,
+            Agreement::Disagree | Agreement::WeakOnly { marked: false }
+        )
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Agreement::BothFound {
+                beyond_bound: false,
+            } => "agree: both found",
+            Agreement::BothFound { beyond_bound: true } => {
+                "agree: both found (loom only beyond the gate's bound)"
+            }
+            Agreement::BothSafe => "agree: both safe",
+            Agreement::WeakOnly { marked: true } => "agree: weak-memory finding (marked)",
+            Agreement::WeakOnly { marked: false } => {
+                "WEAK-MEMORY FINDING NOT MARKED kind(weak) in expected.matrix"
+            }
+            Agreement::Disagree => "DISAGREE: DFS found a violation loom did not",
+            Agreement::Unresolved => "unresolved: loom could not go deep enough in the budget",
+            Agreement::NotAffordable => "skipped: DFS not affordable under the schedule limit",
+        }
+    }
+}
+
+/// One cell's agreement check.
+pub struct AgreeRow {
+    pub cell: Cell,
+    pub dfs: Outcome,
+    /// loom at the gate's bound (not run when DFS was not affordable: nothing to compare).
+    pub loom: Option<Outcome>,
+    /// loom exhaustive, run only when DFS found a violation loom's gate bound did not.
+    pub loom_deep: Option<Outcome>,
+    pub agreement: Agreement,
+}
+
+impl AgreeRow {
+    /// Both explorers' results, with their counterexamples, for a failure message.
+    pub fn explain(&self) -> String {
+        let mut out = format!("{}: {}\n", self.cell.id(), self.agreement.describe());
+        for (name, o) in [
+            ("shuttle DFS", Some(&self.dfs)),
+            ("loom", self.loom.as_ref()),
+        ]
+        .into_iter()
+        .chain(std::iter::once(("loom (deeper)", self.loom_deep.as_ref())))
+        {
+            let Some(o) = o else { continue };
+            out.push_str(&format!("-- {name}: {} — {}\n", o.verdict(), o.coverage()));
+            if let Some(f) = &o.finding {
+                out.push_str(&render::counterexample(f));
+            }
+        }
+        out
+    }
+}
+
+/// Did DFS cover every schedule of every combination it ran?
+fn dfs_exhaustive(o: &Outcome, limit: usize) -> bool {
+    o.complete && o.combo_executions.iter().all(|&n| (n as usize) < limit)
+}
+
+/// What the explorers' outcomes say together: `dfs` run with `dfs_limit` schedules per
+/// combination; `loom` at the gate's explorer (`gate_exhaustive` if that was a complete
+/// exhaustive run); `deep`, loom exhaustive, when DFS found a violation the gate's loom did not;
+/// `marked`: the expectation says the finding needs weak memory.
+pub fn classify(
+    dfs: &Outcome,
+    dfs_limit: usize,
+    loom: &Outcome,
+    gate_exhaustive: bool,
+    deep: Option<&Outcome>,
+    marked: bool,
+) -> Agreement {
+    match (&dfs.finding, &loom.finding) {
+        (Some(_), Some(_)) => Agreement::BothFound {
+            beyond_bound: false,
+        },
+        (Some(_), None) if gate_exhaustive => Agreement::Disagree,
+        (Some(_), None) => match deep {
+            Some(d) if d.finding.is_some() => Agreement::BothFound { beyond_bound: true },
+            Some(d) if d.complete => Agreement::Disagree,
+            _ => Agreement::Unresolved,
+        },
+        (None, _) if !dfs_exhaustive(dfs, dfs_limit) => Agreement::NotAffordable,
+        (None, Some(_)) => Agreement::WeakOnly { marked },
+        (None, None) => Agreement::BothSafe,
+    }
+}
+
+/// Check one cell.
+pub fn agree_cell(
+    cell: Cell,
+    cfg: &AgreeConfig,
+    exp: &Expectations,
+) -> Result<AgreeRow, ExplorerError> {
+    let dfs = cell.check(
+        &Explorer::Dfs {
+            max_iterations: Some(cfg.dfs_limit),
+        },
+        cfg.budget,
+    );
+    if dfs.finding.is_none() && !dfs_exhaustive(&dfs, cfg.dfs_limit) {
+        return Ok(AgreeRow {
+            cell,
+            dfs,
+            loom: None,
+            loom_deep: None,
+            agreement: Agreement::NotAffordable,
+        });
+    }
+    let gate = RunConfig::default().explorer_for(cell.scenario)?;
+    let loom = cell.check(&gate, cfg.budget);
+    let gate_exhaustive = gate == (Explorer::Loom { bound: None }) && loom.complete;
+    let loom_deep = (dfs.finding.is_some() && loom.finding.is_none() && !gate_exhaustive)
+        .then(|| cell.check(&Explorer::Loom { bound: None }, cfg.budget));
+    let marked = exp.get(&cell).is_some_and(Expect::weak_only);
+    let agreement = classify(
+        &dfs,
+        cfg.dfs_limit,
+        &loom,
+        gate_exhaustive,
+        loom_deep.as_ref(),
+        marked,
+    );
+    Ok(AgreeRow {
+        cell,
+        dfs,
+        loom: Some(loom),
+        loom_deep,
+        agreement,
+    })
+}
+
+/// The agreement check over `cells`, with a per-scenario summary.
+pub struct AgreeReport {
+    pub rows: Vec<AgreeRow>,
+    pub elapsed: Duration,
+}
+
+/// Run the check over `cells` (calling `progress` after each).
+pub fn agree(
+    cells: &[Cell],
+    cfg: &AgreeConfig,
+    exp: &Expectations,
+    mut progress: impl FnMut(&AgreeRow),
+) -> Result<AgreeReport, ExplorerError> {
+    let start = Instant::now();
+    let mut rows = Vec::new();
+    for c in cells {
+        let r = agree_cell(*c, cfg, exp)?;
+        progress(&r);
+        rows.push(r);
+    }
+    Ok(AgreeReport {
+        rows,
+        elapsed: start.elapsed(),
+    })
+}
+
+impl AgreeReport {
+    /// Cells that fail the check.
+    pub fn failures(&self) -> Vec<&AgreeRow> {
+        self.rows.iter().filter(|r| r.agreement.fails()).collect()
+    }
+
+    /// The per-cell table and the per-scenario summary.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let w = self
+            .rows
+            .iter()
+            .map(|r| r.cell.id().len())
+            .max()
+            .unwrap_or(4);
+        out.push_str(&format!(
+            "{:<w$}  {:<28}  {:<28}  agreement\n",
+            "cell", "shuttle DFS (SC)", "loom"
+        ));
+        for r in &self.rows {
+            let dfs = format!(
+                "{} ({} sched.)",
+                r.dfs.finding.as_ref().map_or("none", |_| "found"),
+                r.dfs.executions
+            );
+            let loom = match r.loom_deep.as_ref().or(r.loom.as_ref()) {
+                Some(lo) => format!(
+                    "{} ({} exec.)",
+                    lo.finding.as_ref().map_or("none", |_| "found"),
+                    lo.executions
+                ),
+                None => "not run".into(),
+            };
+            out.push_str(&format!(
+                "{:<w$}  {dfs:<28}  {loom:<28}  {}\n",
+                r.cell.id(),
+                r.agreement.describe()
+            ));
+        }
+        out.push('\n');
+        let mut scenarios: Vec<&str> = self.rows.iter().map(|r| r.cell.scenario.name).collect();
+        scenarios.dedup();
+        for s in scenarios {
+            let rs: Vec<&AgreeRow> = self
+                .rows
+                .iter()
+                .filter(|r| r.cell.scenario.name == s)
+                .collect();
+            let count =
+                |f: &dyn Fn(&Agreement) -> bool| rs.iter().filter(|r| f(&r.agreement)).count();
+            let secs: f64 = rs
+                .iter()
+                .map(|r| {
+                    [Some(&r.dfs), r.loom.as_ref(), r.loom_deep.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .map(|o| o.elapsed.as_secs_f64())
+                        .sum::<f64>()
+                })
+                .sum();
+            out.push_str(&format!(
+                "{s}: {} cells checked ({} both found, {} both safe, {} weak-memory only), {} skipped (DFS not affordable), {} unresolved, {} failing; {secs:.1} s\n",
+                rs.len() - count(&|a| *a == Agreement::NotAffordable),
+                count(&|a| matches!(a, Agreement::BothFound { .. })),
+                count(&|a| *a == Agreement::BothSafe),
+                count(&|a| matches!(a, Agreement::WeakOnly { .. })),
+                count(&|a| *a == Agreement::NotAffordable),
+                count(&|a| *a == Agreement::Unresolved),
+                count(&|a| a.fails()),
+            ));
+        }
+        out.push_str(&format!(
+            "\n{} cells, {} disagreements, {:.1} s\n",
+            self.rows.len(),
+            self.failures().len(),
+            self.elapsed.as_secs_f64()
+        ));
+        for f in self.failures() {
+            out.push('\n');
+            out.push_str(&f.explain());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ptcheck_checks::{Failure, Finding};
+    use ptcheck_model::{Violation, Witnesses};
+
+    fn outcome(found: bool, per_combo: u64, complete: bool) -> Outcome {
+        Outcome {
+            explorer: Explorer::Loom { bound: None },
+            executions: per_combo,
+            elapsed: Duration::from_millis(1),
+            complete,
+            cost: Default::default(),
+            combos: vec![Vec::new()],
+            combo_executions: vec![per_combo],
+            finding: found.then(|| Finding {
+                failure: Failure::Violation(Violation::Leak { detail: "x".into() }),
+                trace: Vec::new(),
+                choices: Vec::new(),
+                schedule: None,
+                preemptions: Some(0),
+            }),
+            witnesses: Witnesses::default(),
+            opportunities: Witnesses([1, 1, 1]),
+            relevant: ptcheck_model::Hazards::all(),
+            guards_read: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_dfs_finding_loom_misses_exhaustively_is_a_disagreement() {
+        let dfs = outcome(true, 10, true);
+        let loom = outcome(false, 50, true);
+        let a = classify(&dfs, 100, &loom, true, None, false);
+        assert_eq!(a, Agreement::Disagree);
+        assert!(a.fails());
+        // At a bound, loom exhaustive decides: found deeper, missed, or out of budget.
+        let found = outcome(true, 500, true);
+        let missed = outcome(false, 500, true);
+        let cut = outcome(false, 500, false);
+        assert_eq!(
+            classify(&dfs, 100, &loom, false, Some(&found), false),
+            Agreement::BothFound { beyond_bound: true }
+        );
+        assert_eq!(
+            classify(&dfs, 100, &loom, false, Some(&missed), false),
+            Agreement::Disagree
+        );
+        assert_eq!(
+            classify(&dfs, 100, &loom, false, Some(&cut), false),
+            Agreement::Unresolved
+        );
+    }
+
+    #[test]
+    fn a_loom_only_finding_must_be_marked_weak_and_dfs_must_have_finished() {
+        let loom = outcome(true, 5, true);
+        let finished = outcome(false, 99, true);
+        let a = classify(&finished, 100, &loom, true, None, false);
+        assert_eq!(a, Agreement::WeakOnly { marked: false });
+        assert!(a.fails());
+        assert!(!classify(&finished, 100, &loom, true, None, true).fails());
+        // DFS stopped at its limit: it proves nothing, the cell is skipped.
+        let at_limit = outcome(false, 100, true);
+        assert_eq!(
+            classify(&at_limit, 100, &loom, true, None, false),
+            Agreement::NotAffordable
+        );
+        assert_eq!(
+            classify(&finished, 100, &outcome(false, 5, true), true, None, false),
+            Agreement::BothSafe
+        );
+    }
+}
