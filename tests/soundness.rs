@@ -85,3 +85,41 @@ fn with_interrupts_off_both_explorers_call_it_safe() {
         assert_eq!(v, None, "{e} in {n} executions");
     }
 }
+
+/// A scenario that forgets a guard its kernel paths read does not silently run with the step
+/// off: every execution stops with a model error naming the guard.
+#[test]
+fn a_scenario_that_forgets_a_guard_fails_instead_of_running_without_it() {
+    use ptcheck_scenarios::pmd_clear_walk::PMD_CLEAR_WALK;
+    let guards: Vec<_> = PMD_CLEAR_WALK
+        .guards
+        .iter()
+        .copied()
+        .filter(|g| g.guard != Guards::PMD_RECHECK)
+        .collect();
+    let forgetful: &'static ptcheck_scenarios::Scenario =
+        Box::leak(Box::new(ptcheck_scenarios::Scenario {
+            guards: Box::leak(guards.into_boxed_slice()),
+            ..PMD_CLEAR_WALK
+        }));
+    let policy = ptcheck_arch::by_name("arm64").expect("policy");
+    let body = ptcheck::matrix::body_for(forgetful, policy, forgetful.all_guards());
+    let o = explore(&LOOM, Budget::default(), body);
+    let f = o.finding.expect("a model error");
+    match &f.failure {
+        ptcheck_checks::Failure::ModelError(m) => {
+            assert!(m.contains("reads guard `pmd-recheck`"), "{m}");
+            assert!(m.contains("does not declare"), "{m}");
+        }
+        other => panic!("expected a model error, got {other:?}"),
+    }
+    // The real scenario declares it, and every path's guards are among its declared ones.
+    let o = explore(
+        &LOOM,
+        Budget::default(),
+        ptcheck::matrix::body_for(&PMD_CLEAR_WALK, policy, PMD_CLEAR_WALK.all_guards()),
+    );
+    assert!(o.finding.is_none());
+    assert!(PMD_CLEAR_WALK.declared().contains(o.guards_read));
+    assert!(o.guards_read.contains(Guards::PMD_RECHECK | Guards::COLLAPSE_SYNC_IPI));
+}

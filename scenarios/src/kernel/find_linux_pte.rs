@@ -41,6 +41,8 @@ fn pmd_is_leaf(pmd: Entry) -> bool {
 }
 
 /// `__find_linux_pte(mm->pgd, ea, &is_thp, &shift)`.
+///
+/// Guards read: pmd-is-serializing, read-once-pmd.
 pub fn find_linux_pte(c: &Ctx, mm: Mm, a: Addr) -> Option<PtePtr> {
     const F: &str = "__find_linux_pte";
     let pgd = c.load(mm.pgd, a.pgd, DEP, F);
@@ -92,6 +94,8 @@ fn pte_present(c: &Ctx, pte: Entry) -> bool {
 
 /// A lockless lookup of `ea` in `current->mm`, as `kvmppc_book3s_instantiate_page` does it:
 /// irq off, `__find_linux_pte`, one read of `*ptep`, `pte_present`, use the pfn.
+///
+/// Guards read: irq-off, read-once-pmd, page-pte-check, and those of [`find_linux_pte`].
 pub fn kvmppc_book3s_instantiate_page(c: &Ctx, mm: Mm, a: Addr) {
     const F: &str = "kvmppc_book3s_instantiate_page";
     let irq = c.guard(Guards::IRQ_OFF);

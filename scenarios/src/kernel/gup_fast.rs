@@ -28,6 +28,8 @@ pub struct Pinned {
 }
 
 /// `__get_user_pages_fast(addr, 1, write=0, pages)` on `current->mm`.
+///
+/// Guards read: irq-off, splitting-check, get-unless-zero, pte-recheck, pmd-recheck.
 pub fn get_user_pages_fast(c: &Ctx, mm: Mm, a: Addr) -> Option<Pinned> {
     const F: &str = "__get_user_pages_fast";
     let irq = c.guard(Guards::IRQ_OFF);

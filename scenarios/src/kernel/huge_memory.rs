@@ -83,6 +83,8 @@ pub fn do_anonymous_page_pte_alloc(c: &Ctx, h: HugePmd, new: FrameId) {
 /// `__split_huge_pmd_locked(vma, pmd, haddr)` (also what `__split_huge_zero_page_pmd` and the
 /// old `do_huge_pmd_wp_page_fallback` do): `pmdp_invalidate`, fill the deposited table with
 /// ptes for the subpages, then `smp_wmb(); pmd_populate(mm, pmd, pgtable)`.
+///
+/// Guards read: those of `pmdp_invalidate` (serialize-pte-lookup).
 pub fn split_huge_pmd_locked(c: &Ctx, policy: &ArchPolicy, h: HugePmd, ptes: &[Entry]) {
     // Since v4.5 the pmd is invalidated first, then the deposited table is withdrawn and
     // filled, then published.

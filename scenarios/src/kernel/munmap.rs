@@ -16,6 +16,8 @@ use ptcheck_model::ordering::{DEP, ONCE};
 use ptcheck_model::{Ctx, Entry};
 
 /// `unmap_region(mm, vma, ...)` for the one page at `a`, freeing its pte and pmd tables.
+///
+/// Guards read: those of the mmu_gather (free-after-flush, table-free-defer, remove-table-sync).
 pub fn unmap_region(c: &Ctx, policy: &ArchPolicy, mm: Mm, a: Addr) {
     let mut tlb = MmuGather::new(c, policy);
     let pgd = c.load(mm.pgd, a.pgd, DEP, "unmap_vmas");
