@@ -8,6 +8,9 @@
 //! The batch page allocation of `tlb_remove_table` (`__get_free_page(GFP_NOWAIT)`) is a data
 //! choice, [`BATCH_ALLOC`]: the explorer runs the cell with the first attempt and the later
 //! ones each succeeding or failing.
+//!
+//! Guards read: free-after-flush (`tlb_remove_page`), table-free-defer (`free_table`),
+//! remove-table-sync (`tlb_remove_table_one`).
 
 use crate::policy::{ArchPolicy, RemoveTableOne, TableFree};
 use crate::tlb::flush_tlb_mm;

@@ -4,6 +4,9 @@
 //!
 //! The caller holds the pmd lock (`pmd_lock`), so no other writer races these updates: the
 //! read-modify-writes are modelled as a load and an exchange.
+//!
+//! Guards read: serialize-pte-lookup (`pmdp_huge_get_and_clear`, `pmdp_invalidate`,
+//! `pmdp_collapse_flush`, where the policy serializes), splitting-ipi (`pmdp_splitting_flush`).
 
 use crate::policy::{ArchPolicy, PmdSerialize, SplittingFlush};
 use crate::tlb::flush_tlb_mm;
