@@ -80,7 +80,8 @@ fn short(s: &str) -> Option<ViolationKind> {
     Some(match s {
         "uaf" => UseAfterFree,
         "pin" => PinOfFreedPage,
-        "torn" => NeverExisted,
+        "torn" => Torn,
+        "stale" => Stale,
         "lost" => LostUpdate,
         "missed" => MissedSync,
         "deadlock" => Deadlock,

@@ -162,7 +162,6 @@ fn short(verdict: &str) -> &str {
     match verdict {
         "use-after-free" => "uaf",
         "pin-of-freed-page" => "pin",
-        "never-existed" => "torn",
         "lost-update" => "lost",
         "missed-sync" => "missed",
         "double-free" => "dfree",

@@ -121,5 +121,28 @@ fn a_scenario_that_forgets_a_guard_fails_instead_of_running_without_it() {
     );
     assert!(o.finding.is_none());
     assert!(PMD_CLEAR_WALK.declared().contains(o.guards_read));
-    assert!(o.guards_read.contains(Guards::PMD_RECHECK | Guards::COLLAPSE_SYNC_IPI));
+    assert!(o
+        .guards_read
+        .contains(Guards::PMD_RECHECK | Guards::COLLAPSE_SYNC_IPI));
+}
+
+/// The 2014 split race frees tail page B while the split pte still maps it, and leaks a head
+/// reference: the most severe of the two is reported, naming page B.
+#[test]
+fn the_most_severe_end_state_finding_is_reported_and_names_its_page() {
+    let cell = ptcheck::matrix::Cell::parse("thp-split-vs-gup-fast/arm64/no-splitting-check")
+        .expect("cell");
+    let o = cell.check(&LOOM, Budget::default());
+    let f = o.finding.expect("found");
+    match &f.failure {
+        ptcheck_checks::Failure::Violation(ptcheck_model::Violation::FreedWhileMapped {
+            frame,
+            what,
+            ..
+        }) => {
+            assert_eq!(frame, "page B");
+            assert!(what.contains("still mapped"), "{what}");
+        }
+        other => panic!("expected freed-while-mapped, got {other:?}"),
+    }
 }

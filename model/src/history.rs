@@ -1,5 +1,6 @@
-//! The never-existed oracle (DESIGN.md §6): a walker must act only on an entry value the entry
-//! actually held, with the meaning the walker gives it.
+//! The entry-value oracles (DESIGN.md §6): a walker must act only on a value the entry actually
+//! held as a whole (else `torn`), the value it tested (else, on a reload, `stale`), with the
+//! meaning the walker gives it (else `misread`).
 //!
 //! The shadow records every value each entry has held ([`crate::world::Shadow`], written in
 //! interleaving order by every store and exchange, no scheduling point). When a lockless walker
@@ -13,7 +14,7 @@
 //!
 //! A walker that dereferences a data page as a page table (it followed a leaf as if it were a
 //! table pointer) is reported by the same violation at the access, instead of crashing the
-//! model: [`crate::World::load`] and friends check the frame is a table first.
+//! model: [`crate::World::load`] and friends check the frame is a table first (`misread`).
 
 use crate::entry::{Entry, FrameId};
 use crate::trace::Actor;
@@ -52,7 +53,7 @@ impl World {
             _ => None,
         };
         if let Some(detail) = bad {
-            violation::raise(Violation::NeverExisted {
+            violation::raise(Violation::Misread {
                 by: who,
                 func,
                 seen: format!("{}[{slot}]", self.name_or_pfn(t)),
@@ -79,43 +80,70 @@ impl World {
 }
 
 impl Ctx {
-    /// The never-existed oracle at the point a walker acts on `v`, read from entry `slot` of
-    /// table `t`, as `meaning` (see the module docs).
+    /// The oracle at the point a walker acts on `v`, read from entry `slot` of table `t`, as
+    /// `meaning`, having tested that same value (see [`Ctx::act_on_tested`]).
     pub fn act_on(&self, t: FrameId, slot: usize, v: Entry, meaning: Meaning, func: &'static str) {
+        self.act_on_tested(t, slot, v, v, meaning, func)
+    }
+
+    /// The oracle at the point a walker acts on `used`, read from entry `slot` of table `t`, as
+    /// `meaning`, after testing `tested` (the same value when it reads once; an earlier read
+    /// when it reloads). In order:
+    /// - `torn`: `used` is no value the entry ever held as a whole (split halves of two values);
+    /// - `stale`: `used` is a reload that differs from the value tested, and has not the meaning
+    ///   the test established (a leaf tested, a table pointer used);
+    /// - `misread`: the value tested and used has not the meaning the walker gives it.
+    pub fn act_on_tested(
+        &self,
+        t: FrameId,
+        slot: usize,
+        tested: Entry,
+        used: Entry,
+        meaning: Meaning,
+        func: &'static str,
+    ) {
         let w = &self.world;
         let held = w.history(t, slot);
-        let what = format!("{}[{slot}] = {}", w.name(t), w.show(v));
-        let detail = if !held.iter().any(|h| h.same(v)) {
-            Some(format!(
-                "{} held only {}: the value is combined from two reads",
-                w.name(t),
-                held.iter()
-                    .map(|h| w.show(*h))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        } else {
-            match meaning {
-                Meaning::Table if v.is_none() => {
-                    Some("an empty entry used as a table pointer".into())
-                }
-                Meaning::Table if !v.is_table() => {
-                    Some("a huge leaf used as a table pointer".into())
-                }
-                Meaning::Leaf if v.is_none() => Some("an empty entry used as a leaf".into()),
-                Meaning::Leaf if v.flags().contains(crate::EntryFlags::TABLE) => {
-                    Some("a table pointer used as a huge leaf".into())
-                }
-                _ => None,
-            }
-        };
-        if let Some(detail) = detail {
-            violation::raise(Violation::NeverExisted {
+        let seen = format!("{}[{slot}] = {}", w.name(t), w.show(used));
+        if !held.iter().any(|h| h.same(used)) {
+            violation::raise(Violation::Torn {
                 by: self.actor,
                 func,
-                seen: what,
-                detail,
+                seen,
+                detail: format!(
+                    "{} held only {}",
+                    w.name(t),
+                    held.iter()
+                        .map(|h| w.show(*h))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             });
         }
+        let wrong = match meaning {
+            Meaning::Table if used.is_none() => Some("an empty entry used as a table pointer"),
+            Meaning::Table if !used.is_table() => Some("a huge leaf used as a table pointer"),
+            Meaning::Leaf if used.is_none() => Some("an empty entry used as a leaf"),
+            Meaning::Leaf if used.flags().contains(crate::EntryFlags::TABLE) => {
+                Some("a table pointer used as a huge leaf")
+            }
+            _ => None,
+        };
+        let Some(wrong) = wrong else { return };
+        if !used.same(tested) {
+            violation::raise(Violation::Stale {
+                by: self.actor,
+                func,
+                seen,
+                tested: w.show(tested),
+                detail: wrong.into(),
+            });
+        }
+        violation::raise(Violation::Misread {
+            by: self.actor,
+            func,
+            seen,
+            detail: wrong.into(),
+        });
     }
 }

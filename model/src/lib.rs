@@ -14,7 +14,7 @@
 //! | spinlocks | [`spinlock`] | `spin_lock`, `ptl`, `pgd_lock` |
 //! | refcounts | [`page`] | `get_page_unless_zero`, `put_page` |
 //! | compound pages, 2014 THP refcounting | [`compound`] | `get_huge_page_tail`, `__split_huge_page_refcount` |
-//! | values each entry held; the never-existed oracle | [`history`] | — |
+//! | values each entry held; the torn / stale / misread oracles | [`history`] | — |
 //! | memory-ordering mapping | [`ordering`] | `READ_ONCE`, `smp_mb`, `xchg`, ... |
 //! | guards a variant switches off | [`guards`] | — |
 //! | hazards a walker met (coverage witnesses, `vacuous`) | [`hazard`] | — |

@@ -12,8 +12,10 @@ use std::fmt;
 pub enum ViolationKind {
     UseAfterFree,
     PinOfFreedPage,
-    NeverExisted,
+    Torn,
+    Stale,
     Misread,
+    FreedWhileMapped,
     LostUpdate,
     MissedSync,
     Deadlock,
@@ -23,11 +25,13 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
-    pub const ALL: [ViolationKind; 10] = [
+    pub const ALL: [ViolationKind; 12] = [
         ViolationKind::UseAfterFree,
         ViolationKind::PinOfFreedPage,
-        ViolationKind::NeverExisted,
+        ViolationKind::Torn,
+        ViolationKind::Stale,
         ViolationKind::Misread,
+        ViolationKind::FreedWhileMapped,
         ViolationKind::LostUpdate,
         ViolationKind::MissedSync,
         ViolationKind::Deadlock,
@@ -41,8 +45,10 @@ impl ViolationKind {
         match self {
             ViolationKind::UseAfterFree => "use-after-free",
             ViolationKind::PinOfFreedPage => "pin-of-freed-page",
-            ViolationKind::NeverExisted => "never-existed",
+            ViolationKind::Torn => "torn",
+            ViolationKind::Stale => "stale",
             ViolationKind::Misread => "misread",
+            ViolationKind::FreedWhileMapped => "freed-while-mapped",
             ViolationKind::LostUpdate => "lost-update",
             ViolationKind::MissedSync => "missed-sync",
             ViolationKind::Deadlock => "deadlock",
@@ -105,19 +111,35 @@ pub enum Violation {
         func: &'static str,
         freed: FreedAt,
     },
-    #[error("never-existed: {by} in {func} acted on {seen}, a value the entry never held as a whole ({detail})")]
-    NeverExisted {
+    #[error(
+        "torn: {by} in {func} acted on {seen}, a value the entry never held as a whole ({detail})"
+    )]
+    Torn {
         by: Actor,
         func: &'static str,
         seen: String,
         detail: String,
     },
-    #[error("misread: {by} in {func} read {seen}, which is not an entry ({detail})")]
+    #[error("stale: {by} in {func} tested {tested} but acted on a reload, {seen}: {detail}")]
+    Stale {
+        by: Actor,
+        func: &'static str,
+        seen: String,
+        tested: String,
+        detail: String,
+    },
+    #[error("misread: {by} in {func} acted on {seen}: {detail}")]
     Misread {
         by: Actor,
         func: &'static str,
         seen: String,
         detail: String,
+    },
+    #[error("freed while mapped: {frame} was freed by {freed} but is {what} at the end")]
+    FreedWhileMapped {
+        frame: String,
+        what: String,
+        freed: FreedAt,
     },
     #[error("lost update: {by} in {func} wrote {what} into {frame}, {why}")]
     LostUpdate {
@@ -150,8 +172,10 @@ impl Violation {
         match self {
             Violation::UseAfterFree { .. } => ViolationKind::UseAfterFree,
             Violation::PinOfFreedPage { .. } => ViolationKind::PinOfFreedPage,
-            Violation::NeverExisted { .. } => ViolationKind::NeverExisted,
+            Violation::Torn { .. } => ViolationKind::Torn,
+            Violation::Stale { .. } => ViolationKind::Stale,
             Violation::Misread { .. } => ViolationKind::Misread,
+            Violation::FreedWhileMapped { .. } => ViolationKind::FreedWhileMapped,
             Violation::LostUpdate { .. } => ViolationKind::LostUpdate,
             Violation::MissedSync { .. } => ViolationKind::MissedSync,
             Violation::Deadlock { .. } => ViolationKind::Deadlock,

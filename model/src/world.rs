@@ -170,7 +170,7 @@ pub struct Shadow {
     /// Writes made through gup pins: (who, page).
     pub writes: Vec<(Actor, FrameId)>,
     /// Every value each entry has held, (frame, slot) -> values in store order (the
-    /// never-existed oracle, [`crate::history`]).
+    /// entry-value oracles, [`crate::history`]).
     pub(crate) history: std::collections::HashMap<(usize, usize), Vec<Entry>>,
     /// The hazards this execution reached: a walker in danger ([`crate::hazard`]).
     pub hazards: Hazards,
@@ -574,8 +574,8 @@ impl World {
                 by: who,
                 func,
                 seen: format!("{}[{slot}] = {}", self.name(t), self.show(v)),
-                detail: "the list_head pgtable_trans_huge_deposit wrote over the first entries of \
-                         the detached table; a walker takes it for a present pte"
+                detail: "not an entry: the list_head pgtable_trans_huge_deposit wrote over the \
+                         first entries of the detached table, which reads as a present pte"
                     .into(),
             });
         }
@@ -790,6 +790,10 @@ impl World {
     /// The end-of-execution oracle: every table frame is either freed or reachable from a
     /// root; every data page's refcount equals its mappings plus the pins still held plus one
     /// for a reuse by another user; a page whose count is zero has been freed.
+    ///
+    /// An execution can break several of these at once (a tail page freed while still mapped
+    /// *and* a head reference leaked); the most severe is reported, naming its frame: a table
+    /// freed but still linked, then a page freed while still mapped, then a leak.
     pub fn check_no_leak(&self, roots: &[FrameId]) {
         let mut reachable = vec![false; self.frames.len()];
         let mut mapcount = vec![0u64; self.frames.len()];
@@ -808,41 +812,68 @@ impl World {
                 }
             }
         }
+        // (severity: lower is worse, violation)
+        let mut found: Vec<(u8, Violation)> = Vec::new();
         let s = self.shadow();
         for (i, f) in self.frames.iter().enumerate() {
             let fs = &s.frames[i];
             match f.kind {
                 FrameKind::Table(_) => {
                     if fs.freed.is_none() && !reachable[i] {
-                        let detail = format!("{} is neither freed nor reachable", f.name);
-                        drop(s);
-                        violation::raise(Violation::Leak { detail });
+                        found.push((
+                            2,
+                            Violation::Leak {
+                                detail: format!("{} is neither freed nor reachable", f.name),
+                            },
+                        ));
                     }
-                    if fs.freed.is_some() && reachable[i] {
-                        let detail = format!("{} is freed but still linked in the tree", f.name);
-                        drop(s);
-                        violation::raise(Violation::Leak { detail });
+                    if let (Some(freed), true) = (&fs.freed, reachable[i]) {
+                        found.push((
+                            0,
+                            Violation::FreedWhileMapped {
+                                frame: f.name.clone(),
+                                what: "still linked in the tree".into(),
+                                freed: freed.clone(),
+                            },
+                        ));
                     }
                 }
                 FrameKind::Data => {
                     let pins = s.pins.iter().filter(|(_, p)| p.0 == i).count() as u64;
                     let want = mapcount[i] + pins + u64::from(fs.reused);
                     let have = f.refcount.load(Ordering::Acquire);
-                    if have != want {
-                        let detail = format!(
-                            "{} has refcount {have}, expected {want} ({} mappings, {pins} pins, {} other user)",
-                            f.name, mapcount[i], u64::from(fs.reused)
-                        );
-                        drop(s);
-                        violation::raise(Violation::Leak { detail });
-                    }
-                    if have == 0 && fs.freed.is_none() {
-                        let detail = format!("{} has refcount 0 but was never freed", f.name);
-                        drop(s);
-                        violation::raise(Violation::Leak { detail });
+                    match (&fs.freed, mapcount[i]) {
+                        (Some(freed), m) if m > 0 => found.push((
+                            1,
+                            Violation::FreedWhileMapped {
+                                frame: f.name.clone(),
+                                what: format!("still mapped by {m} entr{}", if m == 1 { "y" } else { "ies" }),
+                                freed: freed.clone(),
+                            },
+                        )),
+                        _ if have != want => found.push((
+                            2,
+                            Violation::Leak {
+                                detail: format!(
+                                    "{} has refcount {have}, expected {want} ({} mappings, {pins} pins, {} other user)",
+                                    f.name, mapcount[i], u64::from(fs.reused)
+                                ),
+                            },
+                        )),
+                        (None, _) if have == 0 => found.push((
+                            2,
+                            Violation::Leak {
+                                detail: format!("{} has refcount 0 but was never freed", f.name),
+                            },
+                        )),
+                        _ => {}
                     }
                 }
             }
+        }
+        drop(s);
+        if let Some((_, v)) = found.into_iter().min_by_key(|(rank, _)| *rank) {
+            violation::raise(v);
         }
     }
 }

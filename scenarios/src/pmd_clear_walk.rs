@@ -25,7 +25,7 @@
 //! (`kvmppc_book3s_instantiate_page`, default) or, with walker alternative 1, gup_fast.
 //!
 //! What must hold: a walker acts only on values the entry held, with the meaning it gives them
-//! (the never-existed oracle: no table pointer used as a huge leaf, no leaf or empty entry
+//! (the entry-value oracles: no table pointer used as a huge leaf, no leaf or empty entry
 //! followed as a table, no data page dereferenced as a table); no use-after-free; no pin of a
 //! freed page; no leak.
 //!

@@ -68,14 +68,14 @@ pub fn find_linux_pte(c: &Ctx, mm: Mm, a: Addr) -> Option<PtePtr> {
             is_thp: true,
         });
     }
-    let pmd = if c.guard(Guards::READ_ONCE_PMD) {
+    let used = if c.guard(Guards::READ_ONCE_PMD) {
         pmd
     } else {
         c.load(pmdp, a.pmd, DEP, "pte_offset_kernel (reload *pmdp)")
     };
-    c.act_on(pmdp, a.pmd, pmd, Meaning::Table, "pte_offset_kernel");
+    c.act_on_tested(pmdp, a.pmd, pmd, used, Meaning::Table, "pte_offset_kernel");
     Some(PtePtr {
-        table: pmd.pfn(),
+        table: used.pfn(),
         slot: a.pte,
         is_thp: false,
     })
@@ -110,7 +110,7 @@ pub fn kvmppc_book3s_instantiate_page(c: &Ctx, mm: Mm, a: Addr) {
             } else {
                 c.load(p.table, p.slot, ONCE, "pte_pfn(*ptep) (reload)")
             };
-            c.act_on(p.table, p.slot, used, Meaning::Leaf, "pte_pfn");
+            c.act_on_tested(p.table, p.slot, pte, used, Meaning::Leaf, "pte_pfn");
             c.note(
                 F,
                 format!(
