@@ -11,7 +11,8 @@ use ptcheck_model::RcuFlavour;
 /// allocated `tlb_remove_table_one` IPIs every CPU (`smp_call_function`, wait) and frees.
 pub const ARM64: ArchPolicy = ArchPolicy {
     name: "arm64",
-    about: "arm64 as merged: TLBI broadcast, tlb_remove_table (call_rcu_sched), IPI fallback",
+    about: "arm64 as merged for v3.19 (2014 seed): TLBI broadcast, tlb_remove_table \
+            (call_rcu_sched), IPI fallback",
     tlb_flush: TlbFlush::BroadcastTlbi,
     table_free: TableFree::RcuBatched,
     remove_table_one: RemoveTableOne::IpiSync,
@@ -24,6 +25,7 @@ pub const ARM64: ArchPolicy = ArchPolicy {
     pmd_collapse_flush: PmdSerialize::FlushOnly,
     splitting_flush: SplittingFlush::DummyIpi,
     deposit: Deposit::StructPage,
+    rcu_table_free_config: true,
 };
 
 /// arm64 as in the 2014 RFC v4: HAVE_RCU_TABLE_FREE selected, but `__pte_free_tlb` still
@@ -33,7 +35,8 @@ pub const ARM64: ArchPolicy = ArchPolicy {
 /// the arm64 patch (arm correctly calls tlb_remove_page [sic: tlb_remove_entry])".
 pub const ARM64_RFC_V4: ArchPolicy = ArchPolicy {
     name: "arm64-rfc-v4",
-    about: "arm64 RFC v4 (2014): RCU table free selected, but tables freed by tlb_remove_page",
+    about: "arm64 RFC v4 (2014, never merged): RCU table free selected, but tables freed by \
+            tlb_remove_page",
     table_free: TableFree::AfterFlush,
     ..ARM64
 };
@@ -45,6 +48,7 @@ pub const ARM64_RFC_V4: ArchPolicy = ArchPolicy {
 pub const ARM: ArchPolicy = ArchPolicy {
     name: "arm",
     about:
-        "arm LPAE (2014 seed): TLBI broadcast, tlb_remove_table, dummy IPI in pmdp_splitting_flush",
+        "arm LPAE as merged for v3.19 (2014 seed): TLBI broadcast, tlb_remove_table, dummy IPI in \
+         pmdp_splitting_flush",
     ..ARM64
 };

@@ -8,7 +8,8 @@ use ptcheck_model::RcuFlavour;
 pub const GENERIC_RCU: ArchPolicy = ArchPolicy {
     name: "generic-rcu",
     about:
-        "today's generic RCU table free: TLBI broadcast, call_rcu batch, synchronize_rcu fallback",
+        "generic RCU table free today (v7.x, after 1fb3d8c20bfa): TLBI broadcast, call_rcu batch, \
+         synchronize_rcu fallback",
     tlb_flush: TlbFlush::BroadcastTlbi,
     table_free: TableFree::RcuBatched,
     remove_table_one: RemoveTableOne::SynchronizeRcu,
@@ -22,4 +23,5 @@ pub const GENERIC_RCU: ArchPolicy = ArchPolicy {
     // is safe through page_ref_freeze); the 2014 split protocol runs with the generic flush.
     splitting_flush: SplittingFlush::Generic,
     deposit: Deposit::StructPage,
+    rcu_table_free_config: true,
 };

@@ -26,7 +26,9 @@ pub use policy::ArchPolicy;
 
 /// Every built-in policy, in matrix order.
 pub const ALL: &[ArchPolicy] = &[
+    x86::X86_V6_14,
     x86::X86,
+    x86::X86_INVLPGB,
     x86::X86_PV,
     x86::X86_PV_NO_RCU,
     generic::GENERIC_RCU,
@@ -41,4 +43,42 @@ pub const ALL: &[ArchPolicy] = &[
 /// Look a policy up by name.
 pub fn by_name(name: &str) -> Option<&'static ArchPolicy> {
     ALL.iter().find(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every policy says which kernels it stands for (a version, a year, or "hypothetical").
+    #[test]
+    fn every_policy_names_its_kernel_versions() {
+        for p in ALL {
+            let a = p.about;
+            let versioned = a.contains("hypothetical")
+                || a.split(|c: char| !c.is_ascii_alphanumeric() && c != '.')
+                    .any(|w| {
+                        (w.starts_with('v') && w[1..].starts_with(|c: char| c.is_ascii_digit()))
+                            || (w.len() == 4 && w.starts_with("20"))
+                    });
+            assert!(versioned, "{}: `{a}` names no kernel version", p.name);
+        }
+    }
+
+    /// x86 by era: today's x86 frees tables through RCU (a37259732a7d, v6.15), the v6.14 column
+    /// after the flush; INVLPGB flushes without an IPI.
+    #[test]
+    fn x86_eras_differ_where_the_kernel_changed() {
+        use policy::{TableFree, TlbFlush};
+        let (old, now, invlpgb) = (
+            by_name("x86-v6.14").expect("x86-v6.14"),
+            by_name("x86").expect("x86"),
+            by_name("x86-invlpgb").expect("x86-invlpgb"),
+        );
+        assert_eq!(old.table_free, TableFree::AfterFlush);
+        assert_eq!(now.table_free, TableFree::RcuBatched);
+        assert!(now.table_invalidate && !old.table_invalidate);
+        assert_eq!(now.tlb_flush, TlbFlush::IpiShootdown);
+        assert_eq!(invlpgb.tlb_flush, TlbFlush::BroadcastTlbi);
+        assert_eq!(invlpgb.table_free, TableFree::RcuBatched);
+    }
 }

@@ -172,14 +172,15 @@ impl<'a> MmuGather<'a> {
 /// `tlb_remove_table_sync_one()` (mm/mmu_gather.c): `smp_call_function(
 /// tlb_remove_table_smp_sync, NULL, 1)`, an IPI to every other online CPU, waiting: it returns
 /// once no CPU is still inside an irq-off walk that began before it. Without
-/// `CONFIG_MMU_GATHER_RCU_TABLE_FREE` (policies that free tables after the TLB flush) it is an
-/// empty stub: there the flush itself is what walkers are waited for by.
+/// `CONFIG_MMU_GATHER_RCU_TABLE_FREE` (the policy's `rcu_table_free_config`) it is an empty
+/// stub: there the TLB flush itself is what walkers are waited for by.
 pub fn tlb_remove_table_sync_one(c: &Ctx, policy: &ArchPolicy) {
-    match policy.table_free {
-        TableFree::RcuBatched => c.ipi_all("tlb_remove_table_sync_one"),
-        TableFree::AfterFlush => c.note(
+    if policy.rcu_table_free_config {
+        c.ipi_all("tlb_remove_table_sync_one");
+    } else {
+        c.note(
             "tlb_remove_table_sync_one",
             "no-op (!CONFIG_MMU_GATHER_RCU_TABLE_FREE)",
-        ),
+        );
     }
 }

@@ -121,4 +121,9 @@ pub struct ArchPolicy {
     pub splitting_flush: SplittingFlush,
     /// `pgtable_trans_huge_deposit` (khugepaged's collapse, THP faults).
     pub deposit: Deposit,
+    /// `CONFIG_MMU_GATHER_RCU_TABLE_FREE` is built in (`HAVE_RCU_TABLE_FREE` before v5.7): then
+    /// `tlb_remove_table_sync_one()` is a real IPI to every CPU, otherwise an empty stub. Not
+    /// the same as `table_free`: x86 v4.19 – v6.14 builds it in with PARAVIRT yet frees tables
+    /// with `tlb_remove_page` on bare metal; the arm64 RFC v4 selected it and did the same.
+    pub rcu_table_free_config: bool,
 }

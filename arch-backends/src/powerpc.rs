@@ -22,7 +22,8 @@ use ptcheck_model::RcuFlavour;
 /// radix before the 2020 series: `serialize_against_pte_lookup` in every huge pmd update.
 pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
     name: "powerpc-radix-pre2020",
-    about: "powerpc radix before 2020: tlbie, RCU table free, serialize_against_pte_lookup IPI",
+    about: "powerpc radix v4.7 - v5.7 (before the 2020 series): tlbie, RCU table free, \
+            serialize_against_pte_lookup IPI",
     tlb_flush: TlbFlush::BroadcastTlbi,
     table_free: TableFree::RcuBatched,
     remove_table_one: RemoveTableOne::IpiSync,
@@ -34,6 +35,7 @@ pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
     pmd_collapse_flush: PmdSerialize::SerializePteLookup,
     splitting_flush: SplittingFlush::SerializePteLookup,
     deposit: Deposit::InTable,
+    rcu_table_free_config: true,
 };
 
 /// radix after the 2020 series (v5.8), as today: no IPI in `radix__pmdp_huge_get_and_clear`
@@ -41,7 +43,8 @@ pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
 /// `radix__pmdp_collapse_flush`, which today is `pmd_clear` + `radix__flush_tlb_collapsed_pmd`.
 pub const POWERPC_RADIX: ArchPolicy = ArchPolicy {
     name: "powerpc-radix",
-    about: "powerpc radix after 2020 (today): no serialize IPI anywhere, walkers follow the rules",
+    about: "powerpc radix v6.1+ (today; bedf03416913 dropped the collapse IPI): no serialize \
+            IPI anywhere, walkers follow the 2020 rules",
     pmd_get_and_clear: PmdSerialize::FlushOnly,
     pmd_invalidate: PmdSerialize::FlushOnly,
     pmd_collapse_flush: PmdSerialize::FlushOnly,
@@ -53,7 +56,8 @@ pub const POWERPC_RADIX: ArchPolicy = ArchPolicy {
 /// `tlbie`) interrupts no one. `hash__pmdp_huge_get_and_clear` is modelled without the IPI.
 pub const POWERPC_HASH: ArchPolicy = ArchPolicy {
     name: "powerpc-hash",
-    about: "powerpc hash after 2020: IPI kept only in hash__pmdp_collapse_flush",
+    about: "powerpc hash v5.8+ (after the 2020 series, today): IPI kept only in \
+            hash__pmdp_collapse_flush",
     pmd_collapse_flush: PmdSerialize::SerializePteLookup,
     ..POWERPC_RADIX
 };
