@@ -26,6 +26,7 @@ pub const ARM64: ArchPolicy = ArchPolicy {
     splitting_flush: SplittingFlush::DummyIpi,
     deposit: Deposit::StructPage,
     rcu_table_free_config: true,
+    hash_mmu: false,
 };
 
 /// arm64 as in the 2014 RFC v4: HAVE_RCU_TABLE_FREE selected, but `__pte_free_tlb` still

@@ -24,4 +24,5 @@ pub const GENERIC_RCU: ArchPolicy = ArchPolicy {
     splitting_flush: SplittingFlush::Generic,
     deposit: Deposit::StructPage,
     rcu_table_free_config: true,
+    hash_mmu: false,
 };

@@ -57,12 +57,16 @@ pub fn pmdp_invalidate(c: &Ctx, policy: &ArchPolicy, pmd: FrameId, slot: usize) 
     old
 }
 
-/// `pmdp_collapse_flush(vma, addr, pmdp)`: clear a pmd that points at a pte table, flush the
-/// TLB, then, per policy, `serialize_against_pte_lookup` (`hash__pmdp_collapse_flush`).
+/// `pmdp_collapse_flush(vma, addr, pmdp)`: clear a pmd that points at a pte table, then, per
+/// policy, `serialize_against_pte_lookup`, then flush. powerpc (`hash__pmdp_collapse_flush`,
+/// and `radix__pmdp_collapse_flush` before v6.1) serializes *before* the flush: the IPI waits
+/// for every `hash_page` still holding a pointer into the old table, so that the HPTEs it
+/// inserts are removed by the flush that follows (flushing first would leave them). The
+/// generic one (x86, arm64) is `pmdp_huge_get_and_clear` + `flush_tlb_range`.
 pub fn pmdp_collapse_flush(c: &Ctx, policy: &ArchPolicy, pmd: FrameId, slot: usize) -> Entry {
     let old = c.exchange(pmd, slot, Entry::NONE, true, "pmdp_collapse_flush");
-    flush_tlb_mm(c, policy);
     serialize(c, policy.pmd_collapse_flush);
+    flush_tlb_mm(c, policy);
     old
 }
 

@@ -126,4 +126,7 @@ pub struct ArchPolicy {
     /// the same as `table_free`: x86 v4.19 – v6.14 builds it in with PARAVIRT yet frees tables
     /// with `tlb_remove_page` on bare metal; the arm64 RFC v4 selected it and did the same.
     pub rcu_table_free_config: bool,
+    /// The MMU is powerpc hash: user faults go through `hash_page`, a lockless irq-off walker
+    /// that inserts HPTEs, and flushes invalidate them (`flush_hash_table_pmd_range`).
+    pub hash_mmu: bool,
 }

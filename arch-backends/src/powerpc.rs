@@ -36,6 +36,7 @@ pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
     splitting_flush: SplittingFlush::SerializePteLookup,
     deposit: Deposit::InTable,
     rcu_table_free_config: true,
+    hash_mmu: false,
 };
 
 /// radix after the 2020 series (v5.8), as today: no IPI in `radix__pmdp_huge_get_and_clear`
@@ -59,5 +60,6 @@ pub const POWERPC_HASH: ArchPolicy = ArchPolicy {
     about: "powerpc hash v5.8+ (after the 2020 series, today): IPI kept only in \
             hash__pmdp_collapse_flush",
     pmd_collapse_flush: PmdSerialize::SerializePteLookup,
+    hash_mmu: true,
     ..POWERPC_RADIX
 };

@@ -19,4 +19,9 @@ pub fn flush_tlb_mm(c: &Ctx, policy: &ArchPolicy) {
             c.note("flush_tlb_mm", "broadcast TLB invalidate (no IPI)");
         }
     }
+    if policy.hash_mmu {
+        // The hash MMU's translations live in the HPT: the flush invalidates them
+        // (flush_hash_table_pmd_range / flush_hash_page).
+        c.hpte_flush("flush_hash_table_pmd_range");
+    }
 }

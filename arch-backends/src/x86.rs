@@ -32,6 +32,7 @@ pub const X86_V6_14: ArchPolicy = ArchPolicy {
     splitting_flush: SplittingFlush::Generic,
     deposit: Deposit::StructPage,
     rcu_table_free_config: true,
+    hash_mmu: false,
 };
 
 /// x86 today: since a37259732a7d (v6.15, "x86/mm: Make MMU_GATHER_RCU_TABLE_FREE
@@ -80,6 +81,7 @@ pub const X86_PV: ArchPolicy = ArchPolicy {
     splitting_flush: SplittingFlush::Generic,
     deposit: Deposit::StructPage,
     rcu_table_free_config: true,
+    hash_mmu: false,
 };
 
 /// The hazard that made RCU table free necessary under paravirt: a flush that interrupts no

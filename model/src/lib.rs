@@ -14,6 +14,7 @@
 //! | spinlocks | [`spinlock`] | `spin_lock`, `ptl`, `pgd_lock` |
 //! | refcounts | [`page`] | `get_page_unless_zero`, `put_page` |
 //! | compound pages, 2014 THP refcounting | [`compound`] | `get_huge_page_tail`, `__split_huge_page_refcount` |
+//! | powerpc hash page table entries | [`hpte`] | `hash_page`, `flush_hash_table_pmd_range` |
 //! | values each entry held; the torn / stale / misread oracles | [`history`] | — |
 //! | memory-ordering mapping | [`ordering`] | `READ_ONCE`, `smp_mb`, `xchg`, ... |
 //! | guards a variant switches off | [`guards`] | — |
@@ -28,6 +29,7 @@ pub mod exec;
 pub mod guards;
 pub mod hazard;
 pub mod history;
+pub mod hpte;
 pub mod ipi;
 pub mod ordering;
 pub mod page;

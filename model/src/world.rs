@@ -58,6 +58,9 @@ pub struct Frame {
     /// The page's data, as one word: bumped by a write through a gup pin, copied by
     /// khugepaged's `__collapse_huge_page_copy` (the lost-update oracle, [`crate::page`]).
     pub(crate) content: Atomic,
+    /// The powerpc hash page table entry of a data page: 1 while an HPTE maps it
+    /// ([`crate::hpte`]).
+    pub(crate) hpte: Atomic,
     /// Compound-page state of a data page ([`crate::compound`]): `PG_tail` and the tail's
     /// `_mapcount` (gup's tail pins, 2014 THP refcounting), and the head's `compound_lock`.
     pub(crate) compound: Option<crate::compound::CompoundState>,
@@ -181,6 +184,8 @@ pub struct Shadow {
     finished: Vec<bool>,
     /// The guards kernel paths asked about in this execution.
     pub guards_read: Guards,
+    /// Data pages with an HPTE inserted and not yet flushed ([`crate::hpte`]).
+    pub(crate) hptes: Vec<FrameId>,
 }
 
 /// Per-CPU explorer-tracked state.
@@ -261,6 +266,7 @@ impl WorldBuilder {
             slots: (0..slots).map(|_| Atomic::new(0)).collect(),
             refcount: Atomic::new(0),
             content: Atomic::new(0),
+            hpte: Atomic::new(0),
             compound: None,
         });
         FrameId(self.frames.len() - 1)

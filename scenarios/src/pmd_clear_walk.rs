@@ -22,7 +22,9 @@
 //!   collapse's sync IPI are exercised here (without it `no-irq-off` was vacuous).
 //!
 //! CPU0 runs one walker, also a data choice: `__find_linux_pte` with its caller
-//! (`kvmppc_book3s_instantiate_page`, default) or, with walker alternative 1, gup_fast.
+//! (`kvmppc_book3s_instantiate_page`, default) or, with walker alternative 1, gup_fast; on the
+//! hash MMU also alternative 2, `hash_page` (the fault path: insert an HPTE, retry the store
+//! through it), which `hash__pmdp_collapse_flush`'s serialize waits for.
 //!
 //! What must hold: a walker acts only on values the entry held, with the meaning it gives them
 //! (the entry-value oracles: no table pointer used as a huge leaf, no leaf or empty entry
@@ -34,6 +36,7 @@
 
 use crate::kernel::find_linux_pte::kvmppc_book3s_instantiate_page;
 use crate::kernel::gup_fast::{get_user_pages_fast, write_and_release};
+use crate::kernel::hash_page::hash_page;
 use crate::kernel::huge_memory::{
     collapse_huge_page, do_anonymous_page_pte_alloc, split_huge_pmd_locked, zap_huge_pmd, HugePmd,
 };
@@ -56,6 +59,11 @@ pub const WRITER: Choice = Choice {
 pub const WALKER: Choice = Choice {
     name: "walker",
     options: &["__find_linux_pte", "__get_user_pages_fast"],
+};
+/// The walker choice on a hash MMU, where user faults also walk locklessly (`hash_page`).
+pub const WALKER_HASH: Choice = Choice {
+    name: "walker",
+    options: &["__find_linux_pte", "__get_user_pages_fast", "hash_page"],
 };
 
 const GUARDS: &[GuardDoc] = &[
@@ -97,15 +105,14 @@ const GUARDS: &[GuardDoc] = &[
         guard: Guards::SERIALIZE_PTE_LOOKUP,
         step: "serialize_against_pte_lookup() in pmdp_huge_get_and_clear / pmdp_invalidate / \
                pmdp_collapse_flush, where the policy has it",
-        why: "waits for irq-off walkers after the pmd update, so none sees the next value through a \
-              pointer it derived from the old one",
-        redundant: Some(
-            "the 2020 series' claim, checked by the no-serialize variant on every policy: with \
-             the walker rules (read once, tolerate a stale value, test _PAGE_PTE) no walker \
-             acts on a value the pmd did not hold; without the _PAGE_PTE test it is not enough \
-             either (see no-serialize-no-page-pte-check and no-page-pte-check on \
-             powerpc-radix-pre2020)",
-        ),
+        why: "waits for irq-off walkers after the pmd update. For the 2020 series' walkers it is \
+              not needed (no-serialize is safe for __find_linux_pte and gup_fast on every \
+              policy: read once, tolerate a stale value, test _PAGE_PTE). It is needed by \
+              hash__pmdp_collapse_flush against hash_page: a hash fault that read the old pmd \
+              inserts an HPTE for a small page; waiting for it before flush_hash_table_pmd_range \
+              lets the flush remove that HPTE, otherwise the retried store writes the small page \
+              after khugepaged copied it (lost update on powerpc-hash)",
+        redundant: None,
     },
     GuardDoc {
         guard: Guards::IRQ_OFF,
@@ -270,7 +277,12 @@ fn run(s: &Setup) {
     let mut b = s.world(2).reuse_freed_pages();
     let writer = b.pick(WRITER);
     let (zap, collapse, zap_after) = (writer == 1, writer >= 2, writer == 3);
-    let gup = b.pick(WALKER) == 1;
+    let walker = if s.policy.hash_mmu {
+        b.pick(WALKER_HASH)
+    } else {
+        b.pick(WALKER)
+    };
+    let (gup, hash) = (walker == 1, walker == 2);
     let pgd = b.table(Level::Pgd, 1);
     let pmd = b.table(Level::Pmd, 1);
     let pt = b.table(Level::Pte, 1);
@@ -305,6 +317,8 @@ fn run(s: &Setup) {
             if gup {
                 let r = get_user_pages_fast(c, mm, a);
                 write_and_release(c, r);
+            } else if hash {
+                hash_page(c, mm, a);
             } else {
                 kvmppc_book3s_instantiate_page(c, mm, a);
             }

@@ -83,7 +83,7 @@ pub fn find_linux_pte(c: &Ctx, mm: Mm, a: Addr) -> Option<PtePtr> {
 
 /// `pte_present(pte)` on book3s64 since the series: `_PAGE_PTE` and (valid or invalidated).
 /// With the page-pte-check guard off: the valid bit, or an invalidated leaf.
-fn pte_present(c: &Ctx, pte: Entry) -> bool {
+pub(crate) fn pte_present(c: &Ctx, pte: Entry) -> bool {
     let leaf = pte.flags().contains(EntryFlags::PAGE_PTE);
     if c.guard(Guards::PAGE_PTE_CHECK) {
         leaf

@@ -4,11 +4,13 @@
 //! |---|---|
 //! | [`gup_fast`] | `__get_user_pages_fast` and its range walkers (mm/gup.c, 2014 seed and today) |
 //! | [`find_linux_pte`] | powerpc `__find_linux_pte` and a lockless caller (`kvmppc_book3s_instantiate_page`) |
+//! | [`hash_page`] | powerpc hash `hash_page_mm`: the fault path's lockless walk and HPTE insert |
 //! | [`huge_memory`] | `zap_huge_pmd`, `__split_huge_pmd_locked`, `collapse_huge_page`, 2014 `split_huge_page`, a racing fault |
 //! | [`munmap`] | `unmap_region`: `zap_pte_range`, `free_pgtables` (mm/mmap.c, mm/memory.c) |
 
 pub mod find_linux_pte;
 pub mod gup_fast;
+pub mod hash_page;
 pub mod huge_memory;
 pub mod munmap;
 
