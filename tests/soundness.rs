@@ -1,5 +1,5 @@
 //! The soundness issue's reproduction, written as a user outside the model crate would write
-//! it: the real `kvmppc_book3s_instantiate_page` / `__find_linux_pte` walker and the real
+//! it: the real `kvmppc_book3s_radix_page_fault` / `__find_linux_pte` walker and the real
 //! `pmdp_collapse_flush` of the powerpc-hash policy (which sends
 //! `serialize_against_pte_lookup`), followed by `pte_free` of the detached table, with the
 //! walker's irq-off guard switched off.
@@ -15,7 +15,7 @@ use ptcheck_checks::{explore, Body, Budget, Explorer};
 use ptcheck_model::{
     run_cpus, Ctx, Entry, EntryFlags, Guards, Level, Program, ViolationKind, WorldBuilder,
 };
-use ptcheck_scenarios::kernel::find_linux_pte::kvmppc_book3s_instantiate_page;
+use ptcheck_scenarios::kernel::find_linux_pte::kvmppc_book3s_radix_page_fault;
 use ptcheck_scenarios::kernel::{Addr, Mm};
 use std::sync::Arc;
 
@@ -40,7 +40,7 @@ fn walker_vs_collapse_flush_then_pte_free(irq_off: bool) -> Body {
         let w = b.build();
         let mm = Mm { pgd };
         let progs: Vec<Program> = vec![
-            Box::new(move |c: &Ctx| kvmppc_book3s_instantiate_page(c, mm, Addr::FIRST)),
+            Box::new(move |c: &Ctx| kvmppc_book3s_radix_page_fault(c, mm, Addr::FIRST)),
             Box::new(move |c: &Ctx| {
                 pmdp_collapse_flush(c, &policy, pmd, 0);
                 c.world.mark_detached(pt);

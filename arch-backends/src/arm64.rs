@@ -19,7 +19,7 @@ pub const ARM64: ArchPolicy = ArchPolicy {
     table_rcu: RcuFlavour::Sched,
     // tlb_table_invalidate() arrived in 2018; the 2014 kernel flushed once, in tlb_flush_mmu.
     table_invalidate: false,
-    ptep_clear_full_barrier: false,
+    ptep_get_and_clear: PtepGetAndClear::ReadThenClear,
     pmd_get_and_clear: PmdSerialize::FlushOnly,
     pmd_invalidate: PmdSerialize::FlushOnly,
     pmd_collapse_flush: PmdSerialize::FlushOnly,

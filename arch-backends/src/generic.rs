@@ -15,7 +15,7 @@ pub const GENERIC_RCU: ArchPolicy = ArchPolicy {
     remove_table_one: RemoveTableOne::SynchronizeRcu,
     table_rcu: RcuFlavour::Consolidated,
     table_invalidate: true,
-    ptep_clear_full_barrier: true,
+    ptep_get_and_clear: PtepGetAndClear::Xchg,
     pmd_get_and_clear: PmdSerialize::FlushOnly,
     pmd_invalidate: PmdSerialize::FlushOnly,
     pmd_collapse_flush: PmdSerialize::FlushOnly,

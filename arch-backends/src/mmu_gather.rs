@@ -14,7 +14,7 @@
 
 use crate::policy::{ArchPolicy, RemoveTableOne, TableFree};
 use crate::tlb::flush_tlb_mm;
-use ptcheck_model::{Choice, Ctx, FrameId, Guards};
+use ptcheck_model::{Choice, Ctx, FrameId, Guards, IpiTargets};
 
 /// The data choices: does `__get_free_page(GFP_NOWAIT)` for the table batch fail? A failed
 /// attempt leaves no batch, so the next table tries again: the first attempt and every later
@@ -176,7 +176,7 @@ impl<'a> MmuGather<'a> {
 /// stub: there the TLB flush itself is what walkers are waited for by.
 pub fn tlb_remove_table_sync_one(c: &Ctx, policy: &ArchPolicy) {
     if policy.rcu_table_free_config {
-        c.ipi_all("tlb_remove_table_sync_one");
+        c.ipi(IpiTargets::AllOnline, "tlb_remove_table_sync_one");
     } else {
         c.note(
             "tlb_remove_table_sync_one",

@@ -11,7 +11,7 @@
 use crate::policy::{ArchPolicy, PmdSerialize, SplittingFlush};
 use crate::tlb::flush_tlb_mm;
 use ptcheck_model::ordering::{smp_mb, ONCE};
-use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId, Guards};
+use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId, Guards, IpiTargets};
 
 /// `serialize_against_pte_lookup(mm)`: `smp_mb()`, then an IPI to every CPU of
 /// `mm_cpumask(mm)` (all CPUs of the model), waiting for each: it returns only once every
@@ -22,7 +22,7 @@ pub fn serialize_against_pte_lookup(c: &Ctx) {
         return;
     }
     smp_mb();
-    c.ipi_all("serialize_against_pte_lookup");
+    c.ipi(IpiTargets::MmCpumask, "serialize_against_pte_lookup");
 }
 
 fn serialize(c: &Ctx, how: PmdSerialize) {
@@ -84,10 +84,10 @@ pub fn pmdp_splitting_flush(c: &Ctx, policy: &ArchPolicy, pmd: FrameId, slot: us
     );
     let ipi = c.guard(Guards::SPLITTING_IPI);
     match policy.splitting_flush {
-        SplittingFlush::DummyIpi if ipi => c.ipi_all("thp_splitting_flush_sync"),
+        SplittingFlush::DummyIpi if ipi => c.ipi(IpiTargets::AllOnline, "thp_splitting_flush_sync"),
         SplittingFlush::SerializePteLookup if ipi => {
             smp_mb();
-            c.ipi_all("serialize_against_pte_lookup")
+            c.ipi(IpiTargets::MmCpumask, "serialize_against_pte_lookup")
         }
         _ => flush_tlb_mm(c, policy),
     }

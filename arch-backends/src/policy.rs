@@ -53,6 +53,18 @@ pub enum RemoveTableOne {
     SynchronizeRcu,
 }
 
+/// `ptep_get_and_clear(mm, addr, ptep)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PtepGetAndClear {
+    /// `xchg`: a fully ordered read-modify-write (x86, powerpc `pte_update`).
+    Xchg,
+    /// `xchg_relaxed` (arm64 since v4.14, 3bbf7157ac66; an ldxr/stxr loop from v4.3).
+    XchgRelaxed,
+    /// The generic `pte = *ptep; pte_clear(mm, addr, ptep)`: a plain read, then a plain store
+    /// (asm-generic, and arm64 before v4.3, the 2014 seed's kernel).
+    ReadThenClear,
+}
+
 /// Whether a pmd update that converts or clears a huge pmd (`pmdp_huge_get_and_clear`,
 /// `pmdp_invalidate`, `pmdp_collapse_flush`) waits for lockless walkers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -108,9 +120,8 @@ pub struct ArchPolicy {
     /// `tlb_needs_table_invalidate()`: flush the TLB before freeing tables even without an
     /// unmap (arm64 walk caches); counted in the cost, no effect on walkers.
     pub table_invalidate: bool,
-    /// The full ordering of `ptep_get_and_clear`: `xchg` (x86, generic) vs `xchg_relaxed`
-    /// (arm64 `__ptep_get_and_clear`).
-    pub ptep_clear_full_barrier: bool,
+    /// How `ptep_get_and_clear` clears a pte (`zap_pte_range`).
+    pub ptep_get_and_clear: PtepGetAndClear,
     /// `pmdp_huge_get_and_clear` (`zap_huge_pmd`).
     pub pmd_get_and_clear: PmdSerialize,
     /// `pmdp_invalidate` (THP split, `__split_huge_pmd_locked`).

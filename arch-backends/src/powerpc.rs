@@ -28,8 +28,9 @@ pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
     table_free: TableFree::RcuBatched,
     remove_table_one: RemoveTableOne::IpiSync,
     table_rcu: RcuFlavour::Sched,
-    table_invalidate: false,
-    ptep_clear_full_barrier: true,
+    // tlb_needs_table_invalidate() is radix_enabled() (arch/powerpc/include/asm/tlb.h).
+    table_invalidate: true,
+    ptep_get_and_clear: PtepGetAndClear::Xchg,
     pmd_get_and_clear: PmdSerialize::SerializePteLookup,
     pmd_invalidate: PmdSerialize::SerializePteLookup,
     pmd_collapse_flush: PmdSerialize::SerializePteLookup,
@@ -61,5 +62,6 @@ pub const POWERPC_HASH: ArchPolicy = ArchPolicy {
             hash__pmdp_collapse_flush",
     pmd_collapse_flush: PmdSerialize::SerializePteLookup,
     hash_mmu: true,
+    table_invalidate: false,
     ..POWERPC_RADIX
 };

@@ -6,13 +6,15 @@
 
 use crate::policy::{ArchPolicy, TlbFlush};
 use ptcheck_model::ordering::smp_mb;
-use ptcheck_model::Ctx;
+use ptcheck_model::{Ctx, IpiTargets};
 
 /// `flush_tlb_mm_range(mm, ...)` / `tlb_flush(tlb)` on `policy`.
 pub fn flush_tlb_mm(c: &Ctx, policy: &ArchPolicy) {
     c.world.cost(|k| k.tlb_flushes += 1);
     match policy.tlb_flush {
-        TlbFlush::IpiShootdown => c.ipi_all("native_flush_tlb_multi"),
+        // flush_tlb_mm_range -> native_flush_tlb_multi(mm_cpumask(mm), info): with freed
+        // tables (every flush here frees something) lazy-TLB CPUs are interrupted too.
+        TlbFlush::IpiShootdown => c.ipi(IpiTargets::MmCpumask, "native_flush_tlb_multi"),
         TlbFlush::BroadcastTlbi => {
             // DSB ISH after the TLBI: a full barrier on the flushing CPU, nothing on the others.
             smp_mb();

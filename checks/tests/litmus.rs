@@ -397,3 +397,45 @@ fn synchronize_rcu_inside_a_read_side_section_is_a_deadlock() {
         );
     }
 }
+
+/// IPI targets: an IPI to `mm_cpumask` does not reach a CPU outside the mask, so its irq-off
+/// section is not waited for (a table it walks can be freed under it); `smp_call_function`
+/// (every online CPU) waits for it.
+fn outside_mask_walker(targets: ptcheck_model::IpiTargets) -> Body {
+    Arc::new(move |choices| {
+        let mut b = WorldBuilder::new(2, Guards::empty(), choices).outside_mm_cpumask(0);
+        let root = b.table(Level::Pmd, 1);
+        let t = b.table(Level::Pte, 1);
+        b.set(root, 0, Entry::table(t));
+        let w = b.build();
+        run_cpus(
+            &w,
+            vec![
+                Box::new(move |c: &Ctx| {
+                    c.local_irq_disable("walker outside mm_cpumask");
+                    let p = c.load(root, 0, DEP, "walker");
+                    if p.is_table() {
+                        c.load(p.pfn(), 0, ONCE, "walker");
+                    }
+                    c.local_irq_enable("walker outside mm_cpumask");
+                }),
+                Box::new(move |c: &Ctx| {
+                    c.store(root, 0, Entry::NONE, Ordering::Release, "updater");
+                    c.ipi(targets, "updater");
+                    c.free(t, "updater");
+                }),
+            ],
+        );
+    })
+}
+
+#[test]
+fn an_ipi_to_mm_cpumask_does_not_wait_for_a_cpu_outside_the_mask() {
+    use ptcheck_model::IpiTargets;
+    let b = outside_mask_walker(IpiTargets::MmCpumask);
+    assert_eq!(verdict(&EXHAUSTIVE, b.clone()), UAF);
+    assert_eq!(verdict(&pct(), b), UAF);
+    let b = outside_mask_walker(IpiTargets::AllOnline);
+    assert_eq!(verdict(&EXHAUSTIVE, b.clone()), None);
+    assert_eq!(verdict(&pct(), b), None);
+}

@@ -15,7 +15,34 @@
 
 use crate::world::Ctx;
 
+/// Which CPUs an IPI interrupts (and waits for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IpiTargets {
+    /// `smp_call_function`: every other online CPU (`tlb_remove_table_sync_one`, arm's
+    /// `thp_splitting_flush_sync`).
+    AllOnline,
+    /// `smp_call_function_many(mm_cpumask(mm), ...)` / `flush_tlb_multi(mm_cpumask(mm), ...)`:
+    /// only the CPUs the mm has run on (`serialize_against_pte_lookup`, an x86 shootdown). A CPU
+    /// outside the mask (another mm, or trimmed from it by powerpc radix's
+    /// `exit_lazy_flush_tlb`) is not interrupted, so its irq-off sections are not waited for. A
+    /// CPU walking this mm locklessly is always in the mask (gup_fast walks `current->mm`).
+    MmCpumask,
+}
+
 impl Ctx {
+    /// Send an IPI to `targets` (see [`IpiTargets`]) and wait for each to answer.
+    pub fn ipi(&self, targets: IpiTargets, why: &'static str) {
+        match targets {
+            IpiTargets::AllOnline => self.ipi_all(why),
+            IpiTargets::MmCpumask => {
+                let mask: Vec<usize> = (0..self.world.cpus.len())
+                    .filter(|&c| self.world.in_mm_cpumask(c))
+                    .collect();
+                self.ipi_many(&mask, why);
+            }
+        }
+    }
+
     /// `smp_call_function_many(mask, handler, NULL, wait=1)`: interrupt every CPU in `targets`
     /// except this one and wait for each to answer. `why` names the kernel call site.
     pub fn ipi_many(&self, targets: &[usize], why: &'static str) {

@@ -44,6 +44,7 @@ pub use entry::{Entry, EntryFlags, FrameId};
 pub use guards::Guards;
 pub use hazard::{Hazards, Witnesses};
 pub use history::Meaning;
+pub use ipi::IpiTargets;
 pub use rcu::RcuFlavour;
 pub use trace::{Actor, Event};
 pub use violation::{Violation, ViolationKind};

@@ -11,20 +11,27 @@ use crate::violation::{self, Violation};
 use crate::world::Ctx;
 
 impl Ctx {
-    /// `get_page_unless_zero` (`atomic_inc_not_zero`: fully ordered when it succeeds).
+    /// `get_page_unless_zero` (`atomic_inc_not_zero` / `atomic_add_unless`): fully ordered
+    /// when it succeeds, unordered when it fails (the count was zero: nothing is written).
+    ///
+    /// The model cannot put an `smp_mb()` before the RMW only when it will succeed: a
+    /// successful one is an acquire-release RMW followed by `smp_mb()`; a failed one a relaxed
+    /// load. Against the kernel's full barrier before a successful RMW this lets a later
+    /// reader of the new count order less of what came before it, never more.
     pub fn get_page_unless_zero(&self, p: FrameId, func: &'static str) -> bool {
         let w = &self.world;
-        fence(Ordering::SeqCst);
         let r = w.frames[p.0]
             .refcount
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |c| {
                 if c == 0 {
                     None
                 } else {
                     Some(c + 1)
                 }
             });
-        fence(Ordering::SeqCst);
+        if r.is_ok() {
+            fence(Ordering::SeqCst);
+        }
         match r {
             Ok(c) => self.note(
                 func,

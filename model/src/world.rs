@@ -206,6 +206,8 @@ pub struct World {
     /// The guards the scenario declares: a kernel path that asks about another one is a
     /// model error (it would silently run with that guard off).
     declared: Guards,
+    /// Per CPU: in `mm_cpumask(mm)` of the scenario's mm ([`crate::ipi::IpiTargets`]).
+    mm_cpumask: Vec<bool>,
     reuse: bool,
     shadow: Mutex<Shadow>,
 }
@@ -216,6 +218,7 @@ pub struct WorldBuilder {
     ncpus: usize,
     guards: Guards,
     declared: Guards,
+    outside_mm: Vec<usize>,
     choices: Choices,
     data_names: usize,
     reuse: bool,
@@ -229,6 +232,7 @@ impl WorldBuilder {
             ncpus,
             guards,
             declared: Guards::all(),
+            outside_mm: Vec::new(),
             choices: Choices {
                 set: choices.to_vec(),
                 met: Vec::new(),
@@ -243,6 +247,13 @@ impl WorldBuilder {
     /// run asks about must be one of them (default: any guard, for litmus tests).
     pub fn declared(mut self, g: Guards) -> Self {
         self.declared = g;
+        self
+    }
+
+    /// CPU `cpu` is not in the mm's `mm_cpumask` (it runs another mm, or was trimmed from the
+    /// mask): IPIs sent to `mm_cpumask` do not reach it.
+    pub fn outside_mm_cpumask(mut self, cpu: usize) -> Self {
+        self.outside_mm.push(cpu);
         self
     }
 
@@ -334,6 +345,9 @@ impl WorldBuilder {
                 .collect(),
             guards: self.guards,
             declared: self.declared,
+            mm_cpumask: (0..self.ncpus)
+                .map(|c| !self.outside_mm.contains(&c))
+                .collect(),
             reuse: self.reuse,
             shadow: Mutex::new(shadow),
         })
@@ -391,6 +405,11 @@ impl World {
         } else {
             format!("{base} [{}]", flags.join(","))
         }
+    }
+
+    /// Is CPU `cpu` in the mm's `mm_cpumask`?
+    pub fn in_mm_cpumask(&self, cpu: usize) -> bool {
+        self.mm_cpumask.get(cpu).copied().unwrap_or(false)
     }
 
     /// See [`WorldBuilder::reuse_freed_pages`].

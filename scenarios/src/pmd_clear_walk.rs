@@ -21,8 +21,9 @@
 //!   for it. This is the writer that frees a table walkers can reach, so irq-off and the
 //!   collapse's sync IPI are exercised here (without it `no-irq-off` was vacuous).
 //!
-//! CPU0 runs one walker, also a data choice: `__find_linux_pte` with its caller
-//! (`kvmppc_book3s_instantiate_page`, default) or, with walker alternative 1, gup_fast; on the
+//! CPU0 runs one walker, also a data choice: `__find_linux_pte` with an irq-off caller in the
+//! shape of `kvmppc_book3s_radix_page_fault` before 2020 (default; the walker the seed's rules
+//! are about) or, with walker alternative 1, gup_fast; on the
 //! hash MMU also alternative 2, `hash_page` (the fault path: insert an HPTE, retry the store
 //! through it), which `hash__pmdp_collapse_flush`'s serialize waits for.
 //!
@@ -34,7 +35,7 @@
 //! Two model threads, no RCU callback runner: explored exhaustively by loom (`loom_bound:
 //! None`) for every writer x walker combination.
 
-use crate::kernel::find_linux_pte::kvmppc_book3s_instantiate_page;
+use crate::kernel::find_linux_pte::kvmppc_book3s_radix_page_fault;
 use crate::kernel::gup_fast::{get_user_pages_fast, write_and_release};
 use crate::kernel::hash_page::hash_page;
 use crate::kernel::huge_memory::{
@@ -116,7 +117,7 @@ const GUARDS: &[GuardDoc] = &[
     },
     GuardDoc {
         guard: Guards::IRQ_OFF,
-        step: "local_irq_save() around the walk (gup_fast, kvmppc_book3s_instantiate_page)",
+        step: "local_irq_save() around the walk (gup_fast, kvmppc_book3s_radix_page_fault)",
         why: "what the IPIs wait for: tlb_remove_table_sync_one after khugepaged's \
               pmdp_collapse_flush (the detached table is freed by a later zap_deposited_table \
               with pte_free, no grace period), x86 flush IPIs and serialize_against_pte_lookup. \
@@ -257,7 +258,7 @@ pub const PMD_CLEAR_WALK: Scenario = Scenario {
     about: "__find_linux_pte / gup_fast while a huge pmd is zapped, split or collapsed",
     source: "powerpc-avoid-ipi-lockless-walk-2020.txt",
     cpus: &[
-        "CPU0: kvmppc_book3s_instantiate_page (__find_linux_pte, READ_ONCE(*ptep), pte_present) \
+        "CPU0: kvmppc_book3s_radix_page_fault (__find_linux_pte, READ_ONCE(*ptep), pte_present) \
          or __get_user_pages_fast, irq off",
         "CPU1: __split_huge_pmd_locked, or zap_huge_pmd + a racing fault, or collapse_huge_page \
          (then, as a fourth writer, zap_huge_pmd of the collapsed range)",
@@ -320,7 +321,7 @@ fn run(s: &Setup) {
             } else if hash {
                 hash_page(c, mm, a);
             } else {
-                kvmppc_book3s_instantiate_page(c, mm, a);
+                kvmppc_book3s_radix_page_fault(c, mm, a);
             }
         }),
         Box::new(move |c: &Ctx| {

@@ -12,7 +12,7 @@
 //!     if (pmd_is_leaf(pmd)) { *is_thp = true; return (pte_t *)pmdp; }   // _PAGE_PTE
 //!     return pte_offset_kernel(&pmd, ea);      // the copy, not *pmdp
 //!
-//! caller (kvmppc_book3s_instantiate_page, find_kvm_host_pte users), irq off:
+//! caller, irq off (kvmppc_book3s_radix_page_fault, v4.15 - v5.7, with find_current_mm_pte):
 //!     ptep = __find_linux_pte(...);
 //!     pte = READ_ONCE(*ptep);                  // once: the pmd slot may have been converted
 //!     if (!pte_present(pte)) bail;             // rule 3: checks _PAGE_PTE
@@ -92,12 +92,17 @@ pub(crate) fn pte_present(c: &Ctx, pte: Entry) -> bool {
     }
 }
 
-/// A lockless lookup of `ea` in `current->mm`, as `kvmppc_book3s_instantiate_page` does it:
-/// irq off, `__find_linux_pte`, one read of `*ptep`, `pte_present`, use the pfn.
+/// A lockless lookup of `ea` in `current->mm` with interrupts off, in the shape of
+/// `kvmppc_book3s_radix_page_fault` before 2020 (v4.15 - v5.7: `local_irq_save`,
+/// `find_current_mm_pte`, one `READ_ONCE(*ptep)`, `pte_present`, use the pfn), the walker the
+/// 2020 series wrote its rules for. Since 2020 KVM looks up with `find_kvm_host_pte` under
+/// `kvm->mmu_lock` and an mmu-notifier sequence check, and `find_current_mm_pte` itself was
+/// removed in 2022 (its last user, `read_user_stack_slow`, moved to gup_fast): the irq-off
+/// `__find_linux_pte` user of today is the hash fault path, [`super::hash_page`].
 ///
 /// Guards read: irq-off, read-once-pmd, page-pte-check, and those of [`find_linux_pte`].
-pub fn kvmppc_book3s_instantiate_page(c: &Ctx, mm: Mm, a: Addr) {
-    const F: &str = "kvmppc_book3s_instantiate_page";
+pub fn kvmppc_book3s_radix_page_fault(c: &Ctx, mm: Mm, a: Addr) {
+    const F: &str = "kvmppc_book3s_radix_page_fault";
     let irq = c.guard(Guards::IRQ_OFF);
     if irq {
         c.local_irq_disable(F);

@@ -84,6 +84,9 @@ fn get_speculative(c: &Ctx, page: FrameId, func: &'static str) -> bool {
 }
 
 /// `gup_pte_range(pmd, pmdp, addr, ...)`: `pmd` is the walker's copy of the entry at `pmdp`.
+/// After the speculative reference, today's `gup_fast_pte_range` rereads the pmd first, then the
+/// pte (`pmd_val(pmd) != pmd_val(pmdp_get_lockless(pmdp)) || pte_val(pte) !=
+/// pte_val(ptep_get(ptep))`, short-circuit order).
 fn gup_pte_range(c: &Ctx, pmd: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> {
     const F: &str = "gup_pte_range";
     let ptep = pmd.pfn(); // pte_offset_map(&pmd, addr)
@@ -93,10 +96,12 @@ fn gup_pte_range(c: &Ctx, pmd: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> 
         return None;
     }
     let page = pte.pfn();
-    ref_and_recheck(c, page, (ptep, a.pte), pte, F)?;
+    if !get_speculative(c, page, F) {
+        return None;
+    }
     if c.guard(Guards::PMD_RECHECK) {
-        // Today's gup_fast_pte_range: the table may have been unlinked (khugepaged's
-        // pmdp_collapse_flush) while the pte in it still reads the same.
+        // v6.1+: the table may have been unlinked (khugepaged's pmdp_collapse_flush) while the
+        // pte in it still reads the same.
         let again = c.load(pmdp, a.pmd, ONCE, "gup_fast_pte_range (pmdp_get_lockless)");
         if !again.same(pmd) {
             c.note(F, "pmd changed: back off");
@@ -104,12 +109,12 @@ fn gup_pte_range(c: &Ctx, pmd: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> 
             return None;
         }
     }
+    recheck(c, page, (ptep, a.pte), pte, F)?;
     Some(Pinned { page, via: pte })
 }
 
 /// Take the speculative reference on `page`, found through entry `at` holding `seen`, then
-/// (the recheck guard) re-read the entry and back off if it changed: the step both
-/// `gup_pte_range` and `gup_huge_pmd` take. `None`: no reference is held.
+/// recheck the entry ([`recheck`]): the step `gup_huge_pmd` takes. `None`: no reference held.
 fn ref_and_recheck(
     c: &Ctx,
     page: FrameId,
@@ -120,6 +125,18 @@ fn ref_and_recheck(
     if !get_speculative(c, page, func) {
         return None;
     }
+    recheck(c, page, at, seen, func)
+}
+
+/// The pte-recheck guard: re-read entry `at` and back off (drop the reference on `page`) if it
+/// no longer holds `seen`.
+fn recheck(
+    c: &Ctx,
+    page: FrameId,
+    at: (FrameId, usize),
+    seen: Entry,
+    func: &'static str,
+) -> Option<()> {
     if c.guard(Guards::PTE_RECHECK) {
         let again = c.load(at.0, at.1, ONCE, func);
         if !again.same(seen) {

@@ -3,7 +3,7 @@
 //! | file | kernel |
 //! |---|---|
 //! | [`gup_fast`] | `__get_user_pages_fast` and its range walkers (mm/gup.c, 2014 seed and today) |
-//! | [`find_linux_pte`] | powerpc `__find_linux_pte` and a lockless caller (`kvmppc_book3s_instantiate_page`) |
+//! | [`find_linux_pte`] | powerpc `__find_linux_pte` and a lockless caller (`kvmppc_book3s_radix_page_fault`) |
 //! | [`hash_page`] | powerpc hash `hash_page_mm`: the fault path's lockless walk and HPTE insert |
 //! | [`huge_memory`] | `zap_huge_pmd`, `__split_huge_pmd_locked`, `collapse_huge_page`, 2014 `split_huge_page`, a racing fault |
 //! | [`munmap`] | `unmap_region`: `zap_pte_range`, `free_pgtables` (mm/mmap.c, mm/memory.c) |

@@ -11,6 +11,7 @@
 
 use super::{Addr, Mm};
 use ptcheck_arch::mmu_gather::MmuGather;
+use ptcheck_arch::policy::PtepGetAndClear;
 use ptcheck_arch::ArchPolicy;
 use ptcheck_model::ordering::{DEP, ONCE};
 use ptcheck_model::{Ctx, Entry};
@@ -58,13 +59,16 @@ fn zap_pte_range(
     pt: ptcheck_model::FrameId,
     a: Addr,
 ) {
-    let old = c.exchange(
-        pt,
-        a.pte,
-        Entry::NONE,
-        policy.ptep_clear_full_barrier,
-        "zap_pte_range (ptep_get_and_clear_full)",
-    );
+    const F: &str = "zap_pte_range (ptep_get_and_clear_full)";
+    let old = match policy.ptep_get_and_clear {
+        PtepGetAndClear::Xchg => c.exchange(pt, a.pte, Entry::NONE, true, F),
+        PtepGetAndClear::XchgRelaxed => c.exchange(pt, a.pte, Entry::NONE, false, F),
+        PtepGetAndClear::ReadThenClear => {
+            let old = c.load(pt, a.pte, ONCE, F);
+            c.store(pt, a.pte, Entry::NONE, ONCE, F);
+            old
+        }
+    };
     if old.is_present() {
         tlb.tlb_remove_page(old.pfn());
     }
