@@ -105,6 +105,9 @@ enum Cmd {
         cell: String,
         #[command(flatten)]
         explore: ExploreArgs,
+        /// Print every trace cell whole (by default cells are cut at 76 characters).
+        #[arg(long)]
+        wide: bool,
     },
     /// Switch each guard off (alone, then in pairs) and report whether the checker catches it.
     Necessity {
@@ -215,12 +218,16 @@ fn run(cli: Cli) -> Result<bool, CliError> {
             traces,
             json,
         } => check(scenario, arch, variant, &explore, traces, json),
-        Cmd::Explain { cell, explore } => {
+        Cmd::Explain {
+            cell,
+            explore,
+            wide,
+        } => {
             let cell = Cell::parse(&cell)?;
             let cfg = explore.config();
             let exp = Expectations::builtin()?;
             let rows = report::run_cells(&[cell], &cfg, &exp)?;
-            print!("{}", report::explain(&rows[0]));
+            print!("{}", report::explain_opts(&rows[0], wide));
             Ok(rows[0].matches())
         }
         Cmd::Necessity {

@@ -221,6 +221,11 @@ pub fn matrix_view(rows: &[Row]) -> String {
 
 /// The counterexample of a row, headed by its cell and coverage.
 pub fn explain(r: &Row) -> String {
+    explain_opts(r, false)
+}
+
+/// [`explain`], with every trace cell whole when `wide`.
+pub fn explain_opts(r: &Row, wide: bool) -> String {
     match &r.outcome.finding {
         None => format!(
             "{}: safe — no violation in {}\n",
@@ -231,7 +236,7 @@ pub fn explain(r: &Row) -> String {
             "== {} ({}) ==\n{}",
             r.cell.id(),
             r.outcome.coverage(),
-            render::counterexample(f)
+            render::counterexample_opts(f, wide)
         ),
     }
 }

@@ -258,3 +258,18 @@ fn agree_checks_one_cell_and_reports_the_agreement() {
     assert!(out.contains("agree: both found"), "{out}");
     assert!(out.contains("0 disagreements"), "{out}");
 }
+
+#[test]
+fn explain_wide_prints_cells_whole() {
+    let cell = "pmd-clear-vs-lockless-walk/arm64/no-collapse-sync-ipi";
+    let (code, out, _) = ptcheck(&["explain", cell]);
+    assert_eq!(code, 0);
+    assert!(out.contains("…") && out.contains("--wide"), "{out}");
+    let (code, out, _) = ptcheck(&["explain", cell, "--wide"]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("…"), "{out}");
+    assert!(
+        out.contains("ptep_clear): PT#2[0]: page A [W,_PAGE_PTE] -> none"),
+        "{out}"
+    );
+}

@@ -146,3 +146,52 @@ fn the_most_severe_end_state_finding_is_reported_and_names_its_page() {
         other => panic!("expected freed-while-mapped, got {other:?}"),
     }
 }
+
+/// When loom's first counterexample needs weak memory (the access came first in the trace,
+/// only "not ordered" before the free), an interleaving-order one is searched for and printed.
+#[test]
+fn a_weak_memory_counterexample_comes_with_an_interleaving_order_one() {
+    let cell =
+        ptcheck::matrix::Cell::parse("pmd-clear-vs-lockless-walk/arm64/no-collapse-sync-ipi")
+            .expect("cell");
+    let o = cell.check(&LOOM, Budget::default());
+    let f = o.finding.expect("found");
+    assert!(f.weak_memory(), "{:?}", f.failure);
+    let g = f
+        .interleaving
+        .as_ref()
+        .expect("an interleaving-order counterexample");
+    assert!(!g.weak_memory(), "{:?}", g.failure);
+    assert!(matches!(
+        &g.failure,
+        ptcheck_checks::Failure::Violation(ptcheck_model::Violation::UseAfterFree {
+            order: ptcheck_model::violation::UafOrder::AfterFree,
+            ..
+        })
+    ));
+    let text = ptcheck_checks::render::counterexample(&f);
+    assert!(
+        text.contains("An interleaving-order counterexample"),
+        "{text}"
+    );
+}
+
+/// A read of a value an earlier step overwrote is marked in the trace.
+#[test]
+fn stale_reads_are_marked() {
+    use ptcheck_model::{Actor, EntryAccess, Event};
+    let ev = |write: bool, value: u64| Event {
+        actor: Actor::Cpu(if write { 1 } else { 0 }),
+        func: "f",
+        what: format!("{}", value),
+        access: Some(EntryAccess {
+            entry: (1, 0),
+            write,
+            value,
+        }),
+    };
+    let trace = vec![ev(true, 5), ev(false, 5), ev(true, 6), ev(false, 5)];
+    assert_eq!(ptcheck_checks::render::stale_reads(&trace), vec![(3, 2)]);
+    let table = ptcheck_checks::render::trace_table(&trace);
+    assert!(table.contains("[stale: step 3 wrote it over]"), "{table}");
+}

@@ -17,9 +17,30 @@ pub struct Finding {
     pub schedule: Option<String>,
     /// loom's preemption bound at which it was found (the smallest that finds one).
     pub preemptions: Option<usize>,
+    /// For a weak-memory counterexample ([`Finding::weak_memory`]): one the sequentially
+    /// consistent search found in interleaving order, if any.
+    pub interleaving: Option<Box<Finding>>,
+    /// Schedules that search ran (0: not searched).
+    pub sc_schedules: u64,
+    /// The search covered every sequentially consistent schedule.
+    pub sc_exhaustive: bool,
 }
 
 impl Finding {
+    /// Does this counterexample need weak memory? A use-after-free reported because the free
+    /// is not ordered after an access that came first, or a read of a value an earlier step
+    /// had overwritten.
+    pub fn weak_memory(&self) -> bool {
+        let unordered = matches!(
+            &self.failure,
+            Failure::Violation(ptcheck_model::Violation::UseAfterFree {
+                order: ptcheck_model::violation::UafOrder::NotOrderedBeforeFree,
+                ..
+            })
+        );
+        unordered || !crate::render::stale_reads(&self.trace).is_empty()
+    }
+
     /// The violation kind, or `None` for a model error.
     pub fn kind(&self) -> Option<ViolationKind> {
         match &self.failure {

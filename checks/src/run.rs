@@ -171,17 +171,53 @@ fn explore_combo(
         }
         complete &= r.complete;
         if let Some((failure, schedule)) = r.failure {
-            let f = Finding {
+            let mut f = Finding {
                 failure,
                 trace: trace::snapshot(),
                 choices: combo.to_vec(),
                 schedule,
                 preemptions: b,
+                interleaving: None,
+                sc_schedules: 0,
+                sc_exhaustive: false,
             };
+            if matches!(explorer, Explorer::Loom { .. }) && f.weak_memory() {
+                interleaving_search(&mut f, budget, body, combo);
+            }
             return (Some(f), total, complete);
         }
     }
     (None, total, complete)
+}
+
+/// Schedules the sequentially consistent search for an interleaving-order counterexample may
+/// run, per weak-memory finding.
+pub const SC_SEARCH_LIMIT: usize = 20_000;
+
+/// loom's first counterexample needs weak memory: look for one a reader can follow in
+/// interleaving order too (shuttle DFS on the same data choices, up to [`SC_SEARCH_LIMIT`]
+/// schedules), and attach it.
+fn interleaving_search(f: &mut Finding, budget: Budget, body: &Body, combo: &[Picked]) {
+    let dfs = Explorer::Dfs {
+        max_iterations: Some(SC_SEARCH_LIMIT),
+    };
+    exec::reset();
+    let r = run_shuttle(&dfs, budget, body, combo);
+    let n = exec::stats().executions;
+    f.sc_schedules = n;
+    f.sc_exhaustive = r.complete && (n as usize) < SC_SEARCH_LIMIT;
+    if let Some((failure, schedule)) = r.failure {
+        f.interleaving = Some(Box::new(Finding {
+            failure,
+            trace: trace::snapshot(),
+            choices: combo.to_vec(),
+            schedule,
+            preemptions: None,
+            interleaving: None,
+            sc_schedules: 0,
+            sc_exhaustive: false,
+        }));
+    }
 }
 
 fn run_loom(bound: Option<usize>, budget: Budget, body: &Body, combo: &[Picked]) -> RunResult {

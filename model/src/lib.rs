@@ -46,6 +46,6 @@ pub use hazard::{Hazards, Witnesses};
 pub use history::Meaning;
 pub use ipi::IpiTargets;
 pub use rcu::RcuFlavour;
-pub use trace::{Actor, Event};
+pub use trace::{Actor, EntryAccess, Event};
 pub use violation::{Violation, ViolationKind};
 pub use world::{run_cpus, Choice, Cost, Ctx, Level, Picked, Program, World, WorldBuilder};

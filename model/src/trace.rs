@@ -32,6 +32,17 @@ pub struct Event {
     pub actor: Actor,
     pub func: &'static str,
     pub what: String,
+    /// The entry the step read or wrote, if it is an entry access (for marking stale reads).
+    pub access: Option<EntryAccess>,
+}
+
+/// An entry access of a step: which entry, read or written, and the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryAccess {
+    /// (frame index, slot).
+    pub entry: (usize, usize),
+    pub write: bool,
+    pub value: u64,
 }
 
 thread_local! {
@@ -45,12 +56,23 @@ pub fn clear() {
 
 /// Append a step; returns its index (used to say "freed at step 7").
 pub fn record(actor: Actor, func: &'static str, what: impl Into<String>) -> usize {
+    record_access(actor, func, what, None)
+}
+
+/// Append a step that read or wrote an entry.
+pub fn record_access(
+    actor: Actor,
+    func: &'static str,
+    what: impl Into<String>,
+    access: Option<EntryAccess>,
+) -> usize {
     LOG.with(|l| {
         let mut l = l.borrow_mut();
         l.push(Event {
             actor,
             func,
             what: what.into(),
+            access,
         });
         l.len() - 1
     })

@@ -12,7 +12,7 @@ use crate::entry::{Entry, FrameId};
 use crate::guards::Guards;
 use crate::hazard::Hazards;
 use crate::rt::{self, Atomic, Ordering, RawLock, ShadowCell};
-use crate::trace::{self, Actor};
+use crate::trace::{self, Actor, EntryAccess};
 use crate::violation::{self, FreedAt, UafOrder, Violation};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -587,10 +587,15 @@ impl World {
     ) -> Entry {
         self.check_is_table(who, t, slot, func);
         let v = Entry(self.frames[t.0].slots[slot].load(o));
-        trace::record(
+        trace::record_access(
             who,
             func,
             format!("read {}[{slot}] = {}", self.name(t), self.show(v)),
+            Some(EntryAccess {
+                entry: (t.0, slot),
+                write: false,
+                value: v.0,
+            }),
         );
         self.touch(who, t, "read", func);
         self.note_read(who, t, slot, v);
@@ -620,10 +625,15 @@ impl World {
         self.check_is_table(who, t, slot, func);
         self.frames[t.0].slots[slot].store(e.0, o);
         self.record_value(t, slot, e);
-        trace::record(
+        trace::record_access(
             who,
             func,
             format!("{}[{slot}] := {}", self.name(t), self.show(e)),
+            Some(EntryAccess {
+                entry: (t.0, slot),
+                write: true,
+                value: e.0,
+            }),
         );
         self.touch(who, t, "wrote", func);
         self.note_write(who, t, slot);
@@ -650,7 +660,7 @@ impl World {
         if full {
             rt::fence(Ordering::SeqCst);
         }
-        trace::record(
+        trace::record_access(
             who,
             func,
             format!(
@@ -659,6 +669,11 @@ impl World {
                 self.show(old),
                 self.show(e)
             ),
+            Some(EntryAccess {
+                entry: (t.0, slot),
+                write: true,
+                value: e.0,
+            }),
         );
         self.touch(who, t, "wrote", func);
         self.note_write(who, t, slot);
