@@ -151,7 +151,7 @@ pub fn counterexample_opts(f: &Finding, wide: bool) -> String {
         match (&f.interleaving, f.sc_schedules) {
             (Some(g), n) => {
                 out.push_str(&format!(
-                    "An interleaving-order counterexample (shuttle DFS, sequentially consistent, \
+                    "An interleaving-order counterexample (shuttle PCT, sequentially consistent, \
                      found after {n} schedules):\n\n"
                 ));
                 out.push_str(&counterexample_opts(g, wide));
