@@ -31,10 +31,6 @@ pub struct AgreeConfig {
 }
 
 impl AgreeConfig {
-    /// What the gate affords on the 2-core CI machine: every cell whose DFS needs at most this
-    /// many schedules per combination (measured: pmd-clear-vs-lockless-walk's largest is 27,071).
-    pub const GATE_DFS_LIMIT: usize = 30_000;
-
     /// The full check (`ptcheck agree`): 10 M schedules per combination.
     pub const FULL_DFS_LIMIT: usize = 10_000_000;
 }
@@ -61,6 +57,12 @@ pub enum Agreement {
     /// loom found a violation no sequentially consistent schedule has; `marked` says whether
     /// the expectation says so (`kind(weak)`).
     WeakOnly { marked: bool },
+    /// loom found a violation in interleaving order (no weak memory needed) that DFS, covering
+    /// every sequentially consistent schedule, did not: shuttle or the model is wrong.
+    DfsMissed,
+    /// The expectation marks the cell `kind(weak)` but DFS found a violation too: the mark is
+    /// stale.
+    StaleWeakMark,
     /// DFS found a violation that loom, run exhaustively, did not: a bug in the model or in an
     /// explorer.
     Disagree,
@@ -76,7 +78,11 @@ impl Agreement {
     pub fn fails(&self) -> bool {
         matches!(
             self,
-            Agreement::Disagree | Agreement::WeakOnly { marked: false }
+            Agreement::Disagree
+                | Agreement::DfsMissed
+                | Agreement::StaleWeakMark
+                | Agreement::Unresolved
+                | Agreement::WeakOnly { marked: false }
         )
     }
 
@@ -94,7 +100,13 @@ impl Agreement {
                 "WEAK-MEMORY FINDING NOT MARKED kind(weak) in expected.matrix"
             }
             Agreement::Disagree => "DISAGREE: DFS found a violation loom did not",
-            Agreement::Unresolved => "unresolved: loom could not go deep enough in the budget",
+            Agreement::DfsMissed => {
+                "DISAGREE: loom found an interleaving-order violation DFS did not"
+            }
+            Agreement::StaleWeakMark => "STALE kind(weak) MARK: DFS finds this cell's violation",
+            Agreement::Unresolved => {
+                "UNRESOLVED: DFS found a violation loom could not confirm within the budget"
+            }
             Agreement::NotAffordable => "skipped: DFS not affordable under the schedule limit",
         }
     }
@@ -150,6 +162,7 @@ pub fn classify(
     marked: bool,
 ) -> Agreement {
     match (&dfs.finding, &loom.finding) {
+        (Some(_), Some(_)) if marked => Agreement::StaleWeakMark,
         (Some(_), Some(_)) => Agreement::BothFound {
             beyond_bound: false,
         },
@@ -160,6 +173,7 @@ pub fn classify(
             _ => Agreement::Unresolved,
         },
         (None, _) if !dfs_exhaustive(dfs, dfs_limit) => Agreement::NotAffordable,
+        (None, Some(l)) if !l.weak_memory() => Agreement::DfsMissed,
         (None, Some(_)) => Agreement::WeakOnly { marked },
         (None, None) => Agreement::BothSafe,
     }
@@ -357,6 +371,15 @@ mod tests {
         let dfs = outcome(true, 10, true);
         let loom = outcome(false, 50, true);
         let a = classify(&dfs, 100, &loom, true, None, false);
+        assert!(classify(
+            &dfs,
+            100,
+            &loom,
+            false,
+            Some(&outcome(false, 1, false)),
+            false
+        )
+        .fails());
         assert_eq!(a, Agreement::Disagree);
         assert!(a.fails());
         // At a bound, loom exhaustive decides: found deeper, missed, or out of budget.
@@ -378,13 +401,37 @@ mod tests {
     }
 
     #[test]
-    fn a_loom_only_finding_must_be_marked_weak_and_dfs_must_have_finished() {
-        let loom = outcome(true, 5, true);
+    fn a_loom_only_finding_must_be_weak_memory_and_marked_and_dfs_must_have_finished() {
+        let mut loom = outcome(true, 5, true);
         let finished = outcome(false, 99, true);
+        // An interleaving-order finding that DFS missed: shuttle or the model is wrong.
+        assert_eq!(
+            classify(&finished, 100, &loom, true, None, false),
+            Agreement::DfsMissed
+        );
+        // A weak-memory one (a read of an overwritten value) must be marked kind(weak).
+        if let Some(f) = loom.finding.as_mut() {
+            let ev = |write: bool, value: u64| ptcheck_model::Event {
+                actor: ptcheck_model::Actor::Cpu(usize::from(!write)),
+                func: "f",
+                what: String::new(),
+                access: Some(ptcheck_model::EntryAccess {
+                    entry: (1, 0),
+                    write,
+                    value,
+                }),
+            };
+            f.trace = vec![ev(true, 1), ev(true, 2), ev(false, 1)];
+        }
         let a = classify(&finished, 100, &loom, true, None, false);
         assert_eq!(a, Agreement::WeakOnly { marked: false });
         assert!(a.fails());
         assert!(!classify(&finished, 100, &loom, true, None, true).fails());
+        // A kind(weak) mark on a cell DFS finds is stale.
+        assert_eq!(
+            classify(&outcome(true, 3, true), 100, &loom, true, None, true),
+            Agreement::StaleWeakMark
+        );
         // DFS stopped at its limit: it proves nothing, the cell is skipped.
         let at_limit = outcome(false, 100, true);
         assert_eq!(

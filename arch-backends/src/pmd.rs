@@ -86,8 +86,9 @@ pub fn pmdp_splitting_flush(c: &Ctx, policy: &ArchPolicy, pmd: FrameId, slot: us
     match policy.splitting_flush {
         SplittingFlush::DummyIpi if ipi => c.ipi(IpiTargets::AllOnline, "thp_splitting_flush_sync"),
         SplittingFlush::SerializePteLookup if ipi => {
+            // 2013 - 2016 book3s64: kick_all_cpus_sync(), every online CPU.
             smp_mb();
-            c.ipi(IpiTargets::MmCpumask, "serialize_against_pte_lookup")
+            c.ipi(IpiTargets::AllOnline, "kick_all_cpus_sync")
         }
         _ => flush_tlb_mm(c, policy),
     }

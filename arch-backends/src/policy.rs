@@ -87,8 +87,8 @@ pub enum SplittingFlush {
     /// arm and arm64 (seed patches 4/7, 7/7): set the splitting bit, then the dummy IPI
     /// `smp_call_function(thp_splitting_flush_sync, NULL, 1)`.
     DummyIpi,
-    /// powerpc book3s64 (2013 – 2016): set the splitting bit, then
-    /// `serialize_against_pte_lookup` (an IPI to `mm_cpumask`).
+    /// powerpc book3s64 (2013 – 2016): set the splitting bit, then `kick_all_cpus_sync()`
+    /// (an IPI to every online CPU; `serialize_against_pte_lookup` replaced it later).
     SerializePteLookup,
 }
 
@@ -98,11 +98,20 @@ pub enum Deposit {
     /// In the table's `struct page` (mm/pgtable-generic.c: a `list_head` in `page->lru`):
     /// the table's entries are left as they are.
     StructPage,
-    /// In the table's memory: powerpc radix writes its `list_head` over the first two entry
-    /// slots (`radix__pgtable_trans_huge_deposit`; withdraw zeroes them), powerpc hash uses the
-    /// table as the hash slot array of the huge page (`__hash_page_thp`). A walker still
-    /// inside the detached table reads those words as ptes.
-    InTable,
+    /// powerpc hash (`hash__pgtable_trans_huge_deposit`): the table pointer is stored in the
+    /// second half of the pmd page (`pmdp + PTRS_PER_PMD`); nothing is written into the table
+    /// at deposit (`__hash_page_thp` later keeps small hash-slot bytes there, which never read
+    /// as a present pte).
+    PmdPageSlot,
+    /// powerpc radix, little-endian (ppc64le, today's distributions): the `list_head` goes over
+    /// the table's first entries (`radix__pgtable_trans_huge_deposit`; withdraw zeroes them).
+    /// `pte_val` is big-endian, so the pointer's low (aligned, zero) byte lands in the top
+    /// byte: the words read as non-present, non-empty ptes, and a walker bails.
+    ListInTable,
+    /// powerpc radix, big-endian: the same `list_head`, but the kernel pointer's top bits read
+    /// as `_PAGE_PRESENT | _PAGE_PTE`: a walker still inside the detached table takes it for a
+    /// present pte (`misread`).
+    ListInTableBigEndian,
 }
 
 /// One architecture at one kernel version.

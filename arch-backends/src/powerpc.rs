@@ -35,7 +35,7 @@ pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
     pmd_invalidate: PmdSerialize::SerializePteLookup,
     pmd_collapse_flush: PmdSerialize::SerializePteLookup,
     splitting_flush: SplittingFlush::SerializePteLookup,
-    deposit: Deposit::InTable,
+    deposit: Deposit::ListInTable,
     rcu_table_free_config: true,
     hash_mmu: false,
 };
@@ -45,6 +45,10 @@ pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
 /// `radix__pmdp_collapse_flush`, which today is `pmd_clear` + `radix__flush_tlb_collapsed_pmd`.
 pub const POWERPC_RADIX: ArchPolicy = ArchPolicy {
     name: "powerpc-radix",
+    // Today's generic mmu_gather: consolidated RCU, and the synchronize_rcu fallback of
+    // 1fb3d8c20bfa (2026).
+    table_rcu: RcuFlavour::Consolidated,
+    remove_table_one: RemoveTableOne::SynchronizeRcu,
     about: "powerpc radix v6.1+ (today; bedf03416913 dropped the collapse IPI): no serialize \
             IPI anywhere, walkers follow the 2020 rules",
     pmd_get_and_clear: PmdSerialize::FlushOnly,
@@ -63,5 +67,6 @@ pub const POWERPC_HASH: ArchPolicy = ArchPolicy {
     pmd_collapse_flush: PmdSerialize::SerializePteLookup,
     hash_mmu: true,
     table_invalidate: false,
+    deposit: Deposit::PmdPageSlot,
     ..POWERPC_RADIX
 };

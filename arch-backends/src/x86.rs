@@ -43,8 +43,8 @@ pub const X86_V6_14: ArchPolicy = ArchPolicy {
 /// when batch allocation fails", 2026).
 pub const X86: ArchPolicy = ArchPolicy {
     name: "x86",
-    about: "x86 today (v6.15+): IPI TLB shootdown, RCU table free (a37259732a7d), \
-            synchronize_rcu fallback (1fb3d8c20bfa)",
+    about: "x86 today (v7.x; RCU table free since v6.15, a37259732a7d): IPI TLB shootdown, \
+            synchronize_rcu fallback (1fb3d8c20bfa, 2026)",
     table_free: TableFree::RcuBatched,
     remove_table_one: RemoveTableOne::SynchronizeRcu,
     table_invalidate: true,

@@ -157,13 +157,10 @@ pub fn counterexample_opts(f: &Finding, wide: bool) -> String {
                 out.push_str(&counterexample_opts(g, wide));
             }
             (None, 0) => {}
-            (None, n) => {
-                out.push_str(&format!(
+            (None, n) => out.push_str(&format!(
                 "No interleaving-order counterexample in {n} sequentially consistent schedules \
-                 (shuttle DFS{}).\n",
-                if f.sc_exhaustive { ", all of them" } else { ", not all of them" }
-            ))
-            }
+                 (shuttle PCT, seed 1; not all of them: `ptcheck agree` runs DFS to the end).\n"
+            )),
         }
     }
     out

@@ -134,6 +134,8 @@ enum Protect {
     CallRcu(RcuFlavour),
     /// `smp_call_function(.., wait=1)` then free (x86 TLB shootdown, `tlb_remove_table_one`).
     Ipi,
+    /// An IPI to the given targets then free.
+    IpiTo(ptcheck_model::IpiTargets),
     /// Free right after unlinking.
     Nothing,
 }
@@ -143,6 +145,8 @@ enum Protect {
 enum Reader {
     RcuReadLock,
     IrqOff,
+    /// irq off, on a CPU outside the mm's `mm_cpumask`.
+    IrqOffOutsideMask,
 }
 
 /// The updater unlinks table T from the root and frees it; the reader follows the root's
@@ -150,6 +154,9 @@ enum Reader {
 fn unlink_then_free(reader: Reader, protect: Protect) -> Body {
     Arc::new(move |choices| {
         let mut b = WorldBuilder::new(2, Guards::empty(), choices);
+        if matches!(reader, Reader::IrqOffOutsideMask) {
+            b = b.outside_mm_cpumask(0);
+        }
         let root = b.table(Level::Pmd, 1);
         let t = b.table(Level::Pte, 1);
         b.set(root, 0, Entry::table(t));
@@ -160,7 +167,7 @@ fn unlink_then_free(reader: Reader, protect: Protect) -> Body {
                 Box::new(move |c: &Ctx| {
                     match reader {
                         Reader::RcuReadLock => c.rcu_read_lock("reader"),
-                        Reader::IrqOff => c.local_irq_disable("reader"),
+                        Reader::IrqOff | Reader::IrqOffOutsideMask => c.local_irq_disable("reader"),
                     }
                     let p = c.load(root, 0, DEP, "reader");
                     if p.is_table() {
@@ -168,7 +175,7 @@ fn unlink_then_free(reader: Reader, protect: Protect) -> Body {
                     }
                     match reader {
                         Reader::RcuReadLock => c.rcu_read_unlock("reader"),
-                        Reader::IrqOff => c.local_irq_enable("reader"),
+                        Reader::IrqOff | Reader::IrqOffOutsideMask => c.local_irq_enable("reader"),
                     }
                 }),
                 Box::new(move |c: &Ctx| {
@@ -184,6 +191,10 @@ fn unlink_then_free(reader: Reader, protect: Protect) -> Body {
                         }
                         Protect::Ipi => {
                             c.ipi_all("updater");
+                            c.free(t, "updater");
+                        }
+                        Protect::IpiTo(targets) => {
+                            c.ipi(targets, "updater");
                             c.free(t, "updater");
                         }
                         Protect::Nothing => c.free(t, "updater"),
@@ -401,41 +412,19 @@ fn synchronize_rcu_inside_a_read_side_section_is_a_deadlock() {
 /// IPI targets: an IPI to `mm_cpumask` does not reach a CPU outside the mask, so its irq-off
 /// section is not waited for (a table it walks can be freed under it); `smp_call_function`
 /// (every online CPU) waits for it.
-fn outside_mask_walker(targets: ptcheck_model::IpiTargets) -> Body {
-    Arc::new(move |choices| {
-        let mut b = WorldBuilder::new(2, Guards::empty(), choices).outside_mm_cpumask(0);
-        let root = b.table(Level::Pmd, 1);
-        let t = b.table(Level::Pte, 1);
-        b.set(root, 0, Entry::table(t));
-        let w = b.build();
-        run_cpus(
-            &w,
-            vec![
-                Box::new(move |c: &Ctx| {
-                    c.local_irq_disable("walker outside mm_cpumask");
-                    let p = c.load(root, 0, DEP, "walker");
-                    if p.is_table() {
-                        c.load(p.pfn(), 0, ONCE, "walker");
-                    }
-                    c.local_irq_enable("walker outside mm_cpumask");
-                }),
-                Box::new(move |c: &Ctx| {
-                    c.store(root, 0, Entry::NONE, Ordering::Release, "updater");
-                    c.ipi(targets, "updater");
-                    c.free(t, "updater");
-                }),
-            ],
-        );
-    })
-}
-
 #[test]
 fn an_ipi_to_mm_cpumask_does_not_wait_for_a_cpu_outside_the_mask() {
     use ptcheck_model::IpiTargets;
-    let b = outside_mask_walker(IpiTargets::MmCpumask);
+    let b = unlink_then_free(
+        Reader::IrqOffOutsideMask,
+        Protect::IpiTo(IpiTargets::MmCpumask),
+    );
     assert_eq!(verdict(&EXHAUSTIVE, b.clone()), UAF);
     assert_eq!(verdict(&pct(), b), UAF);
-    let b = outside_mask_walker(IpiTargets::AllOnline);
+    let b = unlink_then_free(
+        Reader::IrqOffOutsideMask,
+        Protect::IpiTo(IpiTargets::AllOnline),
+    );
     assert_eq!(verdict(&EXHAUSTIVE, b.clone()), None);
     assert_eq!(verdict(&pct(), b), None);
 }

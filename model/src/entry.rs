@@ -52,10 +52,13 @@ impl Entry {
     pub const POISON: Entry = Entry(0xdead << 48);
 
     /// The `list_head` that `pgtable_trans_huge_deposit` writes over the first entry of a
-    /// deposited pte table where the policy keeps the deposit list in the table's memory
-    /// (powerpc radix). A kernel pointer: on radix its top bits read as `_PAGE_PRESENT` and
-    /// `_PAGE_PTE`, so a walker that reads it as a pte sees a present leaf.
+    /// deposited pte table on big-endian powerpc radix: the kernel pointer's top bits read as
+    /// `_PAGE_PRESENT` and `_PAGE_PTE`, so a walker that reads it as a pte sees a present leaf.
     pub const DEPOSIT_LINK: Entry = Entry((0xc0de << 48) | 0x21);
+
+    /// The same `list_head` on little-endian radix: read through the big-endian `pte_val` its
+    /// bytes come out swapped, not present and not empty; a walker bails on it.
+    pub const DEPOSIT_LINK_LE: Entry = Entry(0xc0de << 20);
 
     /// A present entry pointing at the next-level table `t` (`pmd_populate`, `pud_populate`).
     pub fn table(t: FrameId) -> Entry {

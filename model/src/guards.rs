@@ -83,8 +83,9 @@ impl Guards {
     /// The hazards the guards in this set protect a walker from ([`crate::hazard`]): a `safe`
     /// verdict about a guard means something only if an execution reached one of them.
     /// irq-off is about page-table lifetime (mm/gup.c: disabling interrupts "prevents the
-    /// pagetable pages from being freed from under us"); page lifetime is the job of the
-    /// reference and the rechecks.
+    /// pagetable pages from being freed from under us") and about what the serializing IPIs
+    /// wait for (entries converted under a walker); page lifetime is the job of the reference
+    /// and the rechecks.
     pub fn hazards(self) -> Hazards {
         const TABLE: &[Guards] = &[
             Guards::COLLAPSE_SYNC_IPI,
@@ -98,6 +99,8 @@ impl Guards {
             Guards::FREE_AFTER_FLUSH,
         ];
         const ENTRY: &[Guards] = &[
+            // What serialize_against_pte_lookup waits for (hash_page vs collapse).
+            Guards::IRQ_OFF,
             Guards::PTE_RECHECK,
             Guards::READ_ONCE_PMD,
             Guards::PAGE_PTE_CHECK,
@@ -136,6 +139,9 @@ mod tests {
         for g in Guards::all().iter() {
             assert!(!g.hazards().is_empty(), "{} has no hazard", g.guard_name());
         }
-        assert_eq!(Guards::IRQ_OFF.hazards(), Hazards::TABLE_FREED);
+        assert_eq!(
+            Guards::IRQ_OFF.hazards(),
+            Hazards::TABLE_FREED | Hazards::ENTRY_CHANGED
+        );
     }
 }

@@ -29,7 +29,8 @@ impl Ctx {
     /// far is invalidated (one explorer-visible store each; nothing when none was inserted),
     /// then the flush completes (`tlbie; eieio; tlbsync; ptesync`) only once every access
     /// already going through an old translation has been performed: the model waits for each
-    /// other CPU's instruction in flight ([`Ctx::store_through_hpte`] runs as one).
+    /// other CPU's instruction in flight ([`Ctx::store_through_hpte`] runs as one), not for its
+    /// irq-off sections (a `tlbie` interrupts no one).
     pub fn hpte_flush(&self, func: &'static str) {
         let w = &self.world;
         let pages = std::mem::take(&mut w.shadow().hptes);
@@ -43,7 +44,7 @@ impl Ctx {
         let me = self.cpu_id();
         for (n, cpu) in w.cpus.iter().enumerate() {
             if n != me {
-                cpu.irq.wait_unheld();
+                cpu.insn.wait_unheld();
             }
         }
         self.note(func, "tlbsync: accesses through the old HPTEs performed");
@@ -53,20 +54,21 @@ impl Ctx {
     /// still there (a write to `page`, counted for the lost-update oracle), and faults again
     /// otherwise (the slow path then finds the new pmd). Returns whether it wrote.
     ///
-    /// The store is one instruction: no interrupt and no `tlbsync` completes in its middle, so
-    /// the translation and the write happen inside the CPU's irq lock (not a software
-    /// irq-off section; no guard switches it off).
+    /// The store is one instruction: no `tlbsync` completes in its middle, so the translation
+    /// and the write happen inside the CPU's instruction lock, which the HPTE flush waits for.
+    /// It is not an irq-off section: an IPI does not wait for it, and software irq-off
+    /// sections do not hold up the flush.
     pub fn store_through_hpte(&self, page: FrameId, func: &'static str) -> bool {
         let w = &self.world;
         let cpu = &w.cpus[self.cpu_id()];
-        cpu.irq.lock();
+        cpu.insn.lock();
         let wrote = w.frames[page.0].hpte.load(Ordering::Acquire) == 1;
         if wrote {
             self.write_through_pin(page, func);
         } else {
             self.note(func, format!("no HPTE for {}: fault again", w.name(page)));
         }
-        cpu.irq.unlock();
+        cpu.insn.unlock();
         wrote
     }
 }

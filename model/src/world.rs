@@ -195,6 +195,10 @@ pub struct CpuState {
     pub(crate) irq: RawLock,
     /// Held while the CPU is inside `rcu_read_lock()`.
     pub(crate) rcu: RawLock,
+    /// Held for the length of one instruction whose translation a TLB/HPT invalidation must
+    /// wait for (`tlbsync` completes after accesses in flight, [`crate::hpte`]); unlike `irq`,
+    /// software irq-off sections do not hold it.
+    pub(crate) insn: RawLock,
 }
 
 /// The machine of one execution.
@@ -341,6 +345,7 @@ impl WorldBuilder {
                 .map(|_| CpuState {
                     irq: RawLock::new(),
                     rcu: RawLock::new(),
+                    insn: RawLock::new(),
                 })
                 .collect(),
             guards: self.guards,
@@ -373,7 +378,7 @@ impl World {
         if e == Entry::POISON {
             return "poison (freed)".into();
         }
-        if e == Entry::DEPOSIT_LINK {
+        if e == Entry::DEPOSIT_LINK || e == Entry::DEPOSIT_LINK_LE {
             return "list link (deposit)".into();
         }
         let target = self

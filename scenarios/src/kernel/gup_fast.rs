@@ -99,17 +99,11 @@ fn gup_pte_range(c: &Ctx, pmd: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> 
     if !get_speculative(c, page, F) {
         return None;
     }
-    if c.guard(Guards::PMD_RECHECK) {
-        // v6.1+: the table may have been unlinked (khugepaged's pmdp_collapse_flush) while the
-        // pte in it still reads the same.
-        let again = c.load(pmdp, a.pmd, ONCE, "gup_fast_pte_range (pmdp_get_lockless)");
-        if !again.same(pmd) {
-            c.note(F, "pmd changed: back off");
-            c.put_page(page, F);
-            return None;
-        }
-    }
-    recheck(c, page, (ptep, a.pte), pte, F)?;
+    // v6.1+: the table may have been unlinked (khugepaged's pmdp_collapse_flush) while the pte
+    // in it still reads the same.
+    let pmd_at = (pmdp, a.pmd, "gup_fast_pte_range (pmdp_get_lockless)");
+    recheck(c, Guards::PMD_RECHECK, page, pmd_at, pmd)?;
+    recheck(c, Guards::PTE_RECHECK, page, (ptep, a.pte, F), pte)?;
     Some(Pinned { page, via: pte })
 }
 
@@ -125,19 +119,21 @@ fn ref_and_recheck(
     if !get_speculative(c, page, func) {
         return None;
     }
-    recheck(c, page, at, seen, func)
+    recheck(c, Guards::PTE_RECHECK, page, (at.0, at.1, func), seen)
 }
 
-/// The pte-recheck guard: re-read entry `at` and back off (drop the reference on `page`) if it
-/// no longer holds `seen`.
+/// A recheck guard (`pte-recheck`, `pmd-recheck`): re-read the entry `at` (table, slot, the
+/// kernel function reading it) and back off, dropping the reference on `page`, if it no
+/// longer holds `seen`.
 fn recheck(
     c: &Ctx,
+    guard: Guards,
     page: FrameId,
-    at: (FrameId, usize),
+    at: (FrameId, usize, &'static str),
     seen: Entry,
-    func: &'static str,
 ) -> Option<()> {
-    if c.guard(Guards::PTE_RECHECK) {
+    if c.guard(guard) {
+        let func = at.2;
         let again = c.load(at.0, at.1, ONCE, func);
         if !again.same(seen) {
             c.note(func, "entry changed: back off");

@@ -31,13 +31,16 @@ pub fn zap_huge_pmd(c: &Ctx, policy: &ArchPolicy, tlb: &mut MmuGather, h: HugePm
     }
 }
 
-/// `zap_deposited_table(mm, pmd)`: `pgtable_trans_huge_withdraw` (on `Deposit::InTable`
-/// policies it zeroes the list link in the table), then `pte_free` at once, no grace period
+/// `zap_deposited_table(mm, pmd)`: `pgtable_trans_huge_withdraw` (on radix it zeroes the list
+/// link in the table), then `pte_free` at once, no grace period
 /// and no TLB gather: the withdrawn table was not linked in the tree. If it is a table that
 /// khugepaged detached by collapse, a walker that was inside it when it was detached is only
 /// kept out by the collapse's `tlb_remove_table_sync_one`.
 pub fn zap_deposited_table(c: &Ctx, policy: &ArchPolicy, h: HugePmd) {
-    if policy.deposit == Deposit::InTable {
+    if matches!(
+        policy.deposit,
+        Deposit::ListInTable | Deposit::ListInTableBigEndian
+    ) {
         c.store(
             h.deposited,
             0,
@@ -50,19 +53,17 @@ pub fn zap_deposited_table(c: &Ctx, policy: &ArchPolicy, h: HugePmd) {
 }
 
 /// `pgtable_trans_huge_deposit(mm, pmdp, pgtable)`: keep the pte table for a later split or
-/// zap. Generic: a list in the table's `struct page`, nothing written into the table. powerpc
-/// radix (`Deposit::InTable`): the `list_head` goes over the table's first entries.
+/// zap (see [`Deposit`]). Generic: a list in the table's `struct page`; hash: a pointer in the
+/// pmd page; radix: the `list_head` over the table's first entries (slot 0 here: the model's
+/// tables have one entry per address).
 pub fn pgtable_trans_huge_deposit(c: &Ctx, policy: &ArchPolicy, h: HugePmd) {
     const F: &str = "pgtable_trans_huge_deposit";
+    let name = c.world.name(h.deposited).to_string();
     match policy.deposit {
-        Deposit::InTable => c.store(h.deposited, 0, Entry::DEPOSIT_LINK, ONCE, F),
-        Deposit::StructPage => c.note(
-            F,
-            format!(
-                "deposit {} (list in its struct page)",
-                c.world.name(h.deposited)
-            ),
-        ),
+        Deposit::ListInTable => c.store(h.deposited, 0, Entry::DEPOSIT_LINK_LE, ONCE, F),
+        Deposit::ListInTableBigEndian => c.store(h.deposited, 0, Entry::DEPOSIT_LINK, ONCE, F),
+        Deposit::StructPage => c.note(F, format!("deposit {name} (list in its struct page)")),
+        Deposit::PmdPageSlot => c.note(F, format!("deposit {name} (pointer in the pmd page)")),
     }
 }
 
