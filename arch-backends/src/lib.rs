@@ -81,4 +81,27 @@ mod tests {
         assert_eq!(invlpgb.tlb_flush, TlbFlush::BroadcastTlbi);
         assert_eq!(invlpgb.table_free, TableFree::RcuBatched);
     }
+
+    /// The small knobs of the fidelity review: 2014 arm64 had no xchg_relaxed (read, then
+    /// clear); radix's tlb_needs_table_invalidate() is radix_enabled(); hash keeps the deposit
+    /// out of the table.
+    #[test]
+    fn small_knobs_match_the_kernels_they_name() {
+        use policy::{Deposit, PtepGetAndClear};
+        let p = |n: &str| by_name(n).expect("policy");
+        assert_eq!(
+            p("arm64").ptep_get_and_clear,
+            PtepGetAndClear::ReadThenClear
+        );
+        assert_eq!(p("x86").ptep_get_and_clear, PtepGetAndClear::Xchg);
+        assert!(p("powerpc-radix").table_invalidate && p("powerpc-radix-pre2020").table_invalidate);
+        assert!(!p("powerpc-hash").table_invalidate);
+        assert_eq!(p("powerpc-hash").deposit, Deposit::PmdPageSlot);
+        assert_eq!(p("powerpc-radix").deposit, Deposit::ListInTable);
+        assert!(p("powerpc-hash").hash_mmu && !p("powerpc-radix").hash_mmu);
+        assert!(
+            !p("x86-pv-no-rcu-free").rcu_table_free_config
+                && p("arm64-rfc-v4").rcu_table_free_config
+        );
+    }
 }
