@@ -363,6 +363,7 @@ mod tests {
             opportunities: Witnesses([1, 1, 1]),
             relevant: ptcheck_model::Hazards::all(),
             guards_read: Default::default(),
+            first_found: None,
         }
     }
 
@@ -414,7 +415,7 @@ mod tests {
             let ev = |write: bool, value: u64| ptcheck_model::Event {
                 actor: ptcheck_model::Actor::Cpu(usize::from(!write)),
                 func: "f",
-                what: String::new(),
+                what: ptcheck_model::What::Static(""),
                 access: Some(ptcheck_model::EntryAccess {
                     entry: (1, 0),
                     write,

@@ -5,6 +5,7 @@
 //! checks). The `ptcheck` binary and the gate tests are built on these.
 
 pub mod agree;
+pub mod baseline;
 pub mod bench;
 pub mod cost;
 pub mod expected;

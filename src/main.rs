@@ -51,8 +51,16 @@ struct ExploreArgs {
     #[arg(long, value_parser = clap::value_parser!(u8))]
     bound: Option<u8>,
     /// Seed for pct/random.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, conflicts_with = "seeds")]
     seed: u64,
+    /// A range of seeds for pct/random, `FIRST-LAST` (e.g. `1-5` on one machine, `6-10` on
+    /// another): each cell is run once per seed, one row each.
+    #[arg(long, value_parser = parse_seed_range)]
+    seeds: Option<(u64, u64)>,
+    /// The nightly depth: loom at preemption bound 4 on the scenarios the gate bounds (three
+    /// CPUs); two-CPU scenarios are exhaustive either way. `--bound` overrides it.
+    #[arg(long)]
+    deep: bool,
     /// Time budget per cell and choice combination, in seconds (a run it stops is reported as
     /// incomplete).
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
@@ -64,8 +72,10 @@ impl ExploreArgs {
         RunConfig {
             explorer: self.explorer.clone(),
             iterations: self.iterations,
-            seed: self.seed,
+            seed: self.seeds.map_or(self.seed, |(a, _)| a),
+            last_seed: self.seeds.map(|(_, b)| b),
             bound: self.bound.map(usize::from),
+            deep: self.deep,
             budget: Budget {
                 time: Duration::from_secs(self.budget),
                 ..Budget::default()
@@ -156,11 +166,17 @@ enum Cmd {
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
         budget: u64,
     },
-    /// Measure explorer speed and memory on fixed cells.
+    /// Measure explorer speed and memory on fixed cells, and the executions to the first
+    /// counterexample of broken cells.
     Bench {
-        /// Iterations for the shuttle explorers.
-        #[arg(long, default_value_t = 20_000)]
-        iterations: usize,
+        /// Iterations per choice combination for the shuttle explorers.
+        #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+        iterations: u64,
+        /// Also compare time per execution with the hand-written raw loom/shuttle model.
+        #[arg(long)]
+        baseline: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// Replay a shuttle schedule string (printed under a counterexample) on a cell.
     Replay {
@@ -168,6 +184,20 @@ enum Cmd {
         #[arg(long)]
         schedule: String,
     },
+}
+
+/// `FIRST-LAST`, FIRST <= LAST.
+fn parse_seed_range(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("`{s}` is not a seed range FIRST-LAST (e.g. 1-10)");
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    let (a, b): (u64, u64) = (
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    );
+    if a > b {
+        return Err(format!("seed range `{s}`: FIRST must not be above LAST"));
+    }
+    Ok((a, b))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -282,11 +312,20 @@ fn run(cli: Cli) -> Result<bool, CliError> {
             print!("{}", r.render());
             Ok(r.failures().is_empty())
         }
-        Cmd::Bench { iterations } => {
-            print!(
-                "{}",
-                ptcheck::bench::render(&ptcheck::bench::run(iterations)?)
-            );
+        Cmd::Bench {
+            iterations,
+            baseline,
+            json,
+        } => {
+            let r = ptcheck::bench::run(iterations as usize, baseline)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&r).map_err(|e| CliError::Usage(e.to_string()))?
+                );
+            } else {
+                print!("{}", ptcheck::bench::render(&r));
+            }
             Ok(true)
         }
         Cmd::Replay { cell, schedule } => {

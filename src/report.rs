@@ -42,11 +42,21 @@ pub struct RunConfig {
     /// `loom`, `loom-exhaustive`, `pct`, `random`, `dfs`.
     pub explorer: String,
     pub iterations: usize,
+    /// The first seed of pct/random.
     pub seed: u64,
+    /// The last seed (pct/random run the cell once per seed from `seed` to `last_seed`, one
+    /// row each: seed ranges split a shuttle search across machines). `None`: `seed` alone.
+    pub last_seed: Option<u64>,
     pub budget: Budget,
     /// loom's preemption bound instead of the scenario's (`--bound`).
     pub bound: Option<usize>,
+    /// `--deep`: loom at [`DEEP_BOUND`] on the scenarios the gate bounds (three CPUs and more;
+    /// two-CPU scenarios are exhaustive already). For nightly runs, not the gate.
+    pub deep: bool,
 }
+
+/// The preemption bound of `check --deep` for scenarios whose gate bound is lower.
+pub const DEEP_BOUND: usize = 4;
 
 impl Default for RunConfig {
     fn default() -> Self {
@@ -54,8 +64,10 @@ impl Default for RunConfig {
             explorer: "loom".into(),
             iterations: 10_000,
             seed: 1,
+            last_seed: None,
             budget: Budget::default(),
             bound: None,
+            deep: false,
         }
     }
 }
@@ -64,9 +76,29 @@ impl RunConfig {
     /// The explorer for `scenario`: `loom` means loom at the scenario's preemption bound (or
     /// `bound` if set); the others as [`Explorer::parse`] says.
     pub fn explorer_for(&self, scenario: &Scenario) -> Result<Explorer, ExplorerError> {
-        let e = match Explorer::parse(&self.explorer, self.iterations, self.seed)? {
+        self.explorer_with_seed(scenario, self.seed)
+    }
+
+    /// The seeds the cells are run with: `seed..=last_seed` for pct/random, `seed` otherwise.
+    pub fn seeds(&self) -> std::ops::RangeInclusive<u64> {
+        match self.explorer.as_str() {
+            "pct" | "random" => self.seed..=self.last_seed.unwrap_or(self.seed).max(self.seed),
+            _ => self.seed..=self.seed,
+        }
+    }
+
+    fn explorer_with_seed(
+        &self,
+        scenario: &Scenario,
+        seed: u64,
+    ) -> Result<Explorer, ExplorerError> {
+        let e = match Explorer::parse(&self.explorer, self.iterations, seed)? {
             Explorer::Loom { bound: Some(_) } => Explorer::Loom {
-                bound: self.bound.or(scenario.loom_bound),
+                bound: self.bound.or(if self.deep {
+                    scenario.loom_bound.map(|b| b.max(DEEP_BOUND))
+                } else {
+                    scenario.loom_bound
+                }),
             },
             e => e,
         };
@@ -88,13 +120,15 @@ pub fn run_cells(
     let mut rows = Vec::new();
     for cell in cells {
         bar.set_message(cell.id());
-        let e = cfg.explorer_for(cell.scenario)?;
-        let outcome = cell.check(&e, cfg.budget);
-        rows.push(Row {
-            cell: *cell,
-            expect: exp.get(cell).cloned(),
-            outcome,
-        });
+        for seed in cfg.seeds() {
+            let e = cfg.explorer_with_seed(cell.scenario, seed)?;
+            let outcome = cell.check(&e, cfg.budget);
+            rows.push(Row {
+                cell: *cell,
+                expect: exp.get(cell).cloned(),
+                outcome,
+            });
+        }
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -264,6 +298,8 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                 "elapsed_ms": o.elapsed.as_secs_f64() * 1000.0,
                 "choice_combinations": o.combos.iter().map(|c| ptcheck_model::Choice::describe(c)).collect::<Vec<_>>(),
                 "executions_per_combination": o.combo_executions,
+                "first_found_after_executions": o.first_found.map(|(n, _)| n),
+                "first_found_after_ms": o.first_found.map(|(_, t)| t.as_secs_f64() * 1000.0),
                 "hazard_reached": ptcheck_model::Hazards::NAMED.iter().zip(o.witnesses.0).map(|((_, n), c)| (n.to_string(), c)).collect::<std::collections::BTreeMap<_, _>>(),
                 "hazard_set_up": ptcheck_model::Hazards::NAMED.iter().zip(o.opportunities.0).map(|((_, n), c)| (n.to_string(), c)).collect::<std::collections::BTreeMap<_, _>>(),
                 "relevant_hazards": o.relevant.names(),
@@ -304,6 +340,7 @@ mod tests {
                 opportunities: ptcheck_model::Witnesses([1, 1, 1]),
                 relevant: ptcheck_model::Hazards::all(),
                 guards_read: Default::default(),
+                first_found: None,
             },
         }
     }

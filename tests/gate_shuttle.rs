@@ -12,8 +12,10 @@ fn pct() -> RunConfig {
         explorer: "pct".into(),
         iterations: 2_000,
         seed: 1,
+        last_seed: None,
         budget: Budget::default(),
         bound: None,
+        deep: false,
     }
 }
 

@@ -183,7 +183,7 @@ fn stale_reads_are_marked() {
     let ev = |write: bool, value: u64| Event {
         actor: Actor::Cpu(if write { 1 } else { 0 }),
         func: "f",
-        what: format!("{}", value),
+        what: format!("{}", value).into(),
         access: Some(EntryAccess {
             entry: (1, 0),
             write,

@@ -14,7 +14,7 @@
 
 use crate::policy::{ArchPolicy, RemoveTableOne, TableFree};
 use crate::tlb::flush_tlb_mm;
-use ptcheck_model::{Choice, Ctx, FrameId, Guards, IpiTargets};
+use ptcheck_model::{Choice, Ctx, FrameId, Guards, IpiTargets, What};
 
 /// The data choices: does `__get_free_page(GFP_NOWAIT)` for the table batch fail? A failed
 /// attempt leaves no batch, so the next table tries again: the first attempt and every later
@@ -78,7 +78,10 @@ impl<'a> MmuGather<'a> {
             TableFree::AfterFlush => {
                 self.c.note(
                     func,
-                    format!("tlb_remove_page({})", self.c.world.name(table)),
+                    What::Call {
+                        op: "tlb_remove_page",
+                        frame: self.c.world.name(table),
+                    },
                 );
                 self.pages.push((table, true));
             }
@@ -103,7 +106,13 @@ impl<'a> MmuGather<'a> {
             }
             self.batch = Some(Vec::new());
         }
-        c.note("tlb_remove_table", format!("batch {}", c.world.name(table)));
+        c.note(
+            "tlb_remove_table",
+            What::Labelled {
+                label: "batch",
+                frame: c.world.name(table),
+            },
+        );
         self.batch.get_or_insert_with(Vec::new).push(table);
     }
 

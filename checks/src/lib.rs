@@ -13,11 +13,13 @@
 //! verdicts and traces.
 
 pub mod capture;
+pub mod choice_tree;
 pub mod explorer;
 pub mod outcome;
 mod quiet;
 pub mod render;
 pub mod run;
+pub mod search;
 
 pub use capture::Failure;
 pub use explorer::{Budget, Explorer, ExplorerError};

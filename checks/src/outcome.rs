@@ -76,6 +76,9 @@ pub struct Outcome {
     pub relevant: Hazards,
     /// Every guard a kernel path asked about.
     pub guards_read: Guards,
+    /// For a finding: the executions run, and the time taken, until the first failing
+    /// execution (the rest of `executions` looked for the simplest counterexample).
+    pub first_found: Option<(u64, Duration)>,
 }
 
 impl Outcome {

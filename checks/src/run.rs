@@ -4,21 +4,16 @@
 //! every CPU to the end, raising a violation on the way if an oracle fires. The drivers here
 //! know nothing about page tables.
 
-use crate::capture::{self, Failure};
+use crate::capture;
+use crate::choice_tree::ChoiceTree;
 use crate::explorer::{Budget, Explorer};
 use crate::outcome::{Finding, Outcome};
-use ptcheck_model::{exec, rt, trace, Choice, Picked};
-use shuttle::scheduler::{
-    DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
-};
-use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::rc::Rc;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use crate::search::{for_combination, slice, Progress, Search};
+use ptcheck_model::{exec, trace, Picked};
+use std::panic::catch_unwind;
+use std::time::Instant;
 
-/// One execution of a cell, given the data choices forced for the run.
-pub type Body = Arc<dyn Fn(&[Picked]) + Send + Sync>;
+pub use crate::search::Body;
 
 /// A malformed schedule string.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,147 +43,162 @@ pub fn validate_schedule(s: &str) -> Result<(), BadSchedule> {
     }
 }
 
-struct RunResult {
-    failure: Option<(Failure, Option<String>)>,
-    complete: bool,
-}
-
-/// Explore `body` with `explorer`, enumerating data choices; stop at the first finding.
+/// Explore `body` with `explorer` over every data-choice combination ([`ChoiceTree`]); stop
+/// at the first finding.
+///
+/// The combinations are explored round-robin, a slice of executions at a time
+/// ([`crate::search`]), so a broken cell is found within the budget of its cheapest failing
+/// combination. loom runs each combination at the explorer's bound once (a safe verdict does
+/// not re-explore lower bounds); when a combination fails, the bounds below are searched
+/// from 0 for the counterexample with the fewest preemptions (DESIGN.md §2).
 pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
     capture::install_hook();
     let start = Instant::now();
-    let mut executions = 0;
-    let mut cost = ptcheck_model::Cost::default();
-    let mut complete = true;
-    let mut known: Vec<Choice> = Vec::new();
-    let mut done: Vec<Vec<Picked>> = Vec::new();
+    let target = match explorer {
+        Explorer::Loom { bound } => *bound,
+        _ => None,
+    };
+    let mut tree = ChoiceTree::new();
+    let mut searches: Vec<Option<Search>> = Vec::new();
     let mut per_combo: Vec<u64> = Vec::new();
-    let mut witnesses = ptcheck_model::Witnesses::default();
-    let mut opportunities = ptcheck_model::Witnesses::default();
-    let mut guards_read = ptcheck_model::Guards::empty();
-    let mut todo: Vec<Vec<Picked>> = vec![Vec::new()];
+    let mut total = exec::ExecStats::default();
+    let mut complete = true;
     let mut finding = None;
-    while let Some(combo) = todo.pop() {
-        let (found, stats, ran_to_end) = explore_combo(explorer, budget, &body, &combo);
-        executions += stats.executions;
-        cost = cost.max(stats.cost);
-        complete &= ran_to_end;
-        done.push(combo.clone());
-        per_combo.push(stats.executions);
-        witnesses.merge(stats.witnesses);
-        opportunities.merge(stats.opportunities);
-        guards_read |= stats.guards_read;
-        if let Some(mut f) = found {
-            f.choices = combo;
-            finding = Some(f);
+    let mut first_found = None;
+    let mut round = 0u32;
+    'rounds: loop {
+        let slice = slice(round);
+        round += 1;
+        let mut active = false;
+        let mut i = 0;
+        while i < tree.nodes.len() {
+            if searches.len() <= i {
+                searches.push(Some(Search::new(
+                    &for_combination(explorer, &tree.nodes[i].picked),
+                    target,
+                    budget,
+                    &body,
+                    &tree.nodes[i].picked,
+                )));
+                per_combo.push(0);
+            }
+            let Some(search) = searches[i].as_mut() else {
+                i += 1;
+                continue;
+            };
+            exec::reset();
+            let progress = search.advance(slice);
+            let s = exec::stats();
+            per_combo[i] += s.executions;
+            total.merge(&s);
+            tree.grow(i, &s.choices_met);
+            match progress {
+                Progress::More => active = true,
+                Progress::Done { complete: c } => {
+                    complete &= c;
+                    searches[i] = None;
+                }
+                Progress::Failed(failure, schedule) => {
+                    let combo = tree.nodes[i].picked.clone();
+                    let f = Finding {
+                        failure,
+                        trace: trace::snapshot(),
+                        choices: combo.clone(),
+                        schedule,
+                        preemptions: target,
+                        interleaving: None,
+                        sc_schedules: 0,
+                        sc_exhaustive: false,
+                    };
+                    first_found = Some((total.executions, start.elapsed()));
+                    let earlier: Vec<Vec<Picked>> =
+                        tree.nodes[..i].iter().map(|n| n.picked.clone()).collect();
+                    let mut f = if matches!(explorer, Explorer::Loom { .. }) {
+                        let (f, n) = simplest(f, &earlier, target, budget, &body);
+                        total.executions += n;
+                        f
+                    } else {
+                        f
+                    };
+                    if matches!(explorer, Explorer::Loom { .. }) && f.weak_memory() {
+                        let choices = f.choices.clone();
+                        interleaving_search(&mut f, budget, &body, &choices);
+                    }
+                    finding = Some(f);
+                    break 'rounds;
+                }
+            }
+            i += 1;
+        }
+        if !active {
             break;
         }
-        // Enumerate every combination of the alternatives of the points met so far, once each
-        // (a point a run does not force takes its default, alternative 0).
-        for m in stats.choices_met {
-            if !known.contains(&m) {
-                known.push(m);
-            }
-        }
-        let mut combos: Vec<Vec<Picked>> = vec![Vec::new()];
-        for c in &known {
-            combos = combos
-                .into_iter()
-                .flat_map(|base| {
-                    (0..c.options.len()).map(move |i| {
-                        let mut v = base.clone();
-                        if i != 0 {
-                            v.push((*c, i));
-                        }
-                        v
-                    })
-                })
-                .collect();
-        }
-        for c in combos {
-            if !done.contains(&c) && !todo.contains(&c) {
-                todo.insert(0, c);
-            }
-        }
     }
+    let ran = per_combo.len();
     Outcome {
         explorer: explorer.clone(),
-        executions,
+        executions: total.executions,
         elapsed: start.elapsed(),
         complete,
-        cost,
-        combos: done,
+        cost: total.cost,
+        combos: tree.nodes[..ran].iter().map(|n| n.picked.clone()).collect(),
         combo_executions: per_combo,
         finding,
-        witnesses,
-        opportunities,
+        witnesses: total.witnesses,
+        opportunities: total.opportunities,
         relevant: ptcheck_model::Hazards::all(),
-        guards_read,
+        guards_read: total.guards_read,
+        first_found,
     }
 }
 
-/// One choice combination; for loom, raise the preemption bound from 0 so that the first
-/// counterexample has the fewest preemptions.
-fn explore_combo(
-    explorer: &Explorer,
+/// loom found `f` at bound `target` in a combination that `earlier` combinations precede: look
+/// for the counterexample a reader is best served by, the one with the fewest preemptions and,
+/// among those, in the earliest combination (the defaults first). Bounds 0, 1, .. below
+/// `target` are searched on `earlier` and on `f`'s own choices, then `target` itself on
+/// `earlier`; the first failure found is kept, `f` otherwise. Returns the counterexample and
+/// the executions the search ran. This is work after the bug is known: a safe cell never
+/// pays it.
+fn simplest(
+    f: Finding,
+    earlier: &[Vec<Picked>],
+    target: Option<usize>,
     budget: Budget,
     body: &Body,
-    combo: &[Picked],
-) -> (Option<Finding>, exec::ExecStats, bool) {
-    let mut total = exec::ExecStats::default();
-    let bounds: Vec<Option<usize>> = match explorer {
-        Explorer::Loom { bound: Some(b) } => (0..=*b).map(Some).collect(),
-        Explorer::Loom { bound: None } => vec![Some(0), Some(1), Some(2), None],
-        _ => vec![None],
-    };
-    let deadline = Instant::now() + budget.time;
-    let mut complete = true;
-    for b in bounds {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            complete = false;
-            break;
-        }
-        let b_budget = Budget {
-            time: left,
-            ..budget
-        };
+) -> (Finding, u64) {
+    let below = target.unwrap_or(UNBOUNDED_AFTER);
+    let mut n = 0;
+    let own = f.choices.clone();
+    let runs = (0..below)
+        .flat_map(|b| {
+            earlier
+                .iter()
+                .chain(std::iter::once(&own))
+                .map(move |c| (Some(b), c))
+        })
+        .chain(earlier.iter().map(|c| (target, c)));
+    for (b, combo) in runs {
         exec::reset();
-        let r = match explorer {
-            Explorer::Loom { .. } => run_loom(b, b_budget, body, combo),
-            _ => run_shuttle(explorer, b_budget, body, combo),
-        };
-        let s = exec::stats();
-        total.executions += s.executions;
-        total.cost = total.cost.max(s.cost);
-        total.witnesses.merge(s.witnesses);
-        total.opportunities.merge(s.opportunities);
-        total.guards_read |= s.guards_read;
-        for m in s.choices_met {
-            if !total.choices_met.contains(&m) {
-                total.choices_met.push(m);
-            }
-        }
-        complete &= r.complete;
-        if let Some((failure, schedule)) = r.failure {
-            let mut f = Finding {
+        let loom = Explorer::Loom { bound: b };
+        let r = Search::new(&loom, b, budget, body, combo).finish();
+        n += exec::stats().executions;
+        if let Progress::Failed(failure, schedule) = r {
+            let simpler = Finding {
                 failure,
                 trace: trace::snapshot(),
-                choices: combo.to_vec(),
+                choices: combo.clone(),
                 schedule,
                 preemptions: b,
-                interleaving: None,
-                sc_schedules: 0,
-                sc_exhaustive: false,
+                ..f
             };
-            if matches!(explorer, Explorer::Loom { .. }) && f.weak_memory() {
-                interleaving_search(&mut f, budget, body, combo);
-            }
-            return (Some(f), total, complete);
+            return (simpler, n);
         }
     }
-    (None, total, complete)
+    (f, n)
 }
+
+/// Under exhaustive loom, a counterexample is first sought at bounds below this one.
+const UNBOUNDED_AFTER: usize = 3;
 
 /// Schedules the sequentially consistent search for an interleaving-order counterexample may
 /// run, per weak-memory finding.
@@ -207,11 +217,10 @@ pub const SC_SEARCH: Explorer = Explorer::Pct {
 /// interleaving order too ([`SC_SEARCH`] on the same data choices), and attach it.
 fn interleaving_search(f: &mut Finding, budget: Budget, body: &Body, combo: &[Picked]) {
     exec::reset();
-    let r = run_shuttle(&SC_SEARCH, budget, body, combo);
-    let n = exec::stats().executions;
-    f.sc_schedules = n;
+    let r = Search::new(&SC_SEARCH, None, budget, body, combo).finish();
+    f.sc_schedules = exec::stats().executions;
     f.sc_exhaustive = false;
-    if let Some((failure, schedule)) = r.failure {
+    if let Progress::Failed(failure, schedule) = r {
         f.interleaving = Some(Box::new(Finding {
             failure,
             trace: trace::snapshot(),
@@ -222,104 +231,5 @@ fn interleaving_search(f: &mut Finding, budget: Budget, body: &Body, combo: &[Pi
             sc_schedules: 0,
             sc_exhaustive: false,
         }));
-    }
-}
-
-fn run_loom(bound: Option<usize>, budget: Budget, body: &Body, combo: &[Picked]) -> RunResult {
-    rt::set_backend(rt::Backend::Loom);
-    capture::reset();
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound = bound;
-    b.max_branches = budget.max_branches;
-    b.max_duration = Some(budget.time);
-    b.checkpoint_interval = 500;
-    b.checkpoint_file = None;
-    let body = body.clone();
-    let combo = combo.to_vec();
-    let start = Instant::now();
-    capture::set_exploring(true);
-    let r = catch_unwind(AssertUnwindSafe(|| b.check(move || body(&combo))));
-    capture::set_exploring(false);
-    let complete = start.elapsed() < budget.time;
-    RunResult {
-        failure: r.err().map(|p| (capture::classify(p), None)),
-        complete,
-    }
-}
-
-/// Wraps a shuttle scheduler to record the schedule it produces, so that a failing execution's
-/// schedule reaches the caller (shuttle itself only prints it from its panic hook).
-struct Recording {
-    inner: Box<dyn Scheduler>,
-    rec: Rc<RefCell<Schedule>>,
-}
-
-impl Scheduler for Recording {
-    fn new_execution(&mut self) -> Option<Schedule> {
-        let s = self.inner.new_execution()?;
-        *self.rec.borrow_mut() = Schedule::new(s.seed);
-        Some(s)
-    }
-
-    fn next_task(
-        &mut self,
-        runnable: &[&Task],
-        current: Option<TaskId>,
-        is_yielding: bool,
-    ) -> Option<TaskId> {
-        let t = self.inner.next_task(runnable, current, is_yielding)?;
-        self.rec.borrow_mut().push_task(t);
-        Some(t)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.rec.borrow_mut().push_random();
-        self.inner.next_u64()
-    }
-}
-
-fn run_shuttle(explorer: &Explorer, budget: Budget, body: &Body, combo: &[Picked]) -> RunResult {
-    rt::set_backend(rt::Backend::Shuttle);
-    capture::reset();
-    let inner: Box<dyn Scheduler> = match explorer {
-        Explorer::Pct {
-            seed,
-            depth,
-            iterations,
-        } => Box::new(PctScheduler::new_from_seed(*seed, *depth, *iterations)),
-        Explorer::Random { seed, iterations } => {
-            Box::new(RandomScheduler::new_from_seed(*seed, *iterations))
-        }
-        Explorer::Dfs { max_iterations } => Box::new(DfsScheduler::new(*max_iterations, false)),
-        Explorer::Replay { schedule } => Box::new(ReplayScheduler::new_from_encoded(schedule)),
-        Explorer::Loom { .. } => unreachable!("loom runs through run_loom"),
-    };
-    let rec = Rc::new(RefCell::new(Schedule::new(0)));
-    let sched = Recording {
-        inner,
-        rec: rec.clone(),
-    };
-    let mut cfg = shuttle::Config::new();
-    cfg.silence_warnings = true;
-    cfg.failure_persistence = shuttle::FailurePersistence::None;
-    cfg.max_time = Some(budget.time);
-    cfg.max_steps = shuttle::MaxSteps::FailAfter(50_000);
-    let body = body.clone();
-    let combo = combo.to_vec();
-    let start = Instant::now();
-    capture::set_exploring(true);
-    let r = crate::quiet::without_stderr(|| {
-        catch_unwind(AssertUnwindSafe(|| {
-            shuttle::Runner::new(sched, cfg).run(move || body(&combo))
-        }))
-    });
-    capture::set_exploring(false);
-    let complete = start.elapsed() < budget.time + Duration::from_millis(1);
-    RunResult {
-        failure: r.err().map(|p| {
-            let s = shuttle_engine::scheduler::serialization::serialize_schedule(&rec.borrow());
-            (capture::classify(p), Some(s.replace('\n', "")))
-        }),
-        complete,
     }
 }

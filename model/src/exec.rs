@@ -24,6 +24,22 @@ pub struct ExecStats {
     pub guards_read: Guards,
 }
 
+impl ExecStats {
+    /// Fold in the statistics of another exploration.
+    pub fn merge(&mut self, o: &ExecStats) {
+        self.executions += o.executions;
+        self.cost = self.cost.max(o.cost);
+        self.witnesses.merge(o.witnesses);
+        self.opportunities.merge(o.opportunities);
+        self.guards_read |= o.guards_read;
+        for m in &o.choices_met {
+            if !self.choices_met.contains(m) {
+                self.choices_met.push(*m);
+            }
+        }
+    }
+}
+
 thread_local! {
     static STATS: RefCell<ExecStats> = RefCell::new(ExecStats::default());
 }

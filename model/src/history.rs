@@ -65,7 +65,7 @@ impl World {
     fn name_or_pfn(&self, t: FrameId) -> String {
         self.frames
             .get(t.0)
-            .map(|f| f.name.clone())
+            .map(|f| f.name.to_string())
             .unwrap_or_else(|| format!("pfn {}", t.0))
     }
 
@@ -114,7 +114,7 @@ impl Ctx {
                     "{} held only {}",
                     w.name(t),
                     held.iter()
-                        .map(|h| w.show(*h))
+                        .map(|h| w.show(*h).to_string())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -135,7 +135,7 @@ impl Ctx {
                 by: self.actor,
                 func,
                 seen,
-                tested: w.show(tested),
+                tested: w.show(tested).to_string(),
                 detail: wrong.into(),
             });
         }

@@ -21,6 +21,7 @@
 //! | hazards a walker met (coverage witnesses, `vacuous`) | [`hazard`] | — |
 //! | typed violations | [`violation`] | — |
 //! | event trace | [`trace`] | — |
+//! | frame and entry names, formatted when read | [`name`] | — |
 
 pub mod compound;
 pub mod cpu;
@@ -31,6 +32,7 @@ pub mod hazard;
 pub mod history;
 pub mod hpte;
 pub mod ipi;
+pub mod name;
 pub mod ordering;
 pub mod page;
 pub mod rcu;
@@ -45,7 +47,8 @@ pub use guards::Guards;
 pub use hazard::{Hazards, Witnesses};
 pub use history::Meaning;
 pub use ipi::IpiTargets;
+pub use name::{FrameName, Shown};
 pub use rcu::RcuFlavour;
-pub use trace::{Actor, EntryAccess, Event};
+pub use trace::{Actor, EntryAccess, Event, What};
 pub use violation::{Violation, ViolationKind};
 pub use world::{run_cpus, Choice, Cost, Ctx, Level, Picked, Program, World, WorldBuilder};

@@ -7,6 +7,7 @@
 
 use crate::entry::{Entry, FrameId};
 use crate::rt::{fence, Ordering};
+use crate::trace::What;
 use crate::violation::{self, Violation};
 use crate::world::Ctx;
 
@@ -20,22 +21,29 @@ impl Ctx {
     /// reader of the new count order less of what came before it, never more.
     pub fn get_page_unless_zero(&self, p: FrameId, func: &'static str) -> bool {
         let w = &self.world;
-        let r = w.frames[p.0]
-            .refcount
-            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |c| {
-                if c == 0 {
-                    None
-                } else {
-                    Some(c + 1)
-                }
-            });
+        let r =
+            w.frames[p.0]
+                .page()
+                .refcount
+                .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |c| {
+                    if c == 0 {
+                        None
+                    } else {
+                        Some(c + 1)
+                    }
+                });
         if r.is_ok() {
             fence(Ordering::SeqCst);
         }
         match r {
             Ok(c) => self.note(
                 func,
-                format!("get_page_unless_zero({}): {c} -> {}", w.name(p), c + 1),
+                What::Count {
+                    op: "get_page_unless_zero",
+                    page: w.name(p),
+                    from: c,
+                    to: c + 1,
+                },
             ),
             Err(_) => self.note(
                 func,
@@ -48,8 +56,19 @@ impl Ctx {
     /// `get_page` (`atomic_inc`): the caller must already hold a reference.
     pub fn get_page(&self, p: FrameId, func: &'static str) {
         let w = &self.world;
-        let c = w.frames[p.0].refcount.fetch_add(1, Ordering::Relaxed);
-        self.note(func, format!("get_page({}): {c} -> {}", w.name(p), c + 1));
+        let c = w.frames[p.0]
+            .page()
+            .refcount
+            .fetch_add(1, Ordering::Relaxed);
+        self.note(
+            func,
+            What::Count {
+                op: "get_page",
+                page: w.name(p),
+                from: c,
+                to: c + 1,
+            },
+        );
         if c == 0 {
             // The count was zero: the page had been freed and this reference resurrects it.
             let freed = w.last_freed_at(p).expect("refcount 0 without a free");
@@ -66,11 +85,19 @@ impl Ctx {
     pub fn put_page(&self, p: FrameId, func: &'static str) {
         let w = &self.world;
         fence(Ordering::SeqCst);
-        let c = w.frames[p.0].refcount.fetch_sub(1, Ordering::Relaxed);
+        let c = w.frames[p.0]
+            .page()
+            .refcount
+            .fetch_sub(1, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         self.note(
             func,
-            format!("put_page({}): {c} -> {}", w.name(p), c.wrapping_sub(1)),
+            What::Count {
+                op: "put_page",
+                page: w.name(p),
+                from: c,
+                to: c.wrapping_sub(1),
+            },
         );
         if c == 1 {
             self.free(p, func);
@@ -113,7 +140,10 @@ impl Ctx {
     /// `page_ref_add(p, n)` (`atomic_add`): used by `__split_huge_page_refcount`.
     pub fn page_ref_add(&self, p: FrameId, n: u64, func: &'static str) {
         let w = &self.world;
-        let c = w.frames[p.0].refcount.fetch_add(n, Ordering::Relaxed);
+        let c = w.frames[p.0]
+            .page()
+            .refcount
+            .fetch_add(n, Ordering::Relaxed);
         self.note(
             func,
             format!("page_ref_add({}, {n}): {c} -> {}", w.name(p), c + n),
@@ -123,7 +153,10 @@ impl Ctx {
     /// `page_ref_sub(p, n)` (`atomic_sub`, the caller holds another reference).
     pub fn page_ref_sub(&self, p: FrameId, n: u64, func: &'static str) {
         let w = &self.world;
-        let c = w.frames[p.0].refcount.fetch_sub(n, Ordering::Relaxed);
+        let c = w.frames[p.0]
+            .page()
+            .refcount
+            .fetch_sub(n, Ordering::Relaxed);
         self.note(
             func,
             format!(
@@ -139,7 +172,7 @@ impl Ctx {
     /// follows must see the data of every reference already dropped.
     pub fn page_count(&self, p: FrameId, func: &'static str) -> u64 {
         let w = &self.world;
-        let c = w.frames[p.0].refcount.load(Ordering::Acquire);
+        let c = w.frames[p.0].page().refcount.load(Ordering::Acquire);
         self.note(func, format!("page_count({}) = {c}", w.name(p)));
         c
     }
@@ -147,7 +180,7 @@ impl Ctx {
     /// The gup caller writes the page through its pin (`FOLL_WRITE`: DMA, `O_DIRECT` read).
     pub fn write_through_pin(&self, p: FrameId, func: &'static str) {
         let w = &self.world;
-        let v = w.frames[p.0].content.fetch_add(1, Ordering::Relaxed);
+        let v = w.frames[p.0].page().content.fetch_add(1, Ordering::Relaxed);
         self.note(
             func,
             format!("write {} through the pin: data {v} -> {}", w.name(p), v + 1),
@@ -159,8 +192,8 @@ impl Ctx {
     /// `__collapse_huge_page_copy`).
     pub fn copy_page(&self, from: FrameId, to: FrameId, func: &'static str) {
         let w = &self.world;
-        let v = w.frames[from.0].content.load(Ordering::Relaxed);
-        w.frames[to.0].content.store(v, Ordering::Relaxed);
+        let v = w.frames[from.0].page().content.load(Ordering::Relaxed);
+        w.frames[to.0].page().content.store(v, Ordering::Relaxed);
         self.note(
             func,
             format!("copy {} -> {}: data {v}", w.name(from), w.name(to)),
@@ -181,7 +214,7 @@ impl crate::World {
                 continue;
             }
             let written = self.shadow().writes.iter().filter(|(_, p)| *p == y).count() as u64;
-            let have = self.frames[x.0].content.load(Ordering::Acquire);
+            let have = self.frames[x.0].page().content.load(Ordering::Acquire);
             if have < written {
                 violation::raise(Violation::LostUpdate {
                     by: who,

@@ -6,6 +6,7 @@
 //! cleared when an execution starts ([`crate::World::new`]) and read by the explorer when an
 //! execution fails.
 
+use crate::name::{FrameName, Shown};
 use std::cell::RefCell;
 use std::fmt;
 
@@ -31,9 +32,87 @@ impl fmt::Display for Actor {
 pub struct Event {
     pub actor: Actor,
     pub func: &'static str,
-    pub what: String,
+    pub what: What,
     /// The entry the step read or wrote, if it is an entry access (for marking stale reads).
     pub access: Option<EntryAccess>,
+}
+
+/// What a step did, kept as data and formatted only when a counterexample is printed (most
+/// executions' traces are never read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum What {
+    /// Fixed text (`local_irq_save: interrupts off`).
+    Static(&'static str),
+    /// Text formatted at the step (rare steps that carry values).
+    Text(String),
+    /// `read PT#2[0] = page A [W]`
+    Read {
+        table: FrameName,
+        slot: usize,
+        value: Shown,
+    },
+    /// `PT#2[0] := none`
+    Write {
+        table: FrameName,
+        slot: usize,
+        value: Shown,
+    },
+    /// `PMD#1[0]: ->PT#2 -> none`
+    Exchange {
+        table: FrameName,
+        slot: usize,
+        old: Shown,
+        new: Shown,
+    },
+    /// `free PT#2`
+    Free(FrameName),
+    /// A refcount change: `put_page(page A): 1 -> 0`.
+    Count {
+        op: &'static str,
+        page: FrameName,
+        from: u64,
+        to: u64,
+    },
+    /// A call on a frame: `tlb_remove_page(PT#2)`.
+    Call { op: &'static str, frame: FrameName },
+    /// A label and a frame: `batch PT#2`.
+    Labelled {
+        label: &'static str,
+        frame: FrameName,
+    },
+}
+
+impl fmt::Display for What {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            What::Static(s) => f.write_str(s),
+            What::Text(s) => f.write_str(s),
+            What::Read { table, slot, value } => write!(f, "read {table}[{slot}] = {value}"),
+            What::Write { table, slot, value } => write!(f, "{table}[{slot}] := {value}"),
+            What::Exchange {
+                table,
+                slot,
+                old,
+                new,
+            } => write!(f, "{table}[{slot}]: {old} -> {new}"),
+            What::Free(frame) => write!(f, "free {frame}"),
+            What::Count { op, page, from, to } => write!(f, "{op}({page}): {from} -> {to}"),
+            What::Call { op, frame } => write!(f, "{op}({frame})"),
+            What::Labelled { label, frame } => write!(f, "{label} {frame}"),
+        }
+    }
+}
+
+impl From<&'static str> for What {
+    fn from(s: &'static str) -> Self {
+        What::Static(s)
+    }
+}
+
+impl From<String> for What {
+    fn from(s: String) -> Self {
+        What::Text(s)
+    }
 }
 
 /// An entry access of a step: which entry, read or written, and the value.
@@ -55,7 +134,7 @@ pub fn clear() {
 }
 
 /// Append a step; returns its index (used to say "freed at step 7").
-pub fn record(actor: Actor, func: &'static str, what: impl Into<String>) -> usize {
+pub fn record(actor: Actor, func: &'static str, what: impl Into<What>) -> usize {
     record_access(actor, func, what, None)
 }
 
@@ -63,7 +142,7 @@ pub fn record(actor: Actor, func: &'static str, what: impl Into<String>) -> usiz
 pub fn record_access(
     actor: Actor,
     func: &'static str,
-    what: impl Into<String>,
+    what: impl Into<What>,
     access: Option<EntryAccess>,
 ) -> usize {
     LOG.with(|l| {

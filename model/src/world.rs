@@ -11,8 +11,9 @@
 use crate::entry::{Entry, FrameId};
 use crate::guards::Guards;
 use crate::hazard::Hazards;
+use crate::name::{FrameName, Shown};
 use crate::rt::{self, Atomic, Ordering, RawLock, ShadowCell};
-use crate::trace::{self, Actor, EntryAccess};
+use crate::trace::{self, Actor, EntryAccess, What};
 use crate::violation::{self, FreedAt, UafOrder, Violation};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -46,14 +47,24 @@ pub enum FrameKind {
     Data,
 }
 
-/// A page frame: its entries (for a table), its struct page refcount (for a data page), and the
+/// A page frame: its entries (for a table), its struct page words (for a data page), and the
 /// happens-before shadow of its contents.
 pub struct Frame {
-    pub name: String,
+    pub name: FrameName,
     pub kind: FrameKind,
     cell: ShadowCell,
     slots: Vec<Atomic>,
-    /// `page->_refcount` (data pages).
+    /// The `struct page` words of a data page (tables have none: every model object is a
+    /// shared location the explorers track, so only those a protocol uses exist).
+    page: Option<PageWords>,
+    /// Compound-page state of a data page ([`crate::compound`]): `PG_tail` and the tail's
+    /// `_mapcount` (gup's tail pins, 2014 THP refcounting), and the head's `compound_lock`.
+    pub(crate) compound: Option<crate::compound::CompoundState>,
+}
+
+/// The words of a data page's `struct page` and contents.
+pub(crate) struct PageWords {
+    /// `page->_refcount`.
     pub(crate) refcount: Atomic,
     /// The page's data, as one word: bumped by a write through a gup pin, copied by
     /// khugepaged's `__collapse_huge_page_copy` (the lost-update oracle, [`crate::page`]).
@@ -61,9 +72,27 @@ pub struct Frame {
     /// The powerpc hash page table entry of a data page: 1 while an HPTE maps it
     /// ([`crate::hpte`]).
     pub(crate) hpte: Atomic,
-    /// Compound-page state of a data page ([`crate::compound`]): `PG_tail` and the tail's
-    /// `_mapcount` (gup's tail pins, 2014 THP refcounting), and the head's `compound_lock`.
-    pub(crate) compound: Option<crate::compound::CompoundState>,
+}
+
+impl Frame {
+    /// The `struct page` words of a data page (a model bug to ask a table for them).
+    pub(crate) fn page(&self) -> &PageWords {
+        match &self.page {
+            Some(p) => p,
+            None => panic!("{} is not a data page", self.name),
+        }
+    }
+}
+
+/// A frame as the builder describes it, before the execution's shared locations exist.
+struct FrameSpec {
+    name: FrameName,
+    kind: FrameKind,
+    /// Initial entry values.
+    slots: Vec<u64>,
+    /// Initial refcount (data pages).
+    refs: u64,
+    compound: Option<crate::compound::CompoundState>,
 }
 
 /// Protocol costs counted per execution: the quantities the seeds were written to cut.
@@ -218,7 +247,7 @@ pub struct World {
 
 /// Builds a [`World`] (inside the explorer's closure).
 pub struct WorldBuilder {
-    frames: Vec<Frame>,
+    frames: Vec<FrameSpec>,
     ncpus: usize,
     guards: Guards,
     declared: Guards,
@@ -273,15 +302,12 @@ impl WorldBuilder {
         self
     }
 
-    fn push(&mut self, name: String, kind: FrameKind, slots: usize) -> FrameId {
-        self.frames.push(Frame {
+    fn push(&mut self, name: FrameName, kind: FrameKind, slots: usize) -> FrameId {
+        self.frames.push(FrameSpec {
             name,
             kind,
-            cell: ShadowCell::new(),
-            slots: (0..slots).map(|_| Atomic::new(0)).collect(),
-            refcount: Atomic::new(0),
-            content: Atomic::new(0),
-            hpte: Atomic::new(0),
+            slots: vec![0; slots],
+            refs: 0,
             compound: None,
         });
         FrameId(self.frames.len() - 1)
@@ -291,7 +317,7 @@ impl WorldBuilder {
     pub fn table(&mut self, level: Level, slots: usize) -> FrameId {
         let n = self.frames.len();
         self.push(
-            format!("{}#{n}", level.prefix()),
+            FrameName::Table(level, n as u16),
             FrameKind::Table(level),
             slots,
         )
@@ -299,16 +325,16 @@ impl WorldBuilder {
 
     /// A data page with refcount `refs`, named `page A`, `page B`, ...
     pub fn data_page(&mut self, refs: u64) -> FrameId {
-        let name = format!("page {}", (b'A' + self.data_names as u8) as char);
+        let name = FrameName::Data(self.data_names as u8);
         self.data_names += 1;
         let id = self.push(name, FrameKind::Data, 0);
-        self.frames[id.0].refcount = Atomic::new(refs);
+        self.frames[id.0].refs = refs;
         id
     }
 
     /// Initial value of an entry (written before any CPU starts).
     pub fn set(&mut self, t: FrameId, slot: usize, e: Entry) {
-        self.frames[t.0].slots[slot] = Atomic::new(e.0);
+        self.frames[t.0].slots[slot] = e.0;
         self.initial.push((t, slot, e));
     }
 
@@ -339,8 +365,24 @@ impl WorldBuilder {
         for (t, slot, e) in self.initial {
             shadow.history.insert((t.0, slot), vec![e]);
         }
+        let frames = self
+            .frames
+            .into_iter()
+            .map(|f| Frame {
+                name: f.name,
+                kind: f.kind,
+                cell: ShadowCell::new(),
+                slots: f.slots.into_iter().map(Atomic::new).collect(),
+                page: (f.kind == FrameKind::Data).then(|| PageWords {
+                    refcount: Atomic::new(f.refs),
+                    content: Atomic::new(0),
+                    hpte: Atomic::new(0),
+                }),
+                compound: f.compound,
+            })
+            .collect();
         Arc::new(World {
-            frames: self.frames,
+            frames,
             cpus: (0..self.ncpus)
                 .map(|_| CpuState {
                     irq: RawLock::new(),
@@ -365,50 +407,24 @@ impl World {
         self.shadow.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn name(&self, f: FrameId) -> &str {
-        &self.frames[f.0].name
+    pub fn name(&self, f: FrameId) -> FrameName {
+        self.frames[f.0].name
     }
 
-    /// A readable rendering of an entry value: `none`, `->PT#2`, `page A [W]`.
-    pub fn show(&self, e: Entry) -> String {
-        use crate::entry::EntryFlags as F;
-        if e.is_none() {
-            return "none".into();
-        }
-        if e == Entry::POISON {
-            return "poison (freed)".into();
-        }
-        if e == Entry::DEPOSIT_LINK || e == Entry::DEPOSIT_LINK_LE {
-            return "list link (deposit)".into();
-        }
-        let target = self
-            .frames
-            .get(e.pfn().0)
-            .map(|f| f.name.clone())
-            .unwrap_or_else(|| format!("pfn {}", e.pfn().0));
-        let mut flags = Vec::new();
-        for (n, f) in [
-            ("W", F::WRITE),
-            ("special", F::SPECIAL),
-            ("splitting", F::SPLITTING),
-            ("_PAGE_PTE", F::PAGE_PTE),
-        ] {
-            if e.flags().contains(f) {
-                flags.push(n);
-            }
-        }
-        if !e.is_present() {
-            flags.push("!present");
-        }
-        let base = if e.is_table() {
-            format!("->{target}")
-        } else {
-            target
-        };
-        if flags.is_empty() {
-            base
-        } else {
-            format!("{base} [{}]", flags.join(","))
+    /// A readable rendering of an entry value: `none`, `->PT#2`, `page A [W]` (formatted
+    /// when displayed).
+    pub fn show(&self, e: Entry) -> Shown {
+        let special = e.is_none()
+            || e == Entry::POISON
+            || e == Entry::DEPOSIT_LINK
+            || e == Entry::DEPOSIT_LINK_LE;
+        Shown {
+            entry: e,
+            target: if special {
+                None
+            } else {
+                self.frames.get(e.pfn().0).map(|f| f.name)
+            },
         }
     }
 
@@ -562,7 +578,7 @@ impl World {
                 let freed = freed.clone();
                 drop(s);
                 violation::raise(Violation::UseAfterFree {
-                    frame: self.frames[f.0].name.clone(),
+                    frame: self.frames[f.0].name.to_string(),
                     by: who,
                     access,
                     func,
@@ -595,7 +611,11 @@ impl World {
         trace::record_access(
             who,
             func,
-            format!("read {}[{slot}] = {}", self.name(t), self.show(v)),
+            What::Read {
+                table: self.name(t),
+                slot,
+                value: self.show(v),
+            },
             Some(EntryAccess {
                 entry: (t.0, slot),
                 write: false,
@@ -633,7 +653,11 @@ impl World {
         trace::record_access(
             who,
             func,
-            format!("{}[{slot}] := {}", self.name(t), self.show(e)),
+            What::Write {
+                table: self.name(t),
+                slot,
+                value: self.show(e),
+            },
             Some(EntryAccess {
                 entry: (t.0, slot),
                 write: true,
@@ -668,12 +692,12 @@ impl World {
         trace::record_access(
             who,
             func,
-            format!(
-                "{}[{slot}]: {} -> {}",
-                self.name(t),
-                self.show(old),
-                self.show(e)
-            ),
+            What::Exchange {
+                table: self.name(t),
+                slot,
+                old: self.show(old),
+                new: self.show(e),
+            },
             Some(EntryAccess {
                 entry: (t.0, slot),
                 write: true,
@@ -692,7 +716,7 @@ impl World {
                 by: who,
                 func,
                 frame: self.name(t).to_string(),
-                what: self.show(e),
+                what: self.show(e).to_string(),
                 why: "which was already detached from the tree".into(),
             });
         }
@@ -747,7 +771,7 @@ impl World {
     /// The bookkeeping of a free, in the step of the allocator's first write: the trace step,
     /// the causality check of earlier accesses (loom), the shadow state.
     fn mark_freed(&self, who: Actor, f: FrameId, func: &'static str) {
-        let step = trace::record(who, func, format!("free {}", self.name(f)));
+        let step = trace::record(who, func, What::Free(self.name(f)));
         let here = FreedAt {
             by: who,
             func,
@@ -796,10 +820,12 @@ impl World {
     /// No shadow-cell write: walkers never read a data page's contents, only its refcount.
     pub fn reuse(&self, who: Actor, f: FrameId, func: &'static str) {
         assert!(self.is_freed(f), "reuse of a live frame");
-        let r =
-            self.frames[f.0]
-                .refcount
-                .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed);
+        let r = self.frames[f.0].page().refcount.compare_exchange(
+            0,
+            1,
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        );
         if let Err(c) = r {
             trace::record(
                 who,
@@ -876,7 +902,7 @@ impl World {
                         found.push((
                             0,
                             Violation::FreedWhileMapped {
-                                frame: f.name.clone(),
+                                frame: f.name.to_string(),
                                 what: "still linked in the tree".into(),
                                 freed: freed.clone(),
                             },
@@ -886,12 +912,12 @@ impl World {
                 FrameKind::Data => {
                     let pins = s.pins.iter().filter(|(_, p)| p.0 == i).count() as u64;
                     let want = mapcount[i] + pins + u64::from(fs.reused);
-                    let have = f.refcount.load(Ordering::Acquire);
+                    let have = f.page().refcount.load(Ordering::Acquire);
                     match (&fs.freed, mapcount[i]) {
                         (Some(freed), m) if m > 0 => found.push((
                             1,
                             Violation::FreedWhileMapped {
-                                frame: f.name.clone(),
+                                frame: f.name.to_string(),
                                 what: format!("still mapped by {m} entr{}", if m == 1 { "y" } else { "ies" }),
                                 freed: freed.clone(),
                             },
@@ -988,7 +1014,7 @@ impl Ctx {
     }
 
     /// Record a step that touches no shared state (a decision, a bail-out).
-    pub fn note(&self, func: &'static str, what: impl Into<String>) {
+    pub fn note(&self, func: &'static str, what: impl Into<What>) {
         trace::record(self.actor, func, what);
     }
 

@@ -219,6 +219,74 @@ impl Builder {
     }
 }
 
+/// ptcheck addition: an exploration that runs a slice of executions at a time, so that a
+/// caller can interleave several models and stop at the first failure of any of them
+/// (see PTCHECK-PATCH.md). The executions and their order are those of [`Builder::check`];
+/// a failing execution panics out of [`Exploration::run`], after which the exploration must
+/// be dropped.
+pub struct Exploration {
+    execution: Option<Execution>,
+    scheduler: Scheduler,
+    f: Arc<dyn Fn() + Sync + Send>,
+}
+
+impl std::fmt::Debug for Exploration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exploration")
+            .field("finished", &self.execution.is_none())
+            .finish()
+    }
+}
+
+impl Builder {
+    /// Prepare the exploration of `f` with this builder's bounds (ptcheck addition; the
+    /// builder's time, permutation and checkpoint settings do not apply: the caller slices).
+    pub fn exploration<F>(&self, f: F) -> Exploration
+    where
+        F: Fn() + Sync + Send + 'static,
+    {
+        let mut execution = Execution::new(
+            self.max_threads,
+            self.max_branches,
+            self.preemption_bound,
+            !self.expect_explicit_explore,
+        );
+        execution.log = self.log;
+        execution.location = self.location;
+        Exploration {
+            execution: Some(execution),
+            scheduler: Scheduler::new(self.max_threads),
+            f: Arc::new(f),
+        }
+    }
+}
+
+impl Exploration {
+    /// Run up to `n` more executions; returns `true` once every execution has been run.
+    pub fn run(&mut self, n: usize) -> bool {
+        for _ in 0..n {
+            let Some(execution) = self.execution.as_mut() else {
+                return true;
+            };
+            let f = self.f.clone();
+            self.scheduler.run(execution, move || {
+                f();
+                let lazy_statics = rt::execution(|execution| execution.lazy_statics.drop());
+                drop(lazy_statics);
+                rt::thread_done();
+            });
+            execution.check_for_leaks();
+            self.execution = self.execution.take().and_then(Execution::step);
+        }
+        self.execution.is_none()
+    }
+
+    /// Whether every execution has been run.
+    pub fn finished(&self) -> bool {
+        self.execution.is_none()
+    }
+}
+
 impl Default for Builder {
     fn default() -> Self {
         Self::new()

@@ -1,0 +1,309 @@
+//! One data-choice combination's exploration, run a slice of executions at a time.
+//!
+//! The driver ([`crate::run`]) interleaves the combinations of a cell so that a broken cell is
+//! found within the budget of its cheapest failing combination instead of after every earlier
+//! combination has been explored to its end. Both explorers can be paused between executions
+//! without changing what they explore:
+//!
+//! - loom: [`loom::model::Exploration`] (a ptcheck addition to the vendored loom, see
+//!   `vendor/loom/PTCHECK-PATCH.md`) keeps loom's DPOR path between slices; the executions and
+//!   their order are those of one `Builder::check`.
+//! - shuttle: the scheduler (PCT, random, DFS, replay) keeps its own state between slices; a
+//!   slice is a `shuttle::Runner` over a wrapper that ends the run after `n` executions.
+
+use crate::capture::{self, Failure};
+use crate::explorer::{Budget, Explorer};
+use ptcheck_model::{rt, Picked};
+use shuttle::scheduler::{
+    DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
+};
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One execution of a cell, given the data choices forced for the run.
+pub type Body = Arc<dyn Fn(&[Picked]) + Send + Sync>;
+
+/// Where a combination's exploration stands after a slice.
+#[derive(Debug)]
+pub enum Progress {
+    /// More executions to run.
+    More,
+    /// Every execution of the bound has run (`complete: false`: the time budget stopped it).
+    Done { complete: bool },
+    /// An execution failed: the failure and, under shuttle, its schedule string.
+    Failed(Failure, Option<String>),
+}
+
+/// A combination's exploration in progress.
+pub struct Search {
+    kind: Kind,
+    /// Time spent so far, against the budget of one combination.
+    spent: Duration,
+    budget: Duration,
+}
+
+enum Kind {
+    Loom(Option<Box<loom::model::Exploration>>),
+    Shuttle {
+        sched: Rc<RefCell<Box<dyn Scheduler>>>,
+        rec: Rc<RefCell<Schedule>>,
+        body: Body,
+        combo: Vec<Picked>,
+    },
+}
+
+impl Search {
+    /// The search of `combo` by `explorer`; loom at preemption bound `bound` (`None`: every
+    /// schedule), whatever the explorer's own bound.
+    pub fn new(
+        explorer: &Explorer,
+        bound: Option<usize>,
+        budget: Budget,
+        body: &Body,
+        combo: &[Picked],
+    ) -> Search {
+        let kind = match explorer {
+            Explorer::Loom { .. } => {
+                let mut b = loom::model::Builder::new();
+                b.preemption_bound = bound;
+                b.max_branches = budget.max_branches;
+                let body = body.clone();
+                let combo = combo.to_vec();
+                Kind::Loom(Some(Box::new(b.exploration(move || body(&combo)))))
+            }
+            _ => Kind::Shuttle {
+                sched: Rc::new(RefCell::new(shuttle_scheduler(explorer))),
+                rec: Rc::new(RefCell::new(Schedule::new(0))),
+                body: body.clone(),
+                combo: combo.to_vec(),
+            },
+        };
+        Search {
+            kind,
+            spent: Duration::ZERO,
+            budget: budget.time,
+        }
+    }
+
+    /// Run up to `n` more executions.
+    pub fn advance(&mut self, n: usize) -> Progress {
+        let left = self.budget.saturating_sub(self.spent);
+        if left.is_zero() {
+            return Progress::Done { complete: false };
+        }
+        let start = Instant::now();
+        capture::reset();
+        capture::set_exploring(true);
+        let r = match &mut self.kind {
+            Kind::Loom(x) => {
+                rt::set_backend(rt::Backend::Loom);
+                let Some(e) = x.as_mut() else {
+                    capture::set_exploring(false);
+                    return Progress::Done { complete: true };
+                };
+                let r = catch_unwind(AssertUnwindSafe(|| e.run(n)));
+                if !matches!(r, Ok(false)) {
+                    // Finished, or failed (a failed exploration must not be resumed).
+                    *x = None;
+                }
+                r.map_err(|p| (p, None))
+            }
+            Kind::Shuttle {
+                sched,
+                rec,
+                body,
+                combo,
+            } => {
+                rt::set_backend(rt::Backend::Shuttle);
+                let slice = Slice {
+                    inner: sched.clone(),
+                    rec: rec.clone(),
+                    left: n,
+                    exhausted: Rc::new(std::cell::Cell::new(false)),
+                };
+                let exhausted = slice.exhausted_flag();
+                let mut cfg = shuttle::Config::new();
+                cfg.silence_warnings = true;
+                cfg.failure_persistence = shuttle::FailurePersistence::None;
+                cfg.max_time = Some(left);
+                cfg.max_steps = shuttle::MaxSteps::FailAfter(50_000);
+                let body = body.clone();
+                let combo = combo.clone();
+                let r = crate::quiet::without_stderr(|| {
+                    catch_unwind(AssertUnwindSafe(|| {
+                        shuttle::Runner::new(slice, cfg).run(move || body(&combo))
+                    }))
+                });
+                let rec = rec.clone();
+                r.map(|_| exhausted.get()).map_err(|p| {
+                    let s =
+                        shuttle_engine::scheduler::serialization::serialize_schedule(&rec.borrow());
+                    (p, Some(s.replace('\n', "")))
+                })
+            }
+        };
+        capture::set_exploring(false);
+        self.spent += start.elapsed();
+        match r {
+            Err((p, schedule)) => Progress::Failed(capture::classify(p), schedule),
+            Ok(true) => Progress::Done { complete: true },
+            Ok(false) if self.spent >= self.budget => Progress::Done { complete: false },
+            Ok(false) => Progress::More,
+        }
+    }
+
+    /// Run to the end, or to the first failure.
+    pub fn finish(&mut self) -> Progress {
+        loop {
+            match self.advance(MAX_SLICE) {
+                Progress::More => continue,
+                p => return p,
+            }
+        }
+    }
+}
+
+impl Drop for Search {
+    fn drop(&mut self) {
+        // shuttle's random scheduler (and PCT, built on it) prints the seed of an execution it
+        // saw start but not end when it is dropped: after a failure, or a pause. Keep it quiet
+        // like the runs themselves; the schedule string is what a counterexample prints.
+        if let Kind::Shuttle { sched, .. } = &mut self.kind {
+            let s = std::mem::replace(sched, Rc::new(RefCell::new(Box::new(Empty))));
+            crate::quiet::without_stderr(move || drop(s));
+        }
+    }
+}
+
+/// A scheduler with no executions (what a dropped search leaves behind).
+struct Empty;
+
+impl Scheduler for Empty {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        None
+    }
+
+    fn next_task(&mut self, _: &[&Task], _: Option<TaskId>, _: bool) -> Option<TaskId> {
+        None
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        0
+    }
+}
+
+/// Executions in round `r` of the round-robin: 1, 2, 4, .. up to [`MAX_SLICE`], so a
+/// combination that fails early is found after about as many executions of every other
+/// combination, and a long search pays a slice's setup (a shuttle runner, the panic guard)
+/// once per thousands of executions.
+pub fn slice(round: u32) -> usize {
+    (1usize << round.min(12)).min(MAX_SLICE)
+}
+
+/// The largest slice.
+pub const MAX_SLICE: usize = 4096;
+
+/// The explorer a combination is searched with: PCT and random get a seed of their own per
+/// combination (the explorer's seed for the default combination), so that the combinations
+/// of a cell are independent samples instead of the same schedules replayed on other data.
+/// The seed is derived from the combination's choices, so it is the same in every run.
+pub fn for_combination(explorer: &Explorer, combo: &[Picked]) -> Explorer {
+    if combo.is_empty() {
+        return explorer.clone();
+    }
+    // FNV-1a over the forced alternatives, in a fixed order.
+    let mut key: Vec<(&str, usize)> = combo.iter().map(|(c, i)| (c.name, *i)).collect();
+    key.sort_unstable();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (name, i) in key {
+        for b in name.bytes().chain(i.to_le_bytes()) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    match explorer {
+        Explorer::Pct {
+            seed,
+            depth,
+            iterations,
+        } => Explorer::Pct {
+            seed: seed ^ h,
+            depth: *depth,
+            iterations: *iterations,
+        },
+        Explorer::Random { seed, iterations } => Explorer::Random {
+            seed: seed ^ h,
+            iterations: *iterations,
+        },
+        other => other.clone(),
+    }
+}
+
+fn shuttle_scheduler(explorer: &Explorer) -> Box<dyn Scheduler> {
+    match explorer {
+        Explorer::Pct {
+            seed,
+            depth,
+            iterations,
+        } => Box::new(PctScheduler::new_from_seed(*seed, *depth, *iterations)),
+        Explorer::Random { seed, iterations } => {
+            Box::new(RandomScheduler::new_from_seed(*seed, *iterations))
+        }
+        Explorer::Dfs { max_iterations } => Box::new(DfsScheduler::new(*max_iterations, false)),
+        Explorer::Replay { schedule } => Box::new(ReplayScheduler::new_from_encoded(schedule)),
+        Explorer::Loom { .. } => unreachable!("loom runs through loom::model::Exploration"),
+    }
+}
+
+/// A slice of a shuttle scheduler's executions: ends the run after `left` executions, and
+/// records the schedule of the current one, so that a failing execution's schedule reaches the
+/// caller (shuttle itself only prints it from its panic hook).
+struct Slice {
+    inner: Rc<RefCell<Box<dyn Scheduler>>>,
+    rec: Rc<RefCell<Schedule>>,
+    left: usize,
+    /// Set when the inner scheduler has no execution left.
+    exhausted: Rc<std::cell::Cell<bool>>,
+}
+
+impl Slice {
+    fn exhausted_flag(&self) -> Rc<std::cell::Cell<bool>> {
+        self.exhausted.clone()
+    }
+}
+
+impl Scheduler for Slice {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let Some(s) = self.inner.borrow_mut().new_execution() else {
+            self.exhausted.set(true);
+            return None;
+        };
+        *self.rec.borrow_mut() = Schedule::new(s.seed);
+        Some(s)
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        let t = self
+            .inner
+            .borrow_mut()
+            .next_task(runnable, current, is_yielding)?;
+        self.rec.borrow_mut().push_task(t);
+        Some(t)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.rec.borrow_mut().push_random();
+        self.inner.borrow_mut().next_u64()
+    }
+}
