@@ -95,6 +95,13 @@ const MEASURE: Duration = Duration::from_secs(2);
 /// The cell the baseline is compared with (the hand model's protocol).
 pub const BASELINE_CELL: &str = "gup-fast-vs-munmap/x86-v6.14/correct";
 
+/// Explore `cell` afresh (not [`Cell::check`], which explores a cell once per process).
+fn fresh(cell: &Cell, e: &Explorer, budget: Budget) -> ptcheck_checks::Outcome {
+    let mut o = ptcheck_checks::explore(e, budget, cell.body());
+    o.relevant = cell.scenario.hazards_for_off(cell.variant.off);
+    o
+}
+
 /// Reset the kernel's peak-RSS counter of this process (`echo 5 > /proc/self/clear_refs`).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -138,7 +145,7 @@ pub fn run(iterations: usize, baseline: bool) -> Result<BenchReport, crate::matr
         let cell = Cell::parse(id)?;
         for e in explorers(&cell, iterations, 1) {
             reset_peak_rss();
-            let o = cell.check(&e, budget());
+            let o = fresh(&cell, &e, budget());
             let secs = o.elapsed.as_secs_f64().max(1e-9);
             report.explore.push(BenchRow {
                 cell: cell.id(),
@@ -177,7 +184,7 @@ fn first_found(cell: &Cell, explorers: &[Explorer], seeds: &[u64]) -> FirstFound
     let mut executions = Vec::new();
     let mut elapsed_ms = Vec::new();
     for e in explorers {
-        let o = cell.check(e, budget());
+        let o = fresh(cell, e, budget());
         let (n, t) = o.first_found.unwrap_or((o.executions, o.elapsed));
         executions.push(o.finding.is_some().then_some(n));
         elapsed_ms.push(t.as_secs_f64() * 1e3);
@@ -241,7 +248,7 @@ fn compare_with_hand_model(
     for e in explorers {
         // Warm both up once (the first shuttle run installs its panic hook), then repeat each
         // until it has run for a second, so that user time (counted in ticks) is measurable.
-        let _ = cell.check(&e, budget());
+        let _ = fresh(&cell, &e, budget());
         let _ = time_hand_model(&e);
         let (mut hn, mut hw, mut hu) = (0, Duration::ZERO, Duration::ZERO);
         while hw < MEASURE {
@@ -251,7 +258,7 @@ fn compare_with_hand_model(
         let (mut pn, mut pw, mut pu) = (0, Duration::ZERO, Duration::ZERO);
         while pw < MEASURE {
             let u0 = user_time();
-            let o = cell.check(&e, budget());
+            let o = fresh(&cell, &e, budget());
             (pn, pw, pu) = (pn + o.executions, pw + o.elapsed, pu + (user_time() - u0));
         }
         let per = |d: Duration, n: u64| d.as_secs_f64() * 1e6 / n.max(1) as f64;

@@ -10,6 +10,7 @@ pub mod bench;
 pub mod cost;
 pub mod expected;
 pub mod matrix;
+pub mod memo;
 pub mod necessity;
 pub mod report;
 

@@ -1,7 +1,7 @@
 //! The matrix: scenario x arch policy x variant, each cell checked by one explorer.
 
 use ptcheck_arch::ArchPolicy;
-use ptcheck_checks::{explore, Body, Budget, Explorer, Outcome};
+use ptcheck_checks::{Body, Budget, Explorer, Outcome};
 use ptcheck_model::Guards;
 use ptcheck_scenarios::{Scenario, Setup, Variant};
 use std::sync::Arc;
@@ -83,7 +83,13 @@ impl Cell {
     /// Explore the cell; its verdict is `vacuous` if no execution reached a hazard its
     /// variant is about.
     pub fn check(&self, explorer: &Explorer, budget: Budget) -> Outcome {
-        let mut o = explore(explorer, budget, self.body());
+        let mut o = crate::memo::explore_once(
+            self.scenario,
+            self.policy,
+            self.scenario.guards_for(self.variant),
+            explorer,
+            budget,
+        );
         o.relevant = self.scenario.hazards_for_off(self.variant.off);
         o
     }

@@ -6,10 +6,9 @@
 //! [`GuardDoc::redundant`] says why) or a gap in the model. Pairs find guards that cover for each
 //! other: each is redundant alone on a policy, but removing both is caught.
 
-use crate::matrix::body_for;
 use crate::report::RunConfig;
 use ptcheck_arch::ArchPolicy;
-use ptcheck_checks::{explore, render, ExplorerError, Outcome};
+use ptcheck_checks::{render, ExplorerError, Outcome};
 use ptcheck_model::Guards;
 use ptcheck_scenarios::{GuardDoc, Scenario};
 use std::time::{Duration, Instant};
@@ -44,7 +43,7 @@ fn probe(
     cfg: &RunConfig,
 ) -> Result<Probe, ExplorerError> {
     let e = cfg.explorer_for(s)?;
-    let mut outcome = explore(&e, cfg.budget, body_for(s, p, s.all_guards() - off));
+    let mut outcome = crate::memo::explore_once(s, p, s.all_guards() - off, &e, cfg.budget);
     outcome.relevant = s.hazards_for_off(off);
     Ok(Probe {
         policy: p,

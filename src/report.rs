@@ -323,6 +323,41 @@ mod tests {
     use super::*;
     use ptcheck_model::ViolationKind;
 
+    #[test]
+    fn deep_raises_the_bound_of_bounded_scenarios_only() {
+        let deep = RunConfig {
+            deep: true,
+            ..RunConfig::default()
+        };
+        let two_walkers = crate::matrix::scenario("gup-fast-vs-munmap-2w").expect("scenario");
+        let one_walker = crate::matrix::scenario("gup-fast-vs-munmap").expect("scenario");
+        assert_eq!(
+            deep.explorer_for(two_walkers),
+            Ok(Explorer::Loom {
+                bound: Some(DEEP_BOUND)
+            })
+        );
+        assert_eq!(
+            RunConfig::default().explorer_for(two_walkers),
+            Ok(Explorer::Loom {
+                bound: two_walkers.loom_bound
+            })
+        );
+        assert_eq!(
+            deep.explorer_for(one_walker),
+            Ok(Explorer::Loom { bound: None }),
+            "two CPUs: exhaustive either way"
+        );
+        let explicit = RunConfig {
+            bound: Some(1),
+            ..deep
+        };
+        assert_eq!(
+            explicit.explorer_for(two_walkers),
+            Ok(Explorer::Loom { bound: Some(1) })
+        );
+    }
+
     fn row(explorer: Explorer, expect: Expect) -> Row {
         Row {
             cell: Cell::parse("gup-fast-vs-munmap/x86/correct").expect("cell"),

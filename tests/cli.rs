@@ -168,6 +168,25 @@ fn bench_and_cost_print_their_tables() {
         out.contains("execs/s") && out.contains("loom (exhaustive)"),
         "{out}"
     );
+    assert!(
+        out.contains("first counterexample") && out.contains("shuttle-pct"),
+        "{out}"
+    );
+    // Every header is as wide as its column: the first data line lines up under it.
+    let head = out.lines().nth(1).expect("a header");
+    let row = out.lines().nth(2).expect("a row");
+    let verdict = head.find("verdict").expect("a verdict column");
+    assert_eq!(
+        row.find(" safe ").map(|i| i + 1),
+        Some(verdict),
+        "{head}\n{row}"
+    );
+    let execs_end = head.find(" execs").expect("an execs column") + " execs".len();
+    let digits_end = row[verdict + "safe".len()..]
+        .trim_start()
+        .find(' ')
+        .map(|n| row.len() - row[verdict + "safe".len()..].trim_start().len() + n);
+    assert_eq!(digits_end, Some(execs_end), "{head}\n{row}");
     let (code, out, err) = ptcheck(&["cost", "--pmds", "4", "--cpus", "128"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("powerpc-radix-pre2020"), "{out}");
@@ -271,5 +290,60 @@ fn explain_wide_prints_cells_whole() {
     assert!(
         out.contains("ptep_clear): PT#2[0]: page A [W,_PAGE_PTE] -> none"),
         "{out}"
+    );
+}
+
+#[test]
+fn a_seed_range_runs_each_seed_and_a_bad_one_is_a_clear_error() {
+    let cell = [
+        "check",
+        "gup-fast-vs-munmap",
+        "--arch",
+        "arm64-rfc-v4",
+        "--variant",
+        "correct",
+    ];
+    let (code, out, err) =
+        ptcheck(&[&cell[..], &["-e", "pct", "--seeds", "3-5", "--json"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let bounds: Vec<&str> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["bound"].as_str().expect("bound"))
+        .collect();
+    assert_eq!(bounds.len(), 3, "{bounds:?}");
+    for (b, seed) in bounds.iter().zip(3..) {
+        assert!(b.contains(&format!("seed {seed},")), "{b}");
+    }
+    for bad in ["5-3", "x-2", "7"] {
+        let (code, _, err) = ptcheck(&[&cell[..], &["-e", "pct", "--seeds", bad]].concat());
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("seed range"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn json_separates_finding_from_simplifying() {
+    let (code, out, err) = ptcheck(&[
+        "check",
+        "gup-fast-vs-munmap",
+        "--arch",
+        "arm64-rfc-v4",
+        "--variant",
+        "correct",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let r = &rows[0];
+    let first = r["first_found_after_executions"]
+        .as_u64()
+        .expect("set for a finding");
+    assert!(
+        first >= 1 && first <= r["executions"].as_u64().unwrap(),
+        "{r}"
     );
 }
