@@ -295,13 +295,14 @@ pub fn render(r: &BenchReport) -> String {
         .map(|x| x.explorer.len())
         .max()
         .unwrap_or(8);
+    let c = r.explore.iter().map(|x| x.cell.len()).max().unwrap_or(4);
     out.push_str(&format!(
-        "{:<44} {:<w$} {:<10} {:>10} {:>10} {:>10} {:>10}\n",
+        "{:<c$} {:<w$} {:<10} {:>10} {:>10} {:>10} {:>10}\n",
         "cell", "explorer", "verdict", "execs", "time", "execs/s", "peak RSS"
     ));
     for x in &r.explore {
         out.push_str(&format!(
-            "{:<44} {:<w$} {:<10} {:>10} {:>10} {:>10.0} {:>10}\n",
+            "{:<c$} {:<w$} {:<10} {:>10} {:>10} {:>10.0} {:>10}\n",
             x.cell,
             x.explorer,
             x.verdict,
@@ -314,8 +315,14 @@ pub fn render(r: &BenchReport) -> String {
         ));
     }
     out.push_str("\nfirst counterexample (loom: deterministic; shuttle: seeds 1..=10)\n");
+    let c = r
+        .first_found
+        .iter()
+        .map(|x| x.cell.len())
+        .max()
+        .unwrap_or(4);
     out.push_str(&format!(
-        "{:<58} {:<15} {:>6} {:>10} {:>10} {:>12} {:>12}\n",
+        "{:<c$} {:<15} {:>6} {:>10} {:>10} {:>12} {:>12}\n",
         "cell", "explorer", "found", "med execs", "max execs", "med time", "max time"
     ));
     for x in &r.first_found {
@@ -325,7 +332,7 @@ pub fn render(r: &BenchReport) -> String {
         let med_t = times.get(times.len() / 2).copied().unwrap_or(0.0);
         let max_t = times.last().copied().unwrap_or(0.0);
         out.push_str(&format!(
-            "{:<58} {:<15} {:>6} {:>10} {:>10} {:>12} {:>12}\n",
+            "{:<c$} {:<15} {:>6} {:>10} {:>10} {:>12} {:>12}\n",
             x.cell,
             x.explorer,
             format!("{}/{}", found.len(), x.executions.len()),
@@ -344,8 +351,14 @@ pub fn render(r: &BenchReport) -> String {
             "\nbaseline: time per execution against the hand-written model ({})\n",
             BASELINE_CELL
         ));
+        let e = r
+            .baseline
+            .iter()
+            .map(|b| b.explorer.len())
+            .max()
+            .unwrap_or(8);
         out.push_str(&format!(
-            "{:<62} {:>11} {:>11} {:>11} {:>11} {:>11} {:>7}\n",
+            "{:<e$} {:>11} {:>11} {:>11} {:>11} {:>11} {:>7}\n",
             "explorer",
             "hand execs",
             "hand us/ex",
@@ -356,7 +369,7 @@ pub fn render(r: &BenchReport) -> String {
         ));
         for b in &r.baseline {
             out.push_str(&format!(
-                "{:<62} {:>11} {:>11.2} {:>11} {:>11.2} {:>11.2} {:>7.2}\n",
+                "{:<e$} {:>11} {:>11.2} {:>11} {:>11.2} {:>11.2} {:>7.2}\n",
                 b.explorer,
                 b.hand_executions,
                 b.hand_us_per_execution,

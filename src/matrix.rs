@@ -133,3 +133,25 @@ pub fn cells(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    /// Each gate cell is a test named after its cell id (`loom::<id>`, `pct::<id>`,
+    /// `agree::<id>`): `cargo nextest run --partition count:K/N` or `hash:K/N` puts each in
+    /// exactly one partition only if the ids are unique and stable.
+    #[test]
+    fn cell_ids_are_unique_and_round_trip() {
+        let mut ids: Vec<String> = super::cells(None, None).iter().map(|c| c.id()).collect();
+        for id in &ids {
+            assert_eq!(super::Cell::parse(id).map(|p| p.id()).as_ref(), Ok(id));
+            assert!(
+                !id.contains(' '),
+                "{id}: a test-name filter must match it exactly"
+            );
+        }
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate cell ids");
+    }
+}
