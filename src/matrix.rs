@@ -91,6 +91,7 @@ impl Cell {
             budget,
         );
         o.relevant = self.scenario.hazards_for_off(self.variant.off);
+        o.off = self.variant.off;
         o
     }
 }

@@ -45,6 +45,7 @@ fn probe(
     let e = cfg.explorer_for(s)?;
     let mut outcome = crate::memo::explore_once(s, p, s.all_guards() - off, &e, cfg.budget);
     outcome.relevant = s.hazards_for_off(off);
+    outcome.off = off;
     Ok(Probe {
         policy: p,
         off,

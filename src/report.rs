@@ -376,6 +376,7 @@ mod tests {
                 relevant: ptcheck_model::Hazards::all(),
                 guards_read: Default::default(),
                 first_found: None,
+                off: Default::default(),
             },
         }
     }

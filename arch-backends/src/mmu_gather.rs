@@ -14,7 +14,7 @@
 
 use crate::policy::{ArchPolicy, RemoveTableOne, TableFree};
 use crate::tlb::flush_tlb_mm;
-use ptcheck_model::{Choice, Ctx, FrameId, Guards, IpiTargets, What};
+use ptcheck_model::{Choice, Ctx, FrameId, Guards, IpiTargets, RcuFlavour, What};
 
 /// The data choices: does `__get_free_page(GFP_NOWAIT)` for the table batch fail? A failed
 /// attempt leaves no batch, so the next table tries again: the first attempt and every later
@@ -41,6 +41,9 @@ pub struct MmuGather<'a> {
     need_flush: bool,
     /// Batch page allocations tried so far.
     batch_attempts: usize,
+    /// `CONFIG_PT_RECLAIM` (v6.14+): `tlb_remove_table_one` defers to RCU on the table's own
+    /// `pt_rcu_head`, since reclaim frees tables where it may not sleep.
+    pt_reclaim: bool,
 }
 
 impl<'a> MmuGather<'a> {
@@ -53,7 +56,16 @@ impl<'a> MmuGather<'a> {
             batch: None,
             need_flush: false,
             batch_attempts: 0,
+            pt_reclaim: false,
         }
+    }
+
+    /// The gather of a kernel built with `CONFIG_PT_RECLAIM` (which depends on RCU table
+    /// free): without a batch page, `tlb_remove_table_one` is `call_rcu(&ptdesc->pt_rcu_head,
+    /// __tlb_remove_table_one_rcu)` whatever the policy's older fallback.
+    pub fn pt_reclaim(mut self) -> Self {
+        self.pt_reclaim = true;
+        self
     }
 
     /// `tlb_remove_page(tlb, page)` for a data page whose pte was cleared: drop the mapping's
@@ -128,6 +140,15 @@ impl<'a> MmuGather<'a> {
     /// `tlb_remove_table_one(table)`: the slow path without a batch page.
     fn tlb_remove_table_one(&mut self, table: FrameId) {
         let c = self.c;
+        if self.pt_reclaim && c.guard(Guards::REMOVE_TABLE_SYNC) {
+            c.call_rcu(
+                RcuFlavour::Consolidated,
+                "tlb_remove_table_one",
+                "__tlb_remove_table_one_rcu",
+                move |cb| cb.free(table, "__tlb_remove_table_one_rcu"),
+            );
+            return;
+        }
         if c.guard(Guards::REMOVE_TABLE_SYNC) {
             match self.policy.remove_table_one {
                 RemoveTableOne::IpiSync => tlb_remove_table_sync_one(c, self.policy),
@@ -143,8 +164,14 @@ impl<'a> MmuGather<'a> {
     fn tlb_table_flush(&mut self) {
         if let Some(batch) = self.batch.take() {
             self.tlb_table_invalidate();
+            // PT_RECLAIM is v6.14+: the flavours have been one since v4.20.
+            let flavour = if self.pt_reclaim {
+                RcuFlavour::Consolidated
+            } else {
+                self.policy.table_rcu
+            };
             self.c.call_rcu(
-                self.policy.table_rcu,
+                flavour,
                 "tlb_table_flush",
                 "tlb_remove_table_rcu",
                 move |cb| {

@@ -76,6 +76,10 @@ pub struct Outcome {
     pub relevant: Hazards,
     /// Every guard a kernel path asked about.
     pub guards_read: Guards,
+    /// The guards the cell's variant switched off (empty: the protocol as it is correct). If
+    /// no kernel path ever asked about any of them, the run was the correct protocol's, and a
+    /// safe verdict says nothing about them: `vacuous`.
+    pub off: Guards,
     /// For a finding: the executions run, and the time taken, until the first failing
     /// execution (the rest of `executions` looked for the simplest counterexample).
     pub first_found: Option<(u64, Duration)>,
@@ -91,6 +95,9 @@ impl Outcome {
             None if self.executions == 0 => "unexplored".into(),
             None if !self.complete => "incomplete".into(),
             None if self.opportunities.of(self.relevant) == 0 => "vacuous".into(),
+            None if !self.off.is_empty() && !self.guards_read.intersects(self.off) => {
+                "vacuous".into()
+            }
             None => "safe".into(),
             Some(f) => f
                 .kind()

@@ -9,7 +9,7 @@ use crate::choice_tree::ChoiceTree;
 use crate::explorer::{Budget, Explorer};
 use crate::outcome::{Finding, Outcome};
 use crate::search::{for_combination, slice, Progress, Search};
-use ptcheck_model::{exec, trace, Picked};
+use ptcheck_model::{exec, trace, Guards, Picked};
 use std::panic::catch_unwind;
 use std::time::Instant;
 
@@ -149,6 +149,7 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
         relevant: ptcheck_model::Hazards::all(),
         guards_read: total.guards_read,
         first_found,
+        off: Guards::empty(),
     }
 }
 

@@ -55,6 +55,25 @@ bitflags! {
         /// interaction by sending IPI"): waits for every irq-off walker still inside the
         /// detached pte table before khugepaged reuses it (deposit) and a later zap frees it.
         const COLLAPSE_SYNC_IPI = 1 << 13;
+        /// `__pte_offset_map` takes `rcu_read_lock()` before it reads the pmd and holds it
+        /// until `pte_unmap` (v6.5+, "mm/pgtable: allow pte_offset_map[_lock]() to fail"):
+        /// a table detached under the walker stays a valid, empty table until then.
+        const PTE_MAP_RCU       = 1 << 14;
+        /// khugepaged frees a retracted pte table with `pte_free_defer` (`call_rcu`, v6.6,
+        /// "mm/pgtable: add pte_free_defer() for pgtable as page") instead of `pte_free`.
+        const PTE_FREE_DEFER    = 1 << 15;
+        /// `pte_offset_map_lock` rechecks `pmd_same(pmdval, pmdp_get_lockless(pmd))` under the
+        /// pte lock and retries if the pmd changed (and `pte_offset_map_rw_nolock` callers do
+        /// the same before writing): no pte is written into a table that was detached.
+        const PMD_SAME          = 1 << 16;
+        /// `retract_page_tables` repeats its retractability checks (`vma->anon_vma`,
+        /// userfaultfd) under the pmd and pte locks (the seed's v2: "repeat checks under ptl
+        /// because UFFD").
+        const RETRACT_RECHECK   = 1 << 17;
+        /// Empty pte-table reclaim (`zap_pte_table_if_empty`, v6.14 `try_to_free_pte`) rescans
+        /// the table for `pte_none` under the pmd and pte locks before clearing the pmd, when
+        /// the pte lock was dropped after the zap.
+        const RECLAIM_RECHECK   = 1 << 18;
     }
 }
 
@@ -76,6 +95,11 @@ impl Guards {
             g if g == Guards::SERIALIZING_CHECK => "pmd-is-serializing",
             g if g == Guards::PMD_RECHECK => "pmd-recheck",
             g if g == Guards::COLLAPSE_SYNC_IPI => "collapse-sync-ipi",
+            g if g == Guards::PTE_MAP_RCU => "pte-map-rcu",
+            g if g == Guards::PTE_FREE_DEFER => "pte-free-defer",
+            g if g == Guards::PMD_SAME => "pmd-same",
+            g if g == Guards::RETRACT_RECHECK => "retract-recheck",
+            g if g == Guards::RECLAIM_RECHECK => "reclaim-recheck",
             _ => "(several)",
         }
     }
@@ -88,6 +112,8 @@ impl Guards {
     /// and the rechecks.
     pub fn hazards(self) -> Hazards {
         const TABLE: &[Guards] = &[
+            Guards::PTE_MAP_RCU,
+            Guards::PTE_FREE_DEFER,
             Guards::COLLAPSE_SYNC_IPI,
             Guards::IRQ_OFF,
             Guards::TABLE_FREE_DEFER,
@@ -110,6 +136,10 @@ impl Guards {
             Guards::SERIALIZING_CHECK,
             Guards::PMD_RECHECK,
             Guards::COLLAPSE_SYNC_IPI,
+            // A pte written into a table a remover detached, or thrown away with it.
+            Guards::PMD_SAME,
+            Guards::RETRACT_RECHECK,
+            Guards::RECLAIM_RECHECK,
         ];
         let mut h = Hazards::empty();
         for (list, kind) in [

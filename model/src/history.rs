@@ -32,8 +32,9 @@ pub enum Meaning {
 
 impl World {
     /// Record that entry `slot` of `t` now holds `e` (shadow only).
-    pub(crate) fn record_value(&self, t: FrameId, slot: usize, e: Entry) {
+    pub(crate) fn record_value(&self, who: Actor, t: FrameId, slot: usize, e: Entry) {
         let mut s = self.shadow();
+        s.current.insert((t.0, slot), (e, Some(who)));
         let h = s.history.entry((t.0, slot)).or_default();
         if !h.iter().any(|v| v.same(e)) {
             h.push(e);

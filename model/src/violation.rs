@@ -149,6 +149,20 @@ pub enum Violation {
         what: String,
         why: String,
     },
+    /// A remover detached (and will free) a table that still held a live entry: whoever
+    /// installed it believes it is mapped; the update is thrown away with the table.
+    #[error(
+        "lost update: {by} in {func} detached {frame} while it still held {what} (installed \
+         by {installed_by}): the entry is thrown away with the table"
+    )]
+    EntryDiscarded {
+        by: Actor,
+        func: &'static str,
+        frame: String,
+        what: String,
+        /// The CPU whose write it was (`the initial state` if none).
+        installed_by: String,
+    },
     #[error("missed sync: {detail}")]
     MissedSync { detail: String },
     #[error("deadlock: {detail}")]
@@ -176,7 +190,9 @@ impl Violation {
             Violation::Stale { .. } => ViolationKind::Stale,
             Violation::Misread { .. } => ViolationKind::Misread,
             Violation::FreedWhileMapped { .. } => ViolationKind::FreedWhileMapped,
-            Violation::LostUpdate { .. } => ViolationKind::LostUpdate,
+            Violation::LostUpdate { .. } | Violation::EntryDiscarded { .. } => {
+                ViolationKind::LostUpdate
+            }
             Violation::MissedSync { .. } => ViolationKind::MissedSync,
             Violation::Deadlock { .. } => ViolationKind::Deadlock,
             Violation::Leak { .. } => ViolationKind::Leak,

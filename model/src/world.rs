@@ -204,6 +204,9 @@ pub struct Shadow {
     /// Every value each entry has held, (frame, slot) -> values in store order (the
     /// entry-value oracles, [`crate::history`]).
     pub(crate) history: std::collections::HashMap<(usize, usize), Vec<Entry>>,
+    /// Per entry, the value written last in interleaving order and its writer (`None`: the
+    /// initial state); the entries a detached table still holds ([`World::detach`]).
+    pub(crate) current: std::collections::HashMap<(usize, usize), (Entry, Option<Actor>)>,
     /// The hazards this execution reached: a walker in danger ([`crate::hazard`]).
     pub hazards: Hazards,
     /// The hazards this execution set up: a CPU changed or freed what another CPU read, at
@@ -256,6 +259,8 @@ pub struct WorldBuilder {
     data_names: usize,
     reuse: bool,
     initial: Vec<(FrameId, usize, Entry)>,
+    /// Data pages another user holds a reference to (the page cache).
+    external: Vec<FrameId>,
 }
 
 impl WorldBuilder {
@@ -273,6 +278,7 @@ impl WorldBuilder {
             data_names: 0,
             reuse: false,
             initial: Vec::new(),
+            external: Vec::new(),
         }
     }
 
@@ -332,6 +338,13 @@ impl WorldBuilder {
         id
     }
 
+    /// A reference to data page `p` held outside the scenario (the page cache's, for a file
+    /// page): one more count, which the leak oracle expects to remain.
+    pub fn page_cache_ref(&mut self, p: FrameId) {
+        self.frames[p.0].refs += 1;
+        self.external.push(p);
+    }
+
     /// Initial value of an entry (written before any CPU starts).
     pub fn set(&mut self, t: FrameId, slot: usize, e: Entry) {
         self.frames[t.0].slots[slot] = e.0;
@@ -364,6 +377,10 @@ impl WorldBuilder {
         let mut shadow = shadow;
         for (t, slot, e) in self.initial {
             shadow.history.insert((t.0, slot), vec![e]);
+            shadow.current.insert((t.0, slot), (e, None));
+        }
+        for p in self.external {
+            shadow.frames[p.0].reused = true;
         }
         let frames = self
             .frames
@@ -649,7 +666,7 @@ impl World {
     ) {
         self.check_is_table(who, t, slot, func);
         self.frames[t.0].slots[slot].store(e.0, o);
-        self.record_value(t, slot, e);
+        self.record_value(who, t, slot, e);
         trace::record_access(
             who,
             func,
@@ -685,7 +702,7 @@ impl World {
         }
         self.check_is_table(who, t, slot, func);
         let old = Entry(self.frames[t.0].slots[slot].swap(e.0, Ordering::Relaxed));
-        self.record_value(t, slot, e);
+        self.record_value(who, t, slot, e);
         if full {
             rt::fence(Ordering::SeqCst);
         }
@@ -726,6 +743,33 @@ impl World {
     /// write into it is a lost update.
     pub fn mark_detached(&self, t: FrameId) {
         self.shadow().frames[t.0].detached = true;
+    }
+
+    /// A remover that detaches a table it believes empty (`retract_page_tables`,
+    /// `collapse_pte_mapped_thp` after clearing its ptes, empty-table reclaim): mark it
+    /// detached, and report a live entry still in it (the value written last in interleaving
+    /// order, which the lock the remover holds makes the one it would see) as an update lost
+    /// with the table.
+    pub fn detach(&self, who: Actor, t: FrameId, func: &'static str) {
+        let live = {
+            let mut s = self.shadow();
+            s.frames[t.0].detached = true;
+            (0..self.slots(t)).find_map(|i| {
+                s.current
+                    .get(&(t.0, i))
+                    .filter(|(e, _)| !e.is_none() && *e != Entry::POISON)
+                    .map(|&(e, by)| (i, e, by))
+            })
+        };
+        if let Some((i, e, by)) = live {
+            violation::raise(Violation::EntryDiscarded {
+                by: who,
+                func,
+                frame: format!("{}[{i}]", self.name(t)),
+                what: self.show(e).to_string(),
+                installed_by: by.map_or("the initial state".into(), |a| a.to_string()),
+            });
+        }
     }
 
     /// Return a frame to the allocator (`free_page`, `__free_page`, `pte_free`,

@@ -7,6 +7,7 @@
 pub mod gup_fast_munmap;
 pub mod kernel;
 pub mod pmd_clear_walk;
+pub mod pte_free_defer_retract;
 pub mod scenario;
 pub mod thp_split_gup_fast;
 
@@ -18,6 +19,7 @@ pub const ALL: &[Scenario] = &[
     gup_fast_munmap::GUP_FAST_MUNMAP,
     pmd_clear_walk::PMD_CLEAR_WALK,
     thp_split_gup_fast::THP_SPLIT_GUP_FAST,
+    pte_free_defer_retract::PTE_FREE_DEFER_RETRACT,
 ];
 
 /// Look a scenario up by name.

@@ -7,12 +7,20 @@
 //! | [`hash_page`] | powerpc hash `hash_page_mm`: the fault path's lockless walk and HPTE insert |
 //! | [`huge_memory`] | `zap_huge_pmd`, `__split_huge_pmd_locked`, `collapse_huge_page`, 2014 `split_huge_page`, a racing fault |
 //! | [`munmap`] | `unmap_region`: `zap_pte_range`, `free_pgtables` (mm/mmap.c, mm/memory.c) |
+//! | [`pgtable_generic`] | `__pte_offset_map`, `pte_offset_map_lock`, `pte_free_defer` (mm/pgtable-generic.c) |
+//! | [`memory`] | the anonymous fault that installs a pte through `pte_offset_map_lock` (mm/memory.c) |
+//! | [`khugepaged`] | `retract_page_tables`, `collapse_pte_mapped_thp` (mm/khugepaged.c) |
+//! | [`pt_reclaim`] | empty pte-table reclaim in `zap_pte_range` (mm/pt_reclaim.c, v6.14; mm/memory.c today) |
 
 pub mod find_linux_pte;
 pub mod gup_fast;
 pub mod hash_page;
 pub mod huge_memory;
+pub mod khugepaged;
+pub mod memory;
 pub mod munmap;
+pub mod pgtable_generic;
+pub mod pt_reclaim;
 
 use ptcheck_model::FrameId;
 
@@ -37,4 +45,67 @@ impl Addr {
         pmd: 0,
         pte: 0,
     };
+}
+
+/// The `vm_area_struct` word the retract protocol reads: `vma->anon_vma`, set by
+/// `anon_vma_prepare` before the first anonymous pte of a private file mapping is installed
+/// (a COW fault, or `UFFDIO_COPY` into a private VMA), and read by `retract_page_tables`
+/// (`file_backed_vma_is_retractable`) before and, since the seed's v2, again under the pte lock.
+pub struct Vma {
+    anon_vma: ptcheck_model::rt::Atomic,
+}
+
+impl Default for Vma {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Vma {
+    /// A file mapping that has no anonymous pages yet.
+    pub fn new() -> Self {
+        Vma {
+            anon_vma: ptcheck_model::rt::Atomic::new(0),
+        }
+    }
+
+    /// `anon_vma_prepare(vma)`: `vma->anon_vma = anon_vma` (under `mm->page_table_lock`; the
+    /// pte lock the installer takes next is what orders it before the pte).
+    pub fn anon_vma_prepare(&self, c: &ptcheck_model::Ctx) {
+        self.anon_vma.store(1, ptcheck_model::ordering::ONCE);
+        Self::traced(c, "anon_vma_prepare", "vma->anon_vma set", true, 1);
+    }
+
+    /// Trace an access of the word like an entry access, so that a read of a value an earlier
+    /// step overwrote (weak memory) is marked stale in the counterexample.
+    fn traced(
+        c: &ptcheck_model::Ctx,
+        func: &'static str,
+        what: &'static str,
+        write: bool,
+        value: u64,
+    ) {
+        ptcheck_model::trace::record_access(
+            c.actor,
+            func,
+            what,
+            Some(ptcheck_model::EntryAccess {
+                entry: (usize::MAX, 0),
+                write,
+                value,
+            }),
+        );
+    }
+
+    /// `READ_ONCE(vma->anon_vma)`.
+    pub fn has_anon_vma(&self, c: &ptcheck_model::Ctx, func: &'static str) -> bool {
+        let v = self.anon_vma.load(ptcheck_model::ordering::ONCE);
+        let what = if v != 0 {
+            "vma->anon_vma set: not retractable"
+        } else {
+            "vma->anon_vma NULL"
+        };
+        Self::traced(c, func, what, false, v);
+        v != 0
+    }
 }
