@@ -25,4 +25,5 @@ pub const GENERIC_RCU: ArchPolicy = ArchPolicy {
     deposit: Deposit::StructPage,
     rcu_table_free_config: true,
     hash_mmu: false,
+    pte_fragments: false,
 };

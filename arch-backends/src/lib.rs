@@ -104,4 +104,13 @@ mod tests {
                 && p("arm64-rfc-v4").rcu_table_free_config
         );
     }
+
+    /// powerpc's pte tables are fragments of a 64K page (pgtable-frag.c), everyone else's are
+    /// whole pages.
+    #[test]
+    fn only_powerpc_has_pte_fragments() {
+        for p in ALL {
+            assert_eq!(p.pte_fragments, p.name.starts_with("powerpc"), "{}", p.name);
+        }
+    }
 }

@@ -149,4 +149,9 @@ pub struct ArchPolicy {
     /// The MMU is powerpc hash: user faults go through `hash_page`, a lockless irq-off walker
     /// that inserts HPTEs, and flushes invalidate them (`flush_hash_table_pmd_range`).
     pub hash_mmu: bool,
+    /// pte tables are fragments of one page that share its `struct page` (powerpc with 64K
+    /// pages, arch/powerpc/mm/pgtable-frag.c: `PTE_FRAG_NR` tables a page, one
+    /// `pt_frag_refcount`, one `pt_rcu_head`), so `pte_free_defer` of two fragments must not
+    /// queue the one `rcu_head` twice.
+    pub pte_fragments: bool,
 }

@@ -38,6 +38,7 @@ pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
     deposit: Deposit::ListInTable,
     rcu_table_free_config: true,
     hash_mmu: false,
+    pte_fragments: true,
 };
 
 /// radix after the 2020 series (v5.8), as today: no IPI in `radix__pmdp_huge_get_and_clear`

@@ -33,6 +33,7 @@ pub const X86_V6_14: ArchPolicy = ArchPolicy {
     deposit: Deposit::StructPage,
     rcu_table_free_config: true,
     hash_mmu: false,
+    pte_fragments: false,
 };
 
 /// x86 today: since a37259732a7d (v6.15, "x86/mm: Make MMU_GATHER_RCU_TABLE_FREE
@@ -82,6 +83,7 @@ pub const X86_PV: ArchPolicy = ArchPolicy {
     deposit: Deposit::StructPage,
     rcu_table_free_config: true,
     hash_mmu: false,
+    pte_fragments: false,
 };
 
 /// The hazard that made RCU table free necessary under paravirt: a flush that interrupts no

@@ -74,6 +74,11 @@ bitflags! {
         /// the table for `pte_none` under the pmd and pte locks before clearing the pmd, when
         /// the pte lock was dropped after the zap.
         const RECLAIM_RECHECK   = 1 << 18;
+        /// On fragment policies, `pte_free_defer` marks the page `PageActive` and the put of
+        /// its last fragment makes the page's one `call_rcu` (v6.6, 32cc0b7c9d50 "powerpc: add
+        /// pte_free_defer() for pgtables sharing page"); off: the series' v1, a `call_rcu` on
+        /// the page's `rcu_head` per deferred fragment.
+        const FRAG_DEFER_ONCE   = 1 << 19;
     }
 }
 
@@ -100,6 +105,7 @@ impl Guards {
             g if g == Guards::PMD_SAME => "pmd-same",
             g if g == Guards::RETRACT_RECHECK => "retract-recheck",
             g if g == Guards::RECLAIM_RECHECK => "reclaim-recheck",
+            g if g == Guards::FRAG_DEFER_ONCE => "frag-defer-once",
             _ => "(several)",
         }
     }
@@ -112,6 +118,7 @@ impl Guards {
     /// and the rechecks.
     pub fn hazards(self) -> Hazards {
         const TABLE: &[Guards] = &[
+            Guards::FRAG_DEFER_ONCE,
             Guards::PTE_MAP_RCU,
             Guards::PTE_FREE_DEFER,
             Guards::COLLAPSE_SYNC_IPI,

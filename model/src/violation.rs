@@ -163,6 +163,20 @@ pub enum Violation {
         /// The CPU whose write it was (`the initial state` if none).
         installed_by: String,
     },
+    /// `call_rcu` on an `rcu_head` that is still queued: the callback list is corrupted, so one
+    /// deferral is lost (a leak) or its callback runs twice (a double free); reported as the
+    /// double free at the second queueing.
+    #[error(
+        "double free: {by} in {func} queued the rcu_head of {page} again while the deferral \
+         {queued_by} queued is still pending: the callback list is corrupted (one deferral is \
+         lost, or pte_free_now runs twice and frees the page twice)"
+    )]
+    RcuHeadReused {
+        by: Actor,
+        func: &'static str,
+        page: String,
+        queued_by: Actor,
+    },
     #[error("missed sync: {detail}")]
     MissedSync { detail: String },
     #[error("deadlock: {detail}")]
@@ -196,7 +210,9 @@ impl Violation {
             Violation::MissedSync { .. } => ViolationKind::MissedSync,
             Violation::Deadlock { .. } => ViolationKind::Deadlock,
             Violation::Leak { .. } => ViolationKind::Leak,
-            Violation::DoubleFree { .. } => ViolationKind::DoubleFree,
+            Violation::DoubleFree { .. } | Violation::RcuHeadReused { .. } => {
+                ViolationKind::DoubleFree
+            }
             Violation::ForbiddenOutcome { .. } => ViolationKind::ForbiddenOutcome,
         }
     }

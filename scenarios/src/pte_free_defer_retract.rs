@@ -11,13 +11,19 @@
 //! pmd), or `zap_pte_range` reclaiming the table it emptied (only where tables are freed
 //! through RCU: `PT_RECLAIM` depends on it).
 //!
+//! On a fragment policy (powerpc), the file is mapped twice in the mm and the second VMA's table
+//! is the other fragment of the first table's page: retract defers both.
+//!
 //! What must hold: no walker touches a freed table; no pte is written into a table that was
 //! taken out of the tree, and no remover takes out a table that still holds one (both: lost
 //! update); no page is pinned after its free; nothing leaks.
 
 use crate::kernel::gup_fast::{get_user_pages_fast, use_and_release};
-use crate::kernel::khugepaged::{collapse_pte_mapped_thp, retract_page_tables, RangeLocks};
+use crate::kernel::khugepaged::{
+    collapse_pte_mapped_thp, retract_page_tables, HugeFolio, RangeLocks,
+};
 use crate::kernel::memory::{do_anonymous_page, mfill_atomic_install_pte};
+use crate::kernel::pgtable_frag::FragPage;
 use crate::kernel::pgtable_generic::{pte_offset_map, pte_unmap};
 use crate::kernel::pt_reclaim::zap_pte_range_reclaim;
 use crate::kernel::{Addr, Mm, Vma};
@@ -70,6 +76,14 @@ const GUARDS: &[GuardDoc] = &[
                collapse_pte_mapped_thp",
         why: "without the mmap write lock, a pte_offset_map walker (or gup_fast) may still be \
               inside the table when the pmd is cleared: it must not be freed before they leave",
+        redundant: None,
+    },
+    GuardDoc {
+        guard: Guards::FRAG_DEFER_ONCE,
+        step: "folio_set_active in the powerpc pte_free_defer, and one call_rcu by the last \
+               pte_fragment_free of the page (32cc0b7c9d50, the seed's v3)",
+        why: "pte tables that are fragments of one page share its one rcu_head: two deferrals \
+              in one grace period must not queue it twice (the series' v1 did)",
         redundant: None,
     },
     GuardDoc {
@@ -182,6 +196,11 @@ const VARIANTS: &[Variant] = &[
         Guards::PTE_FREE_DEFER,
     ),
     v(
+        "frag-defer-per-fragment",
+        "the seed's v1 on fragment policies: call_rcu on the page's rcu_head per deferred fragment",
+        Guards::FRAG_DEFER_ONCE,
+    ),
+    v(
         "no-pmd-same",
         "pte_offset_map_lock takes the lock without rechecking the pmd",
         Guards::PMD_SAME,
@@ -254,9 +273,9 @@ pub const PTE_FREE_DEFER_RETRACT: Scenario = Scenario {
               (v4.5), long before pte_free_defer (v6.6)",
     }],
     variants: VARIANTS,
-    // Two CPUs and the RCU callbacks: exhaustive loom runs the whole scenario in 2.3 M
-    // executions (136 s on the 2-core CI machine), more than the gate affords; preemption bound
-    // 3 takes 330 k (20 s) and gives every cell the same verdict (`check --deep` and
+    // Two CPUs and the RCU callbacks: exhaustive loom runs the whole scenario in 2.6 M
+    // executions (164 s on the 2-core CI machine), more than the gate affords; preemption bound
+    // 3 takes 371 k (23 s) and gives every cell the same verdict (`check --deep` and
     // `--explorer loom-exhaustive` run deeper).
     loom_bound: Some(3),
     run,
@@ -272,9 +291,14 @@ fn run(s: &Setup) {
     };
     let walker = b.pick(WALKER);
     let (retract, collapse, reclaim) = (writer == 0, writer == 1, writer == 2);
+    // On a fragment policy the file is mapped by a second VMA of the same mm too, whose table
+    // is the other fragment of the same page: retract_page_tables defers both.
+    let frags = s.policy.pte_fragments;
+    let second = frags && retract;
     let pgd = b.table(Level::Pgd, 1);
-    let pmd = b.table(Level::Pmd, 1);
+    let pmd = b.table(Level::Pmd, if second { 2 } else { 1 });
     let pt = b.table(Level::Pte, 1);
+    let pt2 = second.then(|| b.table(Level::Pte, 1));
     // The page the table maps: a page of the huge folio in the page cache (collapse), or an
     // anonymous page (reclaim); retract's table is empty.
     let mapped = (!retract).then(|| b.data_page(1));
@@ -285,6 +309,9 @@ fn run(s: &Setup) {
     let fault_page = (walker == 1).then(|| b.data_page(1));
     b.set(pgd, 0, Entry::table(pmd));
     b.set(pmd, 0, Entry::table(pt));
+    if let Some(t) = pt2 {
+        b.set(pmd, 1, Entry::table(t));
+    }
     if let Some(p) = mapped {
         b.set(pt, 0, Entry::leaf(p, 0, EntryFlags::WRITE));
     }
@@ -294,6 +321,11 @@ fn run(s: &Setup) {
     let policy = *s.policy;
     let locks = Arc::new(RangeLocks::new());
     let vma = Arc::new(Vma::new());
+    // The reclaim frees through the mmu_gather (__tlb_remove_table -> pte_fragment_free after
+    // the batch's grace period): one fragment, a whole-page free.
+    let frag = (frags && !reclaim).then(|| FragPage::new(std::iter::once(pt).chain(pt2).collect()));
+    let page = frag.clone();
+    let second_vma = pt2.map(|_| (Vma::new(), locks.sibling("ptl (second table)")));
     let (l0, v0) = (locks.clone(), vma.clone());
     let progs: Vec<Program> = vec![
         Box::new(move |c: &Ctx| match (walker, fault_page) {
@@ -316,15 +348,26 @@ fn run(s: &Setup) {
         }),
         Box::new(move |c: &Ctx| {
             if retract {
-                retract_page_tables(c, &policy, mm, a, &vma, &locks);
+                retract_page_tables(c, &policy, mm, a, &vma, &locks, frag.as_ref());
+                if let Some((vma2, locks2)) = &second_vma {
+                    let a2 = Addr { pmd: 1, ..a };
+                    retract_page_tables(c, &policy, mm, a2, vma2, locks2, frag.as_ref());
+                }
             } else if let (true, Some(folio)) = (collapse, mapped) {
                 // An installer that bypasses the folio lock means a userfaultfd VMA.
-                collapse_pte_mapped_thp(c, &policy, mm, a, &locks, folio, walker == 1);
+                let t = HugeFolio {
+                    folio,
+                    uffd_armed: walker == 1,
+                };
+                collapse_pte_mapped_thp(c, &policy, mm, a, &locks, t, frag.as_ref());
             } else if reclaim {
                 zap_pte_range_reclaim(c, &policy, mm, a, &locks);
             }
         }),
     ];
     run_cpus(&w, progs);
-    w.check_no_leak(&[pgd]);
+    // A fragment page still in use keeps all its fragments allocated.
+    let mut roots = vec![pgd];
+    roots.extend(page.map(|p| p.tables_if_live()).unwrap_or_default());
+    w.check_no_leak(&roots);
 }

@@ -9,6 +9,7 @@
 //! `pte_offset_map_rw_nolock` rechecks), pte-free-defer, and those of `pmdp_collapse_flush`
 //! (serialize-pte-lookup).
 
+use crate::kernel::pgtable_frag::FragPage;
 use crate::kernel::pgtable_generic::{
     pmd_same_under_ptl, pte_free_defer, pte_offset_map, pte_offset_map_lock, pte_unmap_unlock,
     PteMap,
@@ -20,11 +21,12 @@ use ptcheck_arch::ArchPolicy;
 use ptcheck_model::ordering::{DEP, ONCE};
 use ptcheck_model::spinlock::SpinLock;
 use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId, Guards};
+use std::sync::Arc;
 
-/// The locks of the range: the pmd lock (`pmd_lock(mm, pmd)`) and the split pte lock of the
-/// table (`pte_lockptr`).
+/// The locks of the range: the pmd lock (`pmd_lock(mm, pmd)`, shared by the tables of one
+/// pmd page) and the split pte lock of the table (`pte_lockptr`).
 pub struct RangeLocks {
-    pub pml: SpinLock,
+    pub pml: Arc<SpinLock>,
     pub ptl: SpinLock,
 }
 
@@ -37,8 +39,16 @@ impl Default for RangeLocks {
 impl RangeLocks {
     pub fn new() -> Self {
         RangeLocks {
-            pml: SpinLock::new("pmd_lock"),
+            pml: Arc::new(SpinLock::new("pmd_lock")),
             ptl: SpinLock::new("ptl"),
+        }
+    }
+
+    /// The locks of another table under the same pmd page: the same pmd lock, its own ptl.
+    pub fn sibling(&self, ptl: &'static str) -> Self {
+        RangeLocks {
+            pml: self.pml.clone(),
+            ptl: SpinLock::new(ptl),
         }
     }
 }
@@ -73,7 +83,8 @@ fn find_pmd(c: &Ctx, mm: Mm, a: Addr, func: &'static str) -> Option<(FrameId, En
 /// `pmd_lock`, `check_pmd_state` again (v6.14), the table's `ptl`, the retractability checks
 /// again under the locks (retract-recheck: an anonymous pte installed since the unlocked check,
 /// the userfaultfd case), `pmdp_collapse_flush`, `pmdp_get_lockless_sync`, unlock, and
-/// `pte_free_defer`. No mmap lock, no VMA lock.
+/// `pte_free_defer`. No mmap lock, no VMA lock. `frag`: the page the table is a fragment of,
+/// on a fragment policy.
 pub fn retract_page_tables(
     c: &Ctx,
     policy: &ArchPolicy,
@@ -81,6 +92,7 @@ pub fn retract_page_tables(
     a: Addr,
     vma: &Vma,
     l: &RangeLocks,
+    frag: Option<&Arc<FragPage>>,
 ) {
     const F: &str = "retract_page_tables";
     if find_pmd(c, mm, a, "find_pmd_or_thp_or_none (pmdp_get_lockless)").is_none() {
@@ -105,8 +117,16 @@ pub fn retract_page_tables(
     c.spin_unlock(&l.ptl, F);
     c.spin_unlock(&l.pml, F);
     if retractable {
-        pte_free_defer(c, pmd.pfn());
+        pte_free_defer(c, pmd.pfn(), frag);
     }
+}
+
+/// The huge folio `collapse_pte_mapped_thp` maps, and whether its VMA is registered with
+/// userfaultfd (`userfaultfd_armed(vma)`, a private mapping).
+#[derive(Clone, Copy, Debug)]
+pub struct HugeFolio {
+    pub folio: FrameId,
+    pub uffd_armed: bool,
 }
 
 /// `collapse_pte_mapped_thp(mm, addr, install_pmd = true)` under `mmap_read_lock`, the huge
@@ -128,10 +148,11 @@ pub fn collapse_pte_mapped_thp(
     mm: Mm,
     a: Addr,
     l: &RangeLocks,
-    folio: FrameId,
-    uffd_armed: bool,
+    t: HugeFolio,
+    frag: Option<&Arc<FragPage>>,
 ) {
     const F: &str = "collapse_pte_mapped_thp";
+    let HugeFolio { folio, uffd_armed } = t;
     if find_pmd(c, mm, a, "find_pmd_or_thp_or_none (pmdp_get_lockless)").is_none() {
         return;
     }
@@ -194,7 +215,7 @@ pub fn collapse_pte_mapped_thp(
     pmdp_get_lockless_sync(c);
     pte_unmap_unlock(c, m, &l.ptl);
     c.spin_unlock(&l.pml, F);
-    pte_free_defer(c, pmd.pfn());
+    pte_free_defer(c, pmd.pfn(), frag);
     // maybe_install_pmd: set_huge_pmd (do_set_pmd's pmd lock, folio_get, set_pmd_at).
     c.spin_lock(&l.pml, "set_huge_pmd");
     c.get_page(folio, "set_huge_pmd (folio_get)");

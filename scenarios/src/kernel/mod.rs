@@ -7,6 +7,7 @@
 //! | [`hash_page`] | powerpc hash `hash_page_mm`: the fault path's lockless walk and HPTE insert |
 //! | [`huge_memory`] | `zap_huge_pmd`, `__split_huge_pmd_locked`, `collapse_huge_page`, 2014 `split_huge_page`, a racing fault |
 //! | [`munmap`] | `unmap_region`: `zap_pte_range`, `free_pgtables` (mm/mmap.c, mm/memory.c) |
+//! | [`pgtable_frag`] | powerpc pte fragments: `pte_free_defer`, `pte_fragment_free` (arch/powerpc/mm/pgtable-frag.c) |
 //! | [`pgtable_generic`] | `__pte_offset_map`, `pte_offset_map_lock`, `pte_free_defer` (mm/pgtable-generic.c) |
 //! | [`memory`] | the anonymous fault that installs a pte through `pte_offset_map_lock` (mm/memory.c) |
 //! | [`khugepaged`] | `retract_page_tables`, `collapse_pte_mapped_thp` (mm/khugepaged.c) |
@@ -19,6 +20,7 @@ pub mod huge_memory;
 pub mod khugepaged;
 pub mod memory;
 pub mod munmap;
+pub mod pgtable_frag;
 pub mod pgtable_generic;
 pub mod pt_reclaim;
 

@@ -10,12 +10,15 @@
 //! holding its lock"; `pte_offset_map_rw_nolock` leaves that recheck to its caller.
 //!
 //! Guards read: pte-map-rcu (`__pte_offset_map`), pmd-same (`pte_offset_map_lock` and the
-//! callers of `pte_offset_map_rw_nolock`), pte-free-defer (`pte_free_defer`).
+//! callers of `pte_offset_map_rw_nolock`), pte-free-defer (`pte_free_defer`), and on fragment
+//! policies frag-defer-once.
 
+use crate::kernel::pgtable_frag::{self, FragPage};
 use crate::kernel::{Addr, Mm};
 use ptcheck_model::ordering::{DEP, ONCE};
 use ptcheck_model::spinlock::SpinLock;
 use ptcheck_model::{Ctx, Entry, FrameId, Guards, Meaning, RcuFlavour};
+use std::sync::Arc;
 
 /// A pte table mapped by `__pte_offset_map`: where its pmd is, the pmd value it was mapped from
 /// (`pmdval`, what `pte_offset_map_rw_nolock` hands its caller), the table, and whether the
@@ -110,20 +113,24 @@ pub fn pte_unmap_unlock(c: &Ctx, m: PteMap, ptl: &SpinLock) {
     pte_unmap(c, m);
 }
 
-/// `pte_free_defer(mm, pgtable)` (generic): `call_rcu(&page->rcu_head, pte_free_now)`, so that
-/// a walker that mapped the table before it was detached finishes with it first. With the
-/// pte-free-defer guard off, the pre-v6.6 `pte_free` at once (what `collapse_and_free_pmd` did
-/// under the mmap write lock).
-pub fn pte_free_defer(c: &Ctx, table: FrameId) {
-    if !c.guard(Guards::PTE_FREE_DEFER) {
-        c.free(table, "pte_free");
-        return;
+/// `pte_free_defer(mm, pgtable)`. Generic: `call_rcu(&page->rcu_head, pte_free_now)`, so that
+/// a walker that mapped the table before it was detached finishes with it first; on a fragment
+/// policy (`frag`), powerpc's ([`crate::kernel::pgtable_frag`]). With the pte-free-defer guard
+/// off, the pre-v6.6 `pte_free` at once (what `collapse_and_free_pmd` did under the mmap write
+/// lock; on fragments, `pte_fragment_free` without the deferral mark).
+pub fn pte_free_defer(c: &Ctx, table: FrameId, frag: Option<&Arc<FragPage>>) {
+    let defer = c.guard(Guards::PTE_FREE_DEFER);
+    match (frag, defer) {
+        (Some(page), true) => pgtable_frag::pte_free_defer(c, page),
+        (Some(page), false) => pgtable_frag::pte_fragment_free(c, page),
+        (None, false) => c.free(table, "pte_free"),
+        // v6.6+: the RCU flavours are one (v4.20): a grace period also waits for irq-off
+        // sections.
+        (None, true) => c.call_rcu(
+            RcuFlavour::Consolidated,
+            "pte_free_defer",
+            "pte_free_now",
+            move |cb| cb.free(table, "pte_free_now"),
+        ),
     }
-    // v6.6+: the RCU flavours are one (v4.20): a grace period also waits for irq-off sections.
-    c.call_rcu(
-        RcuFlavour::Consolidated,
-        "pte_free_defer",
-        "pte_free_now",
-        move |cb| cb.free(table, "pte_free_now"),
-    );
 }
