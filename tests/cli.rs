@@ -347,3 +347,21 @@ fn json_separates_finding_from_simplifying() {
         "{r}"
     );
 }
+
+#[test]
+fn replay_reproduces_a_counterexample_found_under_other_data_choices() {
+    let cell = "pte-free-defer-vs-retract/x86/no-retract-recheck";
+    let (code, out, err) = ptcheck(&["explain", cell, "--explorer", "pct"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("data choices: walker = a pte installer"),
+        "{out}"
+    );
+    let schedule = schedule_of(&out);
+    let (code, again, err) = ptcheck(&["replay", cell, "--schedule", &schedule]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        again.contains("VIOLATION lost update") && again.contains("walker = a pte installer"),
+        "{again}"
+    );
+}

@@ -4,7 +4,7 @@
 //! every CPU to the end, raising a violation on the way if an oracle fires. The drivers here
 //! know nothing about page tables.
 
-use crate::capture;
+use crate::capture::{self, Failure};
 use crate::choice_tree::ChoiceTree;
 use crate::explorer::{Budget, Explorer};
 use crate::outcome::{Finding, Outcome};
@@ -65,6 +65,7 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
     let mut complete = true;
     let mut finding = None;
     let mut first_found = None;
+    let mut misfit = None;
     let mut round = 0u32;
     'rounds: loop {
         let slice = slice(round);
@@ -96,6 +97,15 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
                 Progress::More => active = true,
                 Progress::Done { complete: c } => {
                     complete &= c;
+                    searches[i] = None;
+                }
+                // A replayed schedule fits the combination it was recorded in; in the others it
+                // may not (the schedule's tasks and steps differ): try them all, and report that
+                // it fits none only if no combination reproduces anything.
+                Progress::Failed(failure @ Failure::ModelError(_), schedule)
+                    if matches!(explorer, Explorer::Replay { .. }) =>
+                {
+                    misfit.get_or_insert((failure, schedule, trace::snapshot(), i));
                     searches[i] = None;
                 }
                 Progress::Failed(failure, schedule) => {
@@ -132,6 +142,20 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
         }
         if !active {
             break;
+        }
+    }
+    if finding.is_none() {
+        if let Some((failure, schedule, trace, i)) = misfit {
+            finding = Some(Finding {
+                failure,
+                trace,
+                choices: tree.nodes[i].picked.clone(),
+                schedule,
+                preemptions: None,
+                interleaving: None,
+                sc_schedules: 0,
+                sc_exhaustive: false,
+            });
         }
     }
     let ran = per_combo.len();

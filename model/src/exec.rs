@@ -58,6 +58,16 @@ pub(crate) fn started() {
     STATS.with(|s| s.borrow_mut().executions += 1);
 }
 
+/// A data choice point was met (recorded at once: a failing execution may never finish).
+pub(crate) fn met(c: Choice) {
+    STATS.with(|s| {
+        let mut s = s.borrow_mut();
+        if !s.choices_met.contains(&c) {
+            s.choices_met.push(c);
+        }
+    });
+}
+
 pub(crate) fn finished(
     cost: Cost,
     met: &[Choice],

@@ -164,6 +164,7 @@ impl Choices {
     fn pick(&mut self, c: Choice) -> usize {
         if !self.met.contains(&c) {
             self.met.push(c);
+            crate::exec::met(c);
         }
         c.picked(&self.set)
     }
