@@ -8,7 +8,7 @@
 //! | [`tlb`] | TLB flush: IPI shootdown vs broadcast invalidation |
 //! | [`pmd`] | huge pmd updates: `pmdp_invalidate`, `pmdp_huge_get_and_clear`, `pmdp_collapse_flush`, `pmdp_splitting_flush`, `serialize_against_pte_lookup` |
 //! | [`mmu_gather`] | freeing pages and tables after an unmap: after the flush vs `tlb_remove_table` |
-//! | [`x86`], [`arm64`], [`generic`], [`powerpc`] | the policies |
+//! | [`x86`], [`arm64`], [`generic`], [`powerpc`], [`s390`], [`sparc64`] | the policies |
 //!
 //! [`ALL`] lists every policy the matrix runs; a user's own policy is a struct literal (see
 //! [`policy`]) passed to the same scenario code.
@@ -19,6 +19,8 @@ pub mod mmu_gather;
 pub mod pmd;
 pub mod policy;
 pub mod powerpc;
+pub mod s390;
+pub mod sparc64;
 pub mod tlb;
 pub mod x86;
 
@@ -38,6 +40,8 @@ pub const ALL: &[ArchPolicy] = &[
     powerpc::POWERPC_RADIX_PRE2020,
     powerpc::POWERPC_RADIX,
     powerpc::POWERPC_HASH,
+    s390::S390,
+    sparc64::SPARC64,
 ];
 
 /// Look a policy up by name.

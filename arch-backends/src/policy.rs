@@ -103,8 +103,11 @@ pub enum Deposit {
     /// at deposit (`__hash_page_thp` later keeps small hash-slot bytes there, which never read
     /// as a present pte).
     PmdPageSlot,
-    /// powerpc radix, little-endian (ppc64le, today's distributions): the `list_head` goes over
-    /// the table's first entries (`radix__pgtable_trans_huge_deposit`; withdraw zeroes them).
+    /// A `list_head` over the table's first entries that reads as a non-present, non-empty
+    /// pte. powerpc radix, little-endian (ppc64le, today's distributions): the `list_head` goes
+    /// over the table's first entries (`radix__pgtable_trans_huge_deposit`; withdraw zeroes
+    /// them); s390 and sparc64 do the same (their `_PAGE_PRESENT` bits are clear in an aligned
+    /// pointer; withdraw writes `_PAGE_INVALID` / zero).
     /// `pte_val` is big-endian, so the pointer's low (aligned, zero) byte lands in the top
     /// byte: the words read as non-present, non-empty ptes, and a walker bails.
     ListInTable,
