@@ -109,6 +109,28 @@ mod tests {
         );
     }
 
+    /// s390 and sparc64 (v6.17 sources): no IPI (IPTE/IDTE; an empty flush_tlb_range), RCU
+    /// table free, a list_head deposit over the table that reads as non-present; sparc64 reads
+    /// then clears a pte and does not invalidate for freed tables.
+    #[test]
+    fn s390_and_sparc64_knobs() {
+        use policy::{Deposit, PtepGetAndClear, TableFree, TlbFlush};
+        for n in ["s390", "sparc64"] {
+            let p = by_name(n).expect("policy");
+            assert_eq!(p.tlb_flush, TlbFlush::BroadcastTlbi, "{n}");
+            assert_eq!(p.table_free, TableFree::RcuBatched, "{n}");
+            assert_eq!(p.deposit, Deposit::ListInTable, "{n}");
+            assert!(!p.pte_fragments, "{n}: whole-page pte tables today");
+        }
+        assert_eq!(
+            by_name("s390").map(|p| p.ptep_get_and_clear),
+            Some(PtepGetAndClear::Xchg)
+        );
+        let sparc = by_name("sparc64").expect("sparc64");
+        assert_eq!(sparc.ptep_get_and_clear, PtepGetAndClear::ReadThenClear);
+        assert!(!sparc.table_invalidate && by_name("s390").is_some_and(|p| p.table_invalidate));
+    }
+
     /// powerpc's pte tables are fragments of a 64K page (pgtable-frag.c), everyone else's are
     /// whole pages.
     #[test]

@@ -10,28 +10,17 @@
 //! rewrites them `_PAGE_INVALID`): a pointer there has `_PAGE_PRESENT` (0x001) clear, so it
 //! reads as a non-present, non-empty pte.
 
+use crate::generic::GENERIC_RCU;
 use crate::policy::*;
-use ptcheck_model::RcuFlavour;
 
+/// What s390 does differently from the generic RCU-table-free configuration: where the
+/// deposited table is kept. Its other knobs are the generic ones (no IPI: IPTE/IDTE are
+/// broadcast by the hardware; `ptep_xchg_lazy` / `ptep_xchg_direct` exchange the pte; no
+/// `MMU_GATHER_NO_TABLE_INVALIDATE`; no splitting bit today).
 pub const S390: ArchPolicy = ArchPolicy {
     name: "s390",
     about: "s390 today (v6.9+, whole-page pte tables): IPTE/IDTE broadcast (no IPI), RCU table \
             free, synchronize_rcu fallback (1fb3d8c20bfa, 2026)",
-    tlb_flush: TlbFlush::BroadcastTlbi,
-    table_free: TableFree::RcuBatched,
-    remove_table_one: RemoveTableOne::SynchronizeRcu,
-    table_rcu: RcuFlavour::Consolidated,
-    // No MMU_GATHER_NO_TABLE_INVALIDATE: the generic `true`.
-    table_invalidate: true,
-    // ptep_xchg_lazy / ptep_xchg_direct: an IPTE exchange.
-    ptep_get_and_clear: PtepGetAndClear::Xchg,
-    pmd_get_and_clear: PmdSerialize::FlushOnly,
-    pmd_invalidate: PmdSerialize::FlushOnly,
-    pmd_collapse_flush: PmdSerialize::FlushOnly,
-    // No splitting bit today (the 2014 split protocol runs with the generic flush).
-    splitting_flush: SplittingFlush::Generic,
     deposit: Deposit::ListInTable,
-    rcu_table_free_config: true,
-    hash_mmu: false,
-    pte_fragments: false,
+    ..GENERIC_RCU
 };

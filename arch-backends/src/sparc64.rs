@@ -13,25 +13,16 @@
 //! sparc64 does not select `HAVE_GUP_FAST`: its cells with a gup_fast walker are pairings no
 //! kernel has (kept, like the other non-existent pairings, to show the hazard).
 
+use crate::generic::GENERIC_RCU;
 use crate::policy::*;
-use ptcheck_model::RcuFlavour;
 
+/// What sparc64 does differently from the generic RCU-table-free configuration.
 pub const SPARC64: ArchPolicy = ArchPolicy {
     name: "sparc64",
     about: "sparc64 today (v6.x, SMP): empty flush_tlb_range, batched cross-call TLB flush, RCU \
             table free, no table invalidate, no gup_fast",
-    tlb_flush: TlbFlush::BroadcastTlbi,
-    table_free: TableFree::RcuBatched,
-    remove_table_one: RemoveTableOne::SynchronizeRcu,
-    table_rcu: RcuFlavour::Consolidated,
     table_invalidate: false,
     ptep_get_and_clear: PtepGetAndClear::ReadThenClear,
-    pmd_get_and_clear: PmdSerialize::FlushOnly,
-    pmd_invalidate: PmdSerialize::FlushOnly,
-    pmd_collapse_flush: PmdSerialize::FlushOnly,
-    splitting_flush: SplittingFlush::Generic,
     deposit: Deposit::ListInTable,
-    rcu_table_free_config: true,
-    hash_mmu: false,
-    pte_fragments: false,
+    ..GENERIC_RCU
 };
