@@ -95,17 +95,20 @@ pub fn retract_page_tables(
     frag: Option<&Arc<FragPage>>,
 ) {
     const F: &str = "retract_page_tables";
-    if find_pmd(c, mm, a, "find_pmd_or_thp_or_none (pmdp_get_lockless)").is_none() {
+    let Some((pmdp, _)) = find_pmd(c, mm, a, "find_pmd_or_thp_or_none (pmdp_get_lockless)") else {
         return;
-    }
+    };
     if vma.has_anon_vma(c, "file_backed_vma_is_retractable") {
         return;
     }
     c.spin_lock(&l.pml, F);
-    let Some((pmdp, pmd)) = find_pmd(c, mm, a, "check_pmd_state (pmdp_get_lockless)") else {
+    // check_pmd_state(pmd): the pmd pointer is kept, only its value is read again.
+    let pmd = c.load(pmdp, a.pmd, ONCE, "check_pmd_state (pmdp_get_lockless)");
+    if !pmd.is_table() {
+        c.note(F, "no pte table here any more: nothing to do");
         c.spin_unlock(&l.pml, F);
         return;
-    };
+    }
     c.spin_lock(&l.ptl, F);
     let retractable = !c.guard(Guards::RETRACT_RECHECK)
         || !vma.has_anon_vma(c, "file_backed_vma_is_retractable (under ptl)");
