@@ -151,3 +151,40 @@ fn exploration_in_slices_runs_what_check_runs() {
     let seen: BTreeSet<_> = whole.lock().unwrap().iter().copied().collect();
     assert_eq!(seen.len(), 4, "{seen:?}");
 }
+
+/// The vendored loom parks the generators of a finished execution and runs the next
+/// execution's threads on them (PTCHECK-PATCH.md, "generator pool"). A model that fails
+/// part-way (a panic out of a thread, as every ptcheck finding is) drops its generators
+/// instead: the models run after it must see every outcome and run as many executions as
+/// before it, with threads of two stack sizes.
+#[test]
+fn parked_generators_run_later_models_exactly_as_fresh_ones() {
+    let model = || {
+        outcomes(|| {
+            let x = Arc::new(AtomicUsize::new(0));
+            let (a, b) = (x.clone(), x.clone());
+            let t1 = thread::spawn(move || a.fetch_add(1, SeqCst));
+            let t2 = thread::Builder::new()
+                .stack_size(1 << 17)
+                .spawn(move || b.swap(10, SeqCst))
+                .unwrap();
+            let first = (t1.join().unwrap(), t2.join().unwrap());
+            (first, x.load(SeqCst))
+        })
+    };
+    let before = model();
+    assert_eq!(before.0.len(), 2, "{:?}", before.0);
+    let failing = std::panic::catch_unwind(|| {
+        loom::model::Builder::new().check(|| {
+            let x = Arc::new(AtomicUsize::new(0));
+            let a = x.clone();
+            let t = thread::spawn(move || a.store(1, SeqCst));
+            assert_eq!(x.load(SeqCst), 0, "a finding, as a ptcheck oracle reports one");
+            t.join().unwrap();
+        })
+    });
+    assert!(failing.is_err(), "the failing model must fail");
+    for _ in 0..3 {
+        assert_eq!(model(), before);
+    }
+}

@@ -80,20 +80,21 @@ impl Scheduler {
     {
         let mut threads = Vec::new();
         threads.push(spawn_thread(Box::new(f), None));
-        threads[0].resume();
+        threads[0].0.resume();
 
         loop {
             if execution.threads.is_complete() {
-                for thread in &mut threads {
-                    thread.resume();
-                    assert!(thread.is_done());
+                // ptcheck: every thread is parked between bodies; keep it for the next
+                // execution instead of finishing it (see `park`).
+                for (thread, stack_size) in threads.drain(..) {
+                    park(thread, stack_size);
                 }
                 return;
             }
 
             let active = execution.threads.active_id();
 
-            let mut queued_spawn = Self::tick(&mut threads[active.as_usize()], execution);
+            let mut queued_spawn = Self::tick(&mut threads[active.as_usize()].0, execution);
 
             while let Some(th) = queued_spawn.pop_front() {
                 assert!(threads.len() < self.max_threads);
@@ -102,7 +103,7 @@ impl Scheduler {
                 let QueuedSpawn { f, stack_size } = th;
 
                 threads.push(spawn_thread(f, stack_size));
-                threads[thread_id].resume();
+                threads[thread_id].0.resume();
             }
         }
     }
@@ -132,7 +133,49 @@ impl Scheduler {
     }
 }
 
-fn spawn_thread(f: Box<dyn FnOnce()>, stack_size: Option<usize>) -> Thread {
+// ptcheck addition (PTCHECK-PATCH.md): a pool of parked generators. Upstream creates a
+// generator per thread per execution and finishes it at the end of the execution: an mmap,
+// an mprotect (the guard page) and a munmap of its stack each time, which took more system
+// time than the model's own user time. A generator that finished an execution's body is
+// parked at the top of its loop (`yield_` waiting for the next body), exactly where a new one
+// is after its first `resume`, so it can run the next execution's body. Only generators of
+// completed executions are parked: a failing execution unwinds out of `run` and drops its own.
+const POOL_MAX: usize = 16;
+
+thread_local! {
+    static POOL: std::cell::RefCell<std::mem::ManuallyDrop<Vec<(Option<usize>, Thread)>>> =
+        std::cell::RefCell::new(std::mem::ManuallyDrop::new(Vec::new()));
+}
+
+fn park(thread: Thread, stack_size: Option<usize>) {
+    let thread = POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOL_MAX {
+            p.push((stack_size, thread));
+            None
+        } else {
+            Some(thread)
+        }
+    });
+    if let Some(mut thread) = thread {
+        thread.resume();
+        assert!(thread.is_done());
+    }
+}
+
+fn unpark(stack_size: Option<usize>) -> Option<Thread> {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        let i = p.iter().position(|(s, _)| *s == stack_size)?;
+        Some(p.swap_remove(i).1)
+    })
+}
+
+fn spawn_thread(f: Box<dyn FnOnce()>, stack_size: Option<usize>) -> (Thread, Option<usize>) {
+    if let Some(mut g) = unpark(stack_size) {
+        g.set_para(Some(f));
+        return (g, stack_size);
+    }
     let body = move || {
         loop {
             let f: Option<Option<Box<dyn FnOnce()>>> = generator::yield_(());
@@ -153,7 +196,7 @@ fn spawn_thread(f: Box<dyn FnOnce()>, stack_size: Option<usize>) -> Thread {
     };
     g.resume();
     g.set_para(Some(f));
-    g
+    (g, stack_size)
 }
 
 unsafe fn transmute_lt<'a, 'b>(state: &'a RefCell<State<'b>>) -> &'a RefCell<State<'static>> {
