@@ -179,7 +179,11 @@ fn parked_generators_run_later_models_exactly_as_fresh_ones() {
             let x = Arc::new(AtomicUsize::new(0));
             let a = x.clone();
             let t = thread::spawn(move || a.store(1, SeqCst));
-            assert_eq!(x.load(SeqCst), 0, "a finding, as a ptcheck oracle reports one");
+            assert_eq!(
+                x.load(SeqCst),
+                0,
+                "a finding, as a ptcheck oracle reports one"
+            );
             t.join().unwrap();
         })
     });

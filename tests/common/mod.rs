@@ -10,9 +10,12 @@ use ptcheck::report::{self, RunConfig};
 
 pub fn args() -> Arguments {
     let mut a = Arguments::from_args();
-    // Two explorations in one process slow each other down (DESIGN.md §2): one at a time.
+    // One cell per core. DESIGN.md §2 measured two loom models in one process at 4x slower
+    // each (mmap contention on coroutine stacks); the vendored loom's generator pool
+    // (vendor/loom/PTCHECK-PATCH.md) removed those mmaps: the loom gate takes 19.5 s on one
+    // thread and 10.0 s on two, the PCT gate of pte-free-defer-vs-retract 45.7 s and 26.1 s.
     if a.test_threads.is_none() {
-        a.test_threads = Some(1);
+        a.test_threads = std::thread::available_parallelism().ok().map(|n| n.get());
     }
     a
 }
