@@ -236,7 +236,7 @@ fn the_weaker_bound_note_names_the_gates_bound_correctly() {
         out.contains("ran at preemption bound 1; the gate explores it exhaustively"),
         "{out}"
     );
-    // The two-walker scenario runs at bound 2 in the gate: 3 is not below it, 1 is.
+    // The two-walker scenario runs at bound 3 in the gate: 3 is not below it, 2 is.
     let two_w = |b: &str| {
         ptcheck(&[
             "check",
@@ -251,7 +251,7 @@ fn the_weaker_bound_note_names_the_gates_bound_correctly() {
         .1
     };
     assert!(!two_w("3").contains("note:"), "bound 3 is not weaker");
-    assert!(two_w("1").contains("below the gate's bound 2"));
+    assert!(two_w("2").contains("below the gate's bound 3"));
 }
 
 #[test]

@@ -140,8 +140,9 @@ pub const GUP_FAST_MUNMAP: Scenario = Scenario {
 
 /// The same race with a second gup_fast CPU: three CPUs (plus the RCU callback runner on
 /// RCU policies), which loom cannot explore exhaustively in gate time; explored at preemption
-/// bound 2 (DESIGN.md §2 calibration: some bugs need two preemptions, bound 1 can miss them)
-/// and by shuttle.
+/// bound 3 (DESIGN.md §2 calibration: some bugs need two preemptions, bound 1 can miss them;
+/// 98 cells, 4.4 M executions, 61 s on one core of the 2-core machine) and by shuttle;
+/// `check --deep` takes bound 4.
 pub const GUP_FAST_MUNMAP_2W: Scenario = Scenario {
     name: "gup-fast-vs-munmap-2w",
     about: "gup-fast-vs-munmap with two gup_fast CPUs against the munmap",
@@ -150,7 +151,7 @@ pub const GUP_FAST_MUNMAP_2W: Scenario = Scenario {
         "CPU1: unmap_region",
         "CPU2: __get_user_pages_fast",
     ],
-    loom_bound: Some(2),
+    loom_bound: Some(3),
     run: run_2w,
     ..GUP_FAST_MUNMAP
 };
