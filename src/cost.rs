@@ -89,6 +89,85 @@ pub fn zap_cost(policy: &'static ArchPolicy, pmds: usize, cpus: usize) -> Result
     Ok(o.cost)
 }
 
+/// IPIs, CPUs interrupted, grace periods and TLB flushes of one `retract_page_tables` of one
+/// empty pte table (khugepaged, the 2023 seed) on a machine of `cpus` CPUs, all in
+/// `mm_cpumask`, with `policy`: its `pmdp_collapse_flush` (the policy's serialize IPI and TLB
+/// flush), `pmdp_get_lockless_sync` (an IPI where pmds are read in halves), and the grace
+/// period `pte_free_defer` queues (run to its end: the table is freed).
+pub fn retract_cost(policy: &'static ArchPolicy, cpus: usize) -> Result<Cost, CostError> {
+    use ptcheck_scenarios::kernel::khugepaged::{retract_page_tables, RangeLocks};
+    use ptcheck_scenarios::kernel::pgtable_frag::FragPage;
+    use ptcheck_scenarios::kernel::{Addr, Mm, Vma};
+    if cpus == 0 {
+        return Err(CostError::NoCpus);
+    }
+    if cpus > MAX_WORK {
+        return Err(CostError::Pmds);
+    }
+    let body = Arc::new(move |choices: &[ptcheck_model::Picked]| {
+        let mut b = WorldBuilder::new(cpus, Guards::all(), choices);
+        let pgd = b.table(Level::Pgd, 1);
+        let pmd = b.table(Level::Pmd, 1);
+        let pt = b.table(Level::Pte, 1);
+        b.set(pgd, 0, Entry::table(pmd));
+        b.set(pmd, 0, Entry::table(pt));
+        let w = b.build();
+        let mm = Mm::new(pgd, policy);
+        let progs: Vec<Program> = vec![Box::new(move |c: &Ctx| {
+            let frag = policy.pte_fragments.then(|| FragPage::new(vec![pt]));
+            retract_page_tables(
+                c,
+                policy,
+                mm,
+                Addr::FIRST,
+                &Vma::new(),
+                &RangeLocks::new(),
+                frag.as_ref(),
+            );
+        })];
+        run_cpus(&w, progs);
+    });
+    let o = explore(
+        &Explorer::Random {
+            seed: 1,
+            iterations: 1,
+        },
+        Budget::default(),
+        body,
+    );
+    if let Some(f) = o.finding {
+        return Err(CostError::Run {
+            pmds: 1,
+            cpus,
+            why: format!("{:?}", f.failure),
+        });
+    }
+    Ok(o.cost)
+}
+
+/// `retract_cost` of every policy on each CPU count, as a text table.
+pub fn render_retract(cpus: &[usize]) -> Result<String, CostError> {
+    let mut out = format!(
+        "{:<22} {:>5} {:>8} {:>12} {:>4} {:>7}\n",
+        "policy", "cpus", "IPIs", "interrupted", "GPs", "flushes"
+    );
+    for p in ptcheck_arch::ALL {
+        for &c in cpus {
+            let k = retract_cost(p, c)?;
+            out.push_str(&format!(
+                "{:<22} {:>5} {:>8} {:>12} {:>4} {:>7}\n",
+                p.name, c, k.ipis, k.cpus_interrupted, k.grace_periods, k.tlb_flushes
+            ));
+        }
+    }
+    out.push_str(
+        "\nretract_page_tables of one empty pte table (khugepaged, no mmap lock): \
+         pmdp_collapse_flush, pmdp_get_lockless_sync, pte_free_defer; every CPU in mm_cpumask; \
+         counted by running the policy's kernel paths once (shuttle, one schedule).\n",
+    );
+    Ok(out)
+}
+
 /// One row of the cost table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CostRow {
@@ -277,6 +356,26 @@ mod tests {
         let x86 = ptcheck_arch::by_name("x86").expect("policy");
         let k = zap_cost(x86, 16, 8).expect("runs");
         assert_eq!((k.ipis, k.cpus_interrupted, k.tlb_flushes), (1, 7, 1));
+    }
+
+    #[test]
+    fn a_retract_costs_one_grace_period_and_the_ipis_its_policy_sends() {
+        let at =
+            |n: &str| retract_cost(ptcheck_arch::by_name(n).expect("policy"), 4).expect("runs");
+        // x86: the flush IPI of pmdp_collapse_flush; PAE adds pmdp_get_lockless_sync's.
+        assert_eq!((at("x86").ipis, at("x86").grace_periods), (1, 1));
+        assert_eq!((at("x86-pae").ipis, at("x86-pae").cpus_interrupted), (2, 6));
+        // Broadcast TLBI: no IPI; powerpc hash keeps serialize_against_pte_lookup.
+        assert_eq!(at("arm64").ipis, 0);
+        assert_eq!(at("powerpc-hash").ipis, 1);
+        for p in ptcheck_arch::ALL {
+            assert_eq!(
+                retract_cost(p, 4).expect("runs").grace_periods,
+                1,
+                "{}",
+                p.name
+            );
+        }
     }
 
     #[test]

@@ -21,11 +21,21 @@ pub enum Expect {
     /// consistent schedule reaches it, so a shuttle explorer must say
     /// [`UNDECIDED_SC`] (written `kind(weak)` in the file).
     WeakOnly(Vec<ViolationKind>),
+    /// One of these must be found by loom (every interleaving up to its preemption bound) and
+    /// by an exhaustive DFS; its shortest sequentially consistent schedule needs more
+    /// reversals than PCT's depth (3: two priority changes) can make and more than random
+    /// scheduling reaches in a gate's budget, so a bounded shuttle search that finds nothing
+    /// must say [`UNDECIDED_DEPTH`] (written `kind(deep)` in the file), never `safe`.
+    Deep(Vec<ViolationKind>),
 }
 
 /// The verdict of a sequentially consistent explorer (shuttle) that found nothing on a cell
 /// whose expected finding needs weak memory: it cannot decide the cell, so it never says safe.
 pub const UNDECIDED_SC: &str = "undecided (SC only)";
+
+/// The verdict of a bounded shuttle search (PCT, random, DFS with a limit) that found nothing
+/// on a cell whose expected finding is deeper than it can reach ([`Expect::Deep`]).
+pub const UNDECIDED_DEPTH: &str = "undecided (beyond a bounded shuttle search)";
 
 impl Expect {
     /// Does an outcome's verdict (`safe` or a violation kind name) meet this expectation?
@@ -37,7 +47,15 @@ impl Expect {
             Expect::WeakOnly(ks) => {
                 verdict == UNDECIDED_SC || ks.iter().any(|k| k.name() == verdict)
             }
+            Expect::Deep(ks) => {
+                verdict == UNDECIDED_DEPTH || ks.iter().any(|k| k.name() == verdict)
+            }
         }
+    }
+
+    /// The expected finding is beyond a bounded shuttle search.
+    pub fn deep(&self) -> bool {
+        matches!(self, Expect::Deep(_))
     }
 
     /// The expected finding needs weak memory.
@@ -58,6 +76,10 @@ impl std::fmt::Display for Expect {
             Expect::WeakOnly(ks) => {
                 let n: Vec<&str> = ks.iter().map(|k| k.name()).collect();
                 write!(f, "{} (weak memory only)", n.join("|"))
+            }
+            Expect::Deep(ks) => {
+                let n: Vec<&str> = ks.iter().map(|k| k.name()).collect();
+                write!(f, "{} (beyond bounded shuttle)", n.join("|"))
             }
         }
     }
@@ -133,16 +155,18 @@ impl Expectations {
                 } else if *cell == "vacuous" {
                     Expect::Vacuous
                 } else {
-                    let (body, weak) = match cell.strip_suffix("(weak)") {
-                        Some(b) => (b, true),
-                        None => (*cell, false),
-                    };
+                    let (body, kind) =
+                        match (cell.strip_suffix("(weak)"), cell.strip_suffix("(deep)")) {
+                            (Some(b), _) => (b, "weak"),
+                            (_, Some(b)) => (b, "deep"),
+                            _ => (*cell, ""),
+                        };
                     let kinds: Option<Vec<ViolationKind>> = body.split('|').map(short).collect();
                     let kinds = kinds.ok_or_else(|| err(format!("unknown verdict `{cell}`")))?;
-                    if weak {
-                        Expect::WeakOnly(kinds)
-                    } else {
-                        Expect::Found(kinds)
+                    match kind {
+                        "weak" => Expect::WeakOnly(kinds),
+                        "deep" => Expect::Deep(kinds),
+                        _ => Expect::Found(kinds),
                     }
                 };
                 let id = format!("{sc}/{policy}/{}", words[0]);
@@ -211,6 +235,16 @@ mod tests {
         let (missing, stale) = e.coverage_gaps(&crate::matrix::cells(None, None));
         assert!(missing.contains(&"gup-fast-vs-munmap/arm64/correct".to_string()));
         assert!(stale.is_empty());
+    }
+
+    #[test]
+    fn a_deep_finding_accepts_a_bounded_shuttle_undecided_but_not_safe() {
+        let e = Expectations::parse("[s]\nvariant a\ncorrect torn(deep)\n").unwrap();
+        let x = &e.0["s/a/correct"];
+        assert!(x.deep() && !x.weak_only());
+        assert!(x.accepts("torn") && x.accepts(UNDECIDED_DEPTH));
+        assert!(!x.accepts("safe") && !x.accepts(UNDECIDED_SC));
+        assert_eq!(x.to_string(), "torn (beyond bounded shuttle)");
     }
 
     #[test]

@@ -147,6 +147,10 @@ enum Cmd {
         /// CPUs in mm_cpumask (default: a table of points, including the seed's 128).
         #[arg(long)]
         cpus: Option<usize>,
+        /// Instead: what one khugepaged retract_page_tables costs per policy (IPIs, grace
+        /// periods), the 2023 seed's protocol.
+        #[arg(long)]
+        retract: bool,
     },
     /// Explorer agreement: a violation shuttle DFS (every sequentially consistent schedule)
     /// finds must be found by loom; exits 1 on any disagreement, printing both results.
@@ -275,7 +279,16 @@ fn run(cli: Cli) -> Result<bool, CliError> {
             markdown,
             update_readme,
         ),
-        Cmd::Cost { pmds, cpus } => {
+        Cmd::Cost {
+            cpus,
+            retract: true,
+            ..
+        } => {
+            let cs: Vec<usize> = cpus.map(|c| vec![c]).unwrap_or_else(|| vec![4, 128]);
+            print!("{}", ptcheck::cost::render_retract(&cs)?);
+            Ok(true)
+        }
+        Cmd::Cost { pmds, cpus, .. } => {
             let ns: Vec<usize> = pmds.map(|n| vec![n]).unwrap_or_else(|| vec![1, 16, 64]);
             let cs: Vec<usize> = cpus.map(|c| vec![c]).unwrap_or_else(|| vec![4, 128]);
             let points: Vec<(usize, usize)> = ns

@@ -1,6 +1,6 @@
 //! Running cells and presenting their verdicts: the matrix table, JSON, counterexamples.
 
-use crate::expected::{Expect, Expectations, UNDECIDED_SC};
+use crate::expected::{Expect, Expectations, UNDECIDED_DEPTH, UNDECIDED_SC};
 use crate::matrix::Cell;
 use ptcheck_checks::render;
 use ptcheck_checks::{Budget, Explorer, ExplorerError, Outcome};
@@ -16,13 +16,19 @@ pub struct Row {
 impl Row {
     /// The cell's verdict: the outcome's, except that a sequentially consistent explorer that
     /// found nothing on a cell whose expected finding needs weak memory says it cannot decide
-    /// ([`UNDECIDED_SC`]), never `safe`.
+    /// ([`UNDECIDED_SC`]), never `safe`; and a bounded shuttle search that found nothing on a
+    /// cell whose finding is deeper than it reaches says so ([`UNDECIDED_DEPTH`]).
     pub fn verdict(&self) -> String {
         let v = self.outcome.verdict();
-        let sc = !self.outcome.explorer.models_weak_memory();
+        let e = &self.outcome.explorer;
+        let sc = !e.models_weak_memory();
+        let nothing = self.outcome.finding.is_none() && self.outcome.complete;
         let weak = self.expect.as_ref().is_some_and(|e| e.weak_only());
-        if sc && weak && self.outcome.finding.is_none() && self.outcome.complete {
+        let deep = self.expect.as_ref().is_some_and(|e| e.deep());
+        if sc && weak && nothing {
             UNDECIDED_SC.into()
+        } else if sc && deep && nothing && !e.is_exhaustive() {
+            UNDECIDED_DEPTH.into()
         } else {
             v
         }
@@ -199,7 +205,7 @@ fn short(verdict: &str) -> &str {
         "lost-update" => "lost",
         "missed-sync" => "missed",
         "double-free" => "dfree",
-        UNDECIDED_SC => "undecided",
+        UNDECIDED_SC | UNDECIDED_DEPTH => "undecided",
         v => v,
     }
 }

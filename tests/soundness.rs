@@ -38,7 +38,7 @@ fn walker_vs_collapse_flush_then_pte_free(irq_off: bool) -> Body {
         b.set(pmd, 0, Entry::table(pt));
         b.set(pt, 0, Entry::leaf(page, 0, EntryFlags::PAGE_PTE));
         let w = b.build();
-        let mm = Mm { pgd };
+        let mm = Mm::new(pgd, &policy);
         let progs: Vec<Program> = vec![
             Box::new(move |c: &Ctx| kvmppc_book3s_radix_page_fault(c, mm, Addr::FIRST)),
             Box::new(move |c: &Ctx| {

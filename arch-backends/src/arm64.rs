@@ -28,6 +28,7 @@ pub const ARM64: ArchPolicy = ArchPolicy {
     rcu_table_free_config: true,
     hash_mmu: false,
     pte_fragments: false,
+    pmd_halves: false,
 };
 
 /// arm64 as in the 2014 RFC v4: HAVE_RCU_TABLE_FREE selected, but `__pte_free_tlb` still

@@ -26,4 +26,5 @@ pub const GENERIC_RCU: ArchPolicy = ArchPolicy {
     rcu_table_free_config: true,
     hash_mmu: false,
     pte_fragments: false,
+    pmd_halves: false,
 };

@@ -30,6 +30,7 @@ pub use policy::ArchPolicy;
 pub const ALL: &[ArchPolicy] = &[
     x86::X86_V6_14,
     x86::X86,
+    x86::X86_PAE,
     x86::X86_INVLPGB,
     x86::X86_PV,
     x86::X86_PV_NO_RCU,

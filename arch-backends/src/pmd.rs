@@ -5,13 +5,121 @@
 //! The caller holds the pmd lock (`pmd_lock`), so no other writer races these updates: the
 //! read-modify-writes are modelled as a load and an exchange.
 //!
+//! The lockless side is here too: `pmdp_get_lockless` and, where a pmd is two 32-bit words
+//! (x86-PAE), its irq-off bracket and the remover's `pmdp_get_lockless_sync`.
+//!
 //! Guards read: serialize-pte-lookup (`pmdp_huge_get_and_clear`, `pmdp_invalidate`,
-//! `pmdp_collapse_flush`, where the policy serializes), splitting-ipi (`pmdp_splitting_flush`).
+//! `pmdp_collapse_flush`, where the policy serializes), splitting-ipi (`pmdp_splitting_flush`),
+//! and on split-pmd policies pmd-lockless-sync and pmd-lockless-irq-off.
 
+use crate::mmu_gather::tlb_remove_table_sync_one;
 use crate::policy::{ArchPolicy, PmdSerialize, SplittingFlush};
 use crate::tlb::flush_tlb_mm;
-use ptcheck_model::ordering::{smp_mb, ONCE};
+use ptcheck_model::ordering::{smp_mb, Ordering, ONCE};
+use ptcheck_model::violation::{raise, Violation};
 use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId, Guards, IpiTargets};
+
+/// `pmdp_get_lockless(pmdp)` (include/linux/pgtable.h). One `READ_ONCE` where a pmd is one
+/// word. Where it is two (`CONFIG_GUP_GET_PXX_LOW_HIGH`, `halves`: the policy's `pmd_halves`):
+///
+/// ```c
+/// do {
+///         pmd.pmd_low = pmdp->pmd_low;   smp_rmb();
+///         pmd.pmd_high = pmdp->pmd_high; smp_rmb();
+/// } while (unlikely(pmd.pmd_low != pmdp->pmd_low));
+/// ```
+///
+/// The writers store both words at once (`cmpxchg8b`), so the model keeps the pmd one
+/// location and reads it three times, taking the low word ([`ptcheck_model::World::halves`])
+/// of the first and third loads and the high word of the second. The retry catches a low word
+/// that changed; it cannot catch a high word from a value between two with the same low word
+/// (a table freed and another allocated 4 GiB away). The result is then a value the pmd never
+/// held: a `torn` violation where the walker would act on it (its low word present). With no
+/// frame above 4 GiB the split read always returns its first load's value, and one load is
+/// what the model runs (same verdicts, fewer steps).
+pub fn pmdp_get_lockless(
+    c: &Ctx,
+    halves: bool,
+    pmdp: FrameId,
+    slot: usize,
+    o: Ordering,
+    func: &'static str,
+) -> Entry {
+    if !halves || !c.world.split_phys() {
+        return c.load(pmdp, slot, o, func);
+    }
+    loop {
+        let low = c.load(pmdp, slot, o, "pmdp_get_lockless (pmd_low)");
+        // smp_rmb(): three loads of one location, ordered by coherence.
+        let high = c.load(pmdp, slot, o, "pmdp_get_lockless (pmd_high)");
+        let again = c.load(pmdp, slot, o, "pmdp_get_lockless (pmd_low again)");
+        let w = &c.world;
+        let first = w.halves(low);
+        if w.halves(again).0 != first.0 {
+            c.note(func, "pmd_low changed: retry");
+            continue;
+        }
+        let joined = (first.0, w.halves(high).1);
+        if let Some(e) = [low, high, again]
+            .into_iter()
+            .find(|e| w.halves(*e) == joined)
+        {
+            return e;
+        }
+        if !low.is_present() {
+            // pmd_none() and pmd_present() test the low word: the caller bails.
+            return low;
+        }
+        raise(Violation::Torn {
+            by: c.actor,
+            func,
+            seen: format!(
+                "the low word of {} with the high word of {}",
+                w.show(low),
+                w.show(high)
+            ),
+            detail: format!(
+                "pmd_low read from {}, pmd_high from {}, pmd_low again from {}: the recheck \
+                 saw the same low word, so the walker takes a table at an address no pmd \
+                 pointed to",
+                w.show(low),
+                w.show(high),
+                w.show(again)
+            ),
+        });
+    }
+}
+
+/// `pmdp_get_lockless_start()` (mm/pgtable-generic.c, `__pte_offset_map`): on split-pmd
+/// policies, `local_irq_save` before the split read, so that `pmdp_get_lockless_sync` waits
+/// for it (`halves`: the policy's `pmd_halves`). Returns whether interrupts were disabled
+/// (for [`pmdp_get_lockless_end`]).
+pub fn pmdp_get_lockless_start(c: &Ctx, halves: bool) -> bool {
+    let off = halves && c.guard(Guards::PMD_LOCKLESS_IRQ_OFF);
+    if off {
+        c.local_irq_disable("pmdp_get_lockless_start");
+    }
+    off
+}
+
+/// `pmdp_get_lockless_end()`: `local_irq_restore`.
+pub fn pmdp_get_lockless_end(c: &Ctx, irq_off: bool) {
+    if irq_off {
+        c.local_irq_enable("pmdp_get_lockless_end");
+    }
+}
+
+/// `pmdp_get_lockless_sync()` after a remover cleared a pmd (`retract_page_tables`,
+/// `collapse_pte_mapped_thp`): `tlb_remove_table_sync_one()` where pmds are read in halves,
+/// so that no walker still between its two loads can pair a half of the old value with a half
+/// of a later one; an empty inline everywhere else.
+pub fn pmdp_get_lockless_sync(c: &Ctx, policy: &ArchPolicy) {
+    if !policy.pmd_halves {
+        c.note("pmdp_get_lockless_sync", "no-op (pmds are read whole)");
+    } else if c.guard(Guards::PMD_LOCKLESS_SYNC) {
+        tlb_remove_table_sync_one(c, policy);
+    }
+}
 
 /// `serialize_against_pte_lookup(mm)`: `smp_mb()`, then an IPI to every CPU of
 /// `mm_cpumask(mm)` (all CPUs of the model), waiting for each: it returns only once every

@@ -157,4 +157,9 @@ pub struct ArchPolicy {
     /// `pt_frag_refcount`, one `pt_rcu_head`), so `pte_free_defer` of two fragments must not
     /// queue the one `rcu_head` twice.
     pub pte_fragments: bool,
+    /// A pmd is two 32-bit words (`CONFIG_GUP_GET_PXX_LOW_HIGH`: x86-32 PAE): lockless
+    /// walkers read it with `pmdp_get_lockless` (low, `smp_rmb`, high, `smp_rmb`, retry while
+    /// the low word changed) inside `pmdp_get_lockless_start/end` (irq-off), and removers call
+    /// `pmdp_get_lockless_sync()` (an IPI) after clearing it ([`crate::pmd::pmdp_get_lockless`]).
+    pub pmd_halves: bool,
 }

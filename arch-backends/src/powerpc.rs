@@ -39,6 +39,7 @@ pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
     rcu_table_free_config: true,
     hash_mmu: false,
     pte_fragments: true,
+    pmd_halves: false,
 };
 
 /// radix after the 2020 series (v5.8), as today: no IPI in `radix__pmdp_huge_get_and_clear`

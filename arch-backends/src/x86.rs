@@ -34,6 +34,7 @@ pub const X86_V6_14: ArchPolicy = ArchPolicy {
     rcu_table_free_config: true,
     hash_mmu: false,
     pte_fragments: false,
+    pmd_halves: false,
 };
 
 /// x86 today: since a37259732a7d (v6.15, "x86/mm: Make MMU_GATHER_RCU_TABLE_FREE
@@ -50,6 +51,21 @@ pub const X86: ArchPolicy = ArchPolicy {
     remove_table_one: RemoveTableOne::SynchronizeRcu,
     table_invalidate: true,
     ..X86_V6_14
+};
+
+/// x86-32 with PAE today: 64-bit entries written whole (`cmpxchg8b`: `native_set_pmd`,
+/// `native_pmdp_get_and_clear`) but read locklessly in two 32-bit halves
+/// (`CONFIG_GUP_GET_PXX_LOW_HIGH`), so `pmdp_get_lockless_sync()` is a real
+/// `tlb_remove_table_sync_one()` (include/linux/pgtable.h). Otherwise today's x86: IPI
+/// shootdown, RCU table free (a37259732a7d made it unconditional for 32-bit too). No
+/// `PT_RECLAIM` (`ARCH_SUPPORTS_PT_RECLAIM` is x86-64 only).
+pub const X86_PAE: ArchPolicy = ArchPolicy {
+    name: "x86-pae",
+    about: "x86-32 PAE today (v6.15+; pmdp_get_lockless_sync since v6.6): pmds read in two \
+            32-bit halves (CONFIG_GUP_GET_PXX_LOW_HIGH), an IPI after a pmd is cleared; \
+            otherwise x86",
+    pmd_halves: true,
+    ..X86
 };
 
 /// x86 with AMD INVLPGB broadcast invalidation (v6.15+, `CONFIG_BROADCAST_TLB_FLUSH`): an mm
@@ -84,6 +100,7 @@ pub const X86_PV: ArchPolicy = ArchPolicy {
     rcu_table_free_config: true,
     hash_mmu: false,
     pte_fragments: false,
+    pmd_halves: false,
 };
 
 /// The hazard that made RCU table free necessary under paravirt: a flush that interrupts no

@@ -79,6 +79,15 @@ bitflags! {
         /// pte_free_defer() for pgtables sharing page"); off: the series' v1, a `call_rcu` on
         /// the page's `rcu_head` per deferred fragment.
         const FRAG_DEFER_ONCE   = 1 << 19;
+        /// Where a pmd is two 32-bit words (`CONFIG_GUP_GET_PXX_LOW_HIGH`, x86-PAE), the
+        /// remover's `pmdp_get_lockless_sync()` (`tlb_remove_table_sync_one()`, an IPI to every
+        /// CPU) after clearing the pmd in `retract_page_tables` / `collapse_pte_mapped_thp`
+        /// (the seed's v2, 02/12 and 09/12): no walker is left between the two halves of its
+        /// read when the pmd can be populated again.
+        const PMD_LOCKLESS_SYNC = 1 << 20;
+        /// `pmdp_get_lockless_start/end()` (`local_irq_save/restore`) around the split read of
+        /// the pmd in `__pte_offset_map` on the same architectures: what that IPI waits for.
+        const PMD_LOCKLESS_IRQ_OFF = 1 << 21;
     }
 }
 
@@ -106,6 +115,8 @@ impl Guards {
             g if g == Guards::RETRACT_RECHECK => "retract-recheck",
             g if g == Guards::RECLAIM_RECHECK => "reclaim-recheck",
             g if g == Guards::FRAG_DEFER_ONCE => "frag-defer-once",
+            g if g == Guards::PMD_LOCKLESS_SYNC => "pmd-lockless-sync",
+            g if g == Guards::PMD_LOCKLESS_IRQ_OFF => "pmd-lockless-irq-off",
             _ => "(several)",
         }
     }
@@ -147,6 +158,9 @@ impl Guards {
             Guards::PMD_SAME,
             Guards::RETRACT_RECHECK,
             Guards::RECLAIM_RECHECK,
+            // A pmd read in two halves that belong to two different values.
+            Guards::PMD_LOCKLESS_SYNC,
+            Guards::PMD_LOCKLESS_IRQ_OFF,
         ];
         let mut h = Hazards::empty();
         for (list, kind) in [

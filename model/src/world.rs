@@ -60,6 +60,19 @@ pub struct Frame {
     /// Compound-page state of a data page ([`crate::compound`]): `PG_tail` and the tail's
     /// `_mapcount` (gup's tail pins, 2014 THP refcounting), and the head's `compound_lock`.
     pub(crate) compound: Option<crate::compound::CompoundState>,
+    /// Its physical address as the two 32-bit words of a PAE entry ([`Phys`]).
+    pub phys: Phys,
+}
+
+/// Where a frame lies in physical memory, as far as a PAE entry (`CONFIG_GUP_GET_PXX_LOW_HIGH`,
+/// x86-32 with 64-bit entries) can tell: the page-frame bits in the entry's low word, and those
+/// above 4 GiB in its high word. By default a frame's low bits are its own index and its high
+/// word is 0; [`WorldBuilder::above_4g`] places a frame at another's low bits plus `high` x
+/// 4 GiB, the allocation a split read of two such entries can be torn between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Phys {
+    pub low: usize,
+    pub high: u8,
 }
 
 /// The words of a data page's `struct page` and contents.
@@ -93,6 +106,7 @@ struct FrameSpec {
     /// Initial refcount (data pages).
     refs: u64,
     compound: Option<crate::compound::CompoundState>,
+    phys: Phys,
 }
 
 /// Protocol costs counted per execution: the quantities the seeds were written to cut.
@@ -246,6 +260,8 @@ pub struct World {
     /// Per CPU: in `mm_cpumask(mm)` of the scenario's mm ([`crate::ipi::IpiTargets`]).
     mm_cpumask: Vec<bool>,
     reuse: bool,
+    /// Some frame lies above 4 GiB ([`Phys`]): only then can a split read be torn.
+    split_phys: bool,
     shadow: Mutex<Shadow>,
 }
 
@@ -316,6 +332,10 @@ impl WorldBuilder {
             slots: vec![0; slots],
             refs: 0,
             compound: None,
+            phys: Phys {
+                low: self.frames.len(),
+                high: 0,
+            },
         });
         FrameId(self.frames.len() - 1)
     }
@@ -344,6 +364,15 @@ impl WorldBuilder {
     pub fn page_cache_ref(&mut self, p: FrameId) {
         self.frames[p.0].refs += 1;
         self.external.push(p);
+    }
+
+    /// Frame `f` lies `high` x 4 GiB above frame `like` (PAE): an entry pointing at it has the
+    /// same low word as one pointing at `like`, with the same flags.
+    pub fn above_4g(&mut self, f: FrameId, like: FrameId, high: u8) {
+        self.frames[f.0].phys = Phys {
+            low: self.frames[like.0].phys.low,
+            high,
+        };
     }
 
     /// Initial value of an entry (written before any CPU starts).
@@ -397,8 +426,10 @@ impl WorldBuilder {
                     hpte: Atomic::new(0),
                 }),
                 compound: f.compound,
+                phys: f.phys,
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let split_phys = frames.iter().any(|f| f.phys.high != 0);
         Arc::new(World {
             frames,
             cpus: (0..self.ncpus)
@@ -414,6 +445,7 @@ impl WorldBuilder {
                 .map(|c| !self.outside_mm.contains(&c))
                 .collect(),
             reuse: self.reuse,
+            split_phys,
             shadow: Mutex::new(shadow),
         })
     }
@@ -444,6 +476,26 @@ impl World {
                 self.frames.get(e.pfn().0).map(|f| f.name)
             },
         }
+    }
+
+    /// The two 32-bit words of `e` as a PAE entry: the flag bits and the low page-frame bits,
+    /// and the page-frame bits above 4 GiB ([`Phys`]). An entry that points at no frame of the
+    /// pool (none, poison, a deposit link) is split as the raw value.
+    pub fn halves(&self, e: Entry) -> (u64, u64) {
+        match self.frames.get(e.pfn().0) {
+            Some(f) if !e.is_none() && e != Entry::POISON && e != Entry::DEPOSIT_LINK => (
+                (e.0 & 0xfff) | ((f.phys.low as u64) << 12),
+                f.phys.high as u64,
+            ),
+            _ => (e.0 & 0xffff_ffff, e.0 >> 32),
+        }
+    }
+
+    /// Can a read of an entry in two halves return a value no entry held? Only if some frame
+    /// lies above 4 GiB ([`WorldBuilder::above_4g`]); otherwise a split read returns the value
+    /// of its first load, and one load models it.
+    pub fn split_phys(&self) -> bool {
+        self.split_phys
     }
 
     /// Is CPU `cpu` in the mm's `mm_cpumask`?

@@ -175,7 +175,7 @@ fn run_with(s: &Setup, walkers: usize) {
     b.set(pmd, 0, Entry::table(pt));
     b.set(pt, 0, Entry::leaf(page, 0, EntryFlags::WRITE));
     let w = b.build();
-    let mm = Mm { pgd };
+    let mm = Mm::new(pgd, s.policy);
     let a = Addr::FIRST;
     let policy = *s.policy;
     let walker = || -> Program {

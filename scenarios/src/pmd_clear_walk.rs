@@ -305,7 +305,7 @@ fn run(s: &Setup) {
         b.set(pmd, 0, leaf);
     }
     let w = b.build();
-    let mm = Mm { pgd };
+    let mm = Mm::new(pgd, s.policy);
     let a = Addr::FIRST;
     let h = HugePmd {
         pmd,

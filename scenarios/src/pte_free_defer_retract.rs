@@ -22,7 +22,7 @@ use crate::kernel::gup_fast::{get_user_pages_fast, use_and_release};
 use crate::kernel::khugepaged::{
     collapse_pte_mapped_thp, retract_page_tables, HugeFolio, RangeLocks,
 };
-use crate::kernel::memory::{do_anonymous_page, mfill_atomic_install_pte};
+use crate::kernel::memory::{do_anonymous_page, mfill_atomic_install_pte, pte_alloc};
 use crate::kernel::pgtable_frag::FragPage;
 use crate::kernel::pgtable_generic::{pte_offset_map, pte_unmap};
 use crate::kernel::pt_reclaim::zap_pte_range_reclaim;
@@ -53,6 +53,33 @@ pub const WRITER: Choice = Choice {
         "retract_page_tables",
         "collapse_pte_mapped_thp",
         "zap_pte_range (MADV_DONTNEED, empty pte-table reclaim)",
+    ],
+};
+
+/// Data choice: which walker CPU0 runs against the refilling remover of [`WRITER_PAE`] (the
+/// installer is left out there: it takes the lock of the table it mapped, and the model's
+/// installer has one lock, that of the first table).
+pub const WALKER_PAE_REFILL: Choice = Choice {
+    name: "walker against the refill",
+    options: &[
+        "pte_offset_map (a reader: ptep_get, pte_unmap)",
+        "__get_user_pages_fast",
+    ],
+};
+
+/// The removers where pmds are read in two halves (x86-PAE; no `PT_RECLAIM`, which is x86-64
+/// only). The third clears and refills the pmd twice: `retract_page_tables`, a fault's
+/// `__pte_alloc` putting a new table 4 GiB above (another high word), `retract_page_tables` of
+/// that one, and a `__pte_alloc` of a third table at the first one's low word plus 8 GiB: a
+/// reader between its two halves without `pmdp_get_lockless_sync` can pair the first low word
+/// with the second high word, an address no pmd held (include/linux/pgtable.h: the sync
+/// blocks "the TLB flush between present updates").
+pub const WRITER_PAE: Choice = Choice {
+    name: "writer",
+    options: &[
+        "retract_page_tables",
+        "collapse_pte_mapped_thp",
+        "retract_page_tables, __pte_alloc, retract_page_tables, __pte_alloc",
     ],
 };
 
@@ -177,6 +204,23 @@ const GUARDS: &[GuardDoc] = &[
              of this scenario: irq-off gup_fast and rcu_read_lock pte_offset_map alike",
         ),
     },
+    GuardDoc {
+        guard: Guards::PMD_LOCKLESS_SYNC,
+        step: "pmdp_get_lockless_sync() (tlb_remove_table_sync_one, an IPI to every CPU) after \
+               pmdp_collapse_flush in retract_page_tables and collapse_pte_mapped_thp, where \
+               pmds are read in halves (x86-PAE; the seed's v2, 02/12 and 09/12)",
+        why: "the remover must not let the pmd be populated again while a walker is between \
+              its two halves: the walker could pair the old low word with a later high word",
+        redundant: None,
+    },
+    GuardDoc {
+        guard: Guards::PMD_LOCKLESS_IRQ_OFF,
+        step: "pmdp_get_lockless_start/end (local_irq_save/restore) around the split pmd read \
+               in __pte_offset_map (x86-PAE)",
+        why: "what pmdp_get_lockless_sync's IPI waits for: a reader that keeps interrupts on \
+              answers it between its two halves",
+        redundant: None,
+    },
 ];
 
 const fn v(name: &'static str, about: &'static str, off: Guards) -> Variant {
@@ -251,6 +295,16 @@ const VARIANTS: &[Variant] = &[
         "powerpc's pmdp_collapse_flush without serialize_against_pte_lookup",
         Guards::SERIALIZE_PTE_LOOKUP,
     ),
+    v(
+        "no-pmd-lockless-sync",
+        "x86-PAE: the removers clear the pmd without pmdp_get_lockless_sync (the seed's v1)",
+        Guards::PMD_LOCKLESS_SYNC,
+    ),
+    v(
+        "no-pmd-lockless-irq-off",
+        "x86-PAE: __pte_offset_map reads the pmd halves with interrupts on",
+        Guards::PMD_LOCKLESS_IRQ_OFF,
+    ),
 ];
 
 /// The scenario value.
@@ -264,7 +318,7 @@ pub const PTE_FREE_DEFER_RETRACT: Scenario = Scenario {
          (do_anonymous_page, or UFFDIO_COPY's mfill_atomic_install_pte against khugepaged) or \
          __get_user_pages_fast",
         "CPU1: retract_page_tables, collapse_pte_mapped_thp, or zap_pte_range reclaiming the \
-         emptied table",
+         emptied table (x86-PAE: or retract_page_tables and __pte_alloc twice)",
     ],
     guards: GUARDS,
     absent: &[Absent {
@@ -283,14 +337,30 @@ pub const PTE_FREE_DEFER_RETRACT: Scenario = Scenario {
 
 fn run(s: &Setup) {
     let mut b = s.world(2).reuse_freed_pages();
-    let reclaim_ok = s.policy.table_free == TableFree::RcuBatched;
-    let writer = if reclaim_ok {
+    let pae = s.policy.pmd_halves;
+    let reclaim_ok = s.policy.table_free == TableFree::RcuBatched && !pae;
+    let writer = if pae {
+        b.pick(WRITER_PAE)
+    } else if reclaim_ok {
         b.pick(WRITER)
     } else {
         b.pick(WRITER_NO_RECLAIM)
     };
-    let walker = b.pick(WALKER);
-    let (retract, collapse, reclaim) = (writer == 0, writer == 1, writer == 2);
+    let (retract, collapse) = (writer == 0, writer == 1);
+    let (reclaim, refill) = (writer == 2 && !pae, writer == 2 && pae);
+    // The walker, numbered as in WALKER.
+    let walker = if refill {
+        [0, 2][b.pick(WALKER_PAE_REFILL)]
+    } else {
+        b.pick(WALKER)
+    };
+    if pae && walker == 0 {
+        // The reader walks another mm's tables (a /proc/PID/smaps or process_madvise walker),
+        // so TLB flush IPIs to the mm's CPUs do not reach it: only pmdp_get_lockless_sync's IPI
+        // to every CPU waits for its irq-off read. Elsewhere it never disables interrupts, and
+        // where it runs makes no difference.
+        b = b.outside_mm_cpumask(0);
+    }
     // On a fragment policy the file is mapped by a second VMA of the same mm too, whose table
     // is the other fragment of the same page: retract_page_tables defers both.
     let frags = s.policy.pte_fragments;
@@ -299,9 +369,17 @@ fn run(s: &Setup) {
     let pmd = b.table(Level::Pmd, if second { 2 } else { 1 });
     let pt = b.table(Level::Pte, 1);
     let pt2 = second.then(|| b.table(Level::Pte, 1));
+    // The refill's tables: one 4 GiB above its own low word, one at the first table's low word
+    // 8 GiB up.
+    let refills = refill.then(|| {
+        let (t2, t3) = (b.table(Level::Pte, 1), b.table(Level::Pte, 1));
+        b.above_4g(t2, t2, 1);
+        b.above_4g(t3, pt, 2);
+        (t2, t3)
+    });
     // The page the table maps: a page of the huge folio in the page cache (collapse), or an
-    // anonymous page (reclaim); retract's table is empty.
-    let mapped = (!retract).then(|| b.data_page(1));
+    // anonymous page (reclaim); retract's tables are empty.
+    let mapped = (collapse || reclaim).then(|| b.data_page(1));
     if let (true, Some(folio)) = (collapse, mapped) {
         b.page_cache_ref(folio);
     }
@@ -316,7 +394,7 @@ fn run(s: &Setup) {
         b.set(pt, 0, Entry::leaf(p, 0, EntryFlags::WRITE));
     }
     let w = b.build();
-    let mm = Mm { pgd };
+    let mm = Mm::new(pgd, s.policy);
     let a = Addr::FIRST;
     let policy = *s.policy;
     let locks = Arc::new(RangeLocks::new());
@@ -362,6 +440,12 @@ fn run(s: &Setup) {
                 collapse_pte_mapped_thp(c, &policy, mm, a, &locks, t, frag.as_ref());
             } else if reclaim {
                 zap_pte_range_reclaim(c, &policy, mm, a, &locks);
+            } else if let Some((t2, t3)) = refills {
+                retract_page_tables(c, &policy, mm, a, &vma, &locks, None);
+                pte_alloc(c, mm, a, &locks.pml, t2);
+                let l2 = locks.sibling("ptl (second table)");
+                retract_page_tables(c, &policy, mm, a, &vma, &l2, None);
+                pte_alloc(c, mm, a, &locks.pml, t3);
             }
         }),
     ];

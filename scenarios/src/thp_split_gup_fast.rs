@@ -150,7 +150,7 @@ fn run(s: &Setup) {
     b.set(pgd, 0, Entry::table(pmd));
     b.set(pmd, 0, Entry::leaf(head, 0, EntryFlags::WRITE));
     let w = b.build();
-    let mm = Mm { pgd };
+    let mm = Mm::new(pgd, s.policy);
     let a = Addr {
         pgd: 0,
         pmd: 0,

@@ -17,6 +17,7 @@
 //! recheck of both the pmd and the pte).
 
 use super::{Addr, Mm};
+use ptcheck_arch::pmd::pmdp_get_lockless;
 use ptcheck_model::ordering::{DEP, ONCE};
 use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId, Guards, Meaning};
 
@@ -41,7 +42,7 @@ pub fn get_user_pages_fast(c: &Ctx, mm: Mm, a: Addr) -> Option<Pinned> {
         c.note(F, "pgd_none: bail");
         None
     } else {
-        gup_pmd_range(c, pgd, a)
+        gup_pmd_range(c, mm, pgd, a)
     };
     if irq {
         c.local_irq_enable(F);
@@ -49,11 +50,12 @@ pub fn get_user_pages_fast(c: &Ctx, mm: Mm, a: Addr) -> Option<Pinned> {
     r
 }
 
-/// `gup_pmd_range(pud, addr, ...)`.
-fn gup_pmd_range(c: &Ctx, pud: Entry, a: Addr) -> Option<Pinned> {
+/// `gup_pmd_range(pud, addr, ...)`: `pmd = pmdp_get_lockless(pmdp)` (in two halves on
+/// x86-PAE, where interrupts are already off).
+fn gup_pmd_range(c: &Ctx, mm: Mm, pud: Entry, a: Addr) -> Option<Pinned> {
     const F: &str = "gup_pmd_range";
     let pmdp = pud.pfn();
-    let pmd = c.load(pmdp, a.pmd, DEP, F);
+    let pmd = pmdp_get_lockless(c, mm.pmd_halves, pmdp, a.pmd, DEP, F);
     let splitting = c.guard(Guards::SPLITTING_CHECK) && pmd.flags().contains(EntryFlags::SPLITTING);
     if pmd.is_none() || splitting {
         c.note(F, "pmd_none || pmd_trans_splitting: bail");

@@ -7,7 +7,7 @@
 //!
 //! Guards read: retract-recheck (`retract_page_tables`), pmd-same (`collapse_pte_mapped_thp`'s
 //! `pte_offset_map_rw_nolock` rechecks), pte-free-defer, and those of `pmdp_collapse_flush`
-//! (serialize-pte-lookup).
+//! (serialize-pte-lookup) and `pmdp_get_lockless_sync` (pmd-lockless-sync, x86-PAE).
 
 use crate::kernel::pgtable_frag::FragPage;
 use crate::kernel::pgtable_generic::{
@@ -15,7 +15,7 @@ use crate::kernel::pgtable_generic::{
     PteMap,
 };
 use crate::kernel::{Addr, Mm, Vma};
-use ptcheck_arch::pmd::pmdp_collapse_flush;
+use ptcheck_arch::pmd::{pmdp_collapse_flush, pmdp_get_lockless_sync};
 use ptcheck_arch::tlb::flush_tlb_mm;
 use ptcheck_arch::ArchPolicy;
 use ptcheck_model::ordering::{DEP, ONCE};
@@ -51,13 +51,6 @@ impl RangeLocks {
             ptl: SpinLock::new(ptl),
         }
     }
-}
-
-/// `pmdp_get_lockless_sync()` after the clear: `tlb_remove_table_sync_one()` where pmds are
-/// read in two halves (`CONFIG_GUP_GET_PXX_LOW_HIGH`, x86-PAE); an empty inline everywhere
-/// else, which is every policy of this model (64-bit pmds).
-fn pmdp_get_lockless_sync(c: &Ctx) {
-    c.note("pmdp_get_lockless_sync", "no-op (pmds are read whole)");
 }
 
 /// `mm_find_pmd` + `check_pmd_state(pmdp_get_lockless(pmd))`: the pmd slot, and its value if
@@ -115,7 +108,7 @@ pub fn retract_page_tables(
     if retractable {
         let old = pmdp_collapse_flush(c, policy, pmdp, a.pmd);
         c.world.detach(c.actor, old.pfn(), F);
-        pmdp_get_lockless_sync(c);
+        pmdp_get_lockless_sync(c, policy);
     }
     c.spin_unlock(&l.ptl, F);
     c.spin_unlock(&l.pml, F);
@@ -215,7 +208,7 @@ pub fn collapse_pte_mapped_thp(
     }
     let pmd = pmdp_collapse_flush(c, policy, m.pmdp, m.slot);
     c.world.detach(c.actor, pmd.pfn(), F);
-    pmdp_get_lockless_sync(c);
+    pmdp_get_lockless_sync(c, policy);
     pte_unmap_unlock(c, m, &l.ptl);
     c.spin_unlock(&l.pml, F);
     pte_free_defer(c, pmd.pfn(), frag);

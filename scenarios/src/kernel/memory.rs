@@ -1,10 +1,11 @@
 //! mm/memory.c: the fault that installs a pte into a table a remover may be taking out of the
 //! tree (`do_anonymous_page`, a write fault on a private file mapping's hole; `finish_fault`
-//! and userfaultfd's `mfill_atomic_install_pte` have the same shape).
+//! and userfaultfd's `mfill_atomic_install_pte` have the same shape), and the `__pte_alloc`
+//! that puts a new table under a none pmd.
 
 use crate::kernel::pgtable_generic::{pte_offset_map_lock, pte_unmap_unlock};
 use crate::kernel::{Addr, Mm, Vma};
-use ptcheck_model::ordering::ONCE;
+use ptcheck_model::ordering::{DEP, ONCE, PUBLISH};
 use ptcheck_model::spinlock::SpinLock;
 use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId};
 
@@ -84,4 +85,27 @@ fn install_anon_pte(
     );
     pte_unmap_unlock(c, m, ptl);
     true
+}
+
+/// `__pte_alloc(mm, pmd)`: a fault that finds the pmd none allocates a pte table
+/// (`pte_alloc_one`: `new`, empty) and `pmd_install`s it: under the pmd lock, if the pmd is
+/// still none, `mm_inc_nr_ptes`, `smp_wmb()`, `pmd_populate`; otherwise the new table is freed
+/// (`pte_free`). On x86-PAE `pmd_populate` is `set_pmd`, one 64-bit `cmpxchg8b`: both words at
+/// once. Returns whether `new` was installed.
+pub fn pte_alloc(c: &Ctx, mm: Mm, a: Addr, pml: &SpinLock, new: FrameId) -> bool {
+    const F: &str = "pmd_install";
+    let pgd = c.load(mm.pgd, a.pgd, DEP, "__handle_mm_fault (pmd_offset)");
+    let pmdp = pgd.pfn();
+    c.spin_lock(pml, F);
+    let installed = c.load(pmdp, a.pmd, ONCE, "pmd_none(*pmd)").is_none();
+    if installed {
+        c.store(pmdp, a.pmd, Entry::table(new), PUBLISH, "pmd_populate");
+    } else {
+        c.note(F, "pmd populated meanwhile");
+    }
+    c.spin_unlock(pml, F);
+    if !installed {
+        c.free(new, "pte_free");
+    }
+    installed
 }

@@ -24,12 +24,25 @@ pub mod pgtable_frag;
 pub mod pgtable_generic;
 pub mod pt_reclaim;
 
+use ptcheck_arch::ArchPolicy;
 use ptcheck_model::FrameId;
 
-/// An address space: the root table of `mm->pgd`.
+/// An address space: the root table of `mm->pgd`, and its page-table format.
 #[derive(Clone, Copy, Debug)]
 pub struct Mm {
     pub pgd: FrameId,
+    /// Its pmds are two 32-bit words read apart (the policy's `pmd_halves`, x86-PAE).
+    pub pmd_halves: bool,
+}
+
+impl Mm {
+    /// The mm whose root table is `pgd`, on `policy`.
+    pub fn new(pgd: FrameId, policy: &ArchPolicy) -> Mm {
+        Mm {
+            pgd,
+            pmd_halves: policy.pmd_halves,
+        }
+    }
 }
 
 /// A user address, as the entry index at each level (3 levels: the pud is folded into the pgd).

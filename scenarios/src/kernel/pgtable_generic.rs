@@ -9,12 +9,13 @@
 //! pmd under the pte lock "so that a page table can be safely removed or replaced by THP while
 //! holding its lock"; `pte_offset_map_rw_nolock` leaves that recheck to its caller.
 //!
-//! Guards read: pte-map-rcu (`__pte_offset_map`), pmd-same (`pte_offset_map_lock` and the
+//! Guards read: pte-map-rcu and, on x86-PAE, pmd-lockless-irq-off (`__pte_offset_map`), pmd-same (`pte_offset_map_lock` and the
 //! callers of `pte_offset_map_rw_nolock`), pte-free-defer (`pte_free_defer`), and on fragment
 //! policies frag-defer-once.
 
 use crate::kernel::pgtable_frag::{self, FragPage};
 use crate::kernel::{Addr, Mm};
+use ptcheck_arch::pmd::{pmdp_get_lockless, pmdp_get_lockless_end, pmdp_get_lockless_start};
 use ptcheck_model::ordering::{DEP, ONCE};
 use ptcheck_model::spinlock::SpinLock;
 use ptcheck_model::{Ctx, Entry, FrameId, Guards, Meaning, RcuFlavour};
@@ -33,7 +34,8 @@ pub struct PteMap {
 }
 
 /// `__pte_offset_map(pmd, addr, &pmdval)`: `rcu_read_lock()` *before* the pmd is read, one
-/// `pmdp_get_lockless` snapshot, NULL for a none, non-present or huge pmd, else the table the
+/// `pmdp_get_lockless` snapshot (inside `pmdp_get_lockless_start/end` where pmds are read in
+/// halves), NULL for a none, non-present or huge pmd, else the table the
 /// snapshot points to (`__pte_map(&pmdval, addr)`: never a reload of `*pmd`). The caller's
 /// `pmd_offset` walk down from the pgd is `mm_find_pmd`.
 pub fn pte_offset_map(c: &Ctx, mm: Mm, a: Addr) -> Option<PteMap> {
@@ -48,7 +50,9 @@ pub fn pte_offset_map(c: &Ctx, mm: Mm, a: Addr) -> Option<PteMap> {
         None
     } else {
         let pmdp = pgd.pfn();
-        let pmdval = c.load(pmdp, a.pmd, DEP, "pmdp_get_lockless");
+        let irq = pmdp_get_lockless_start(c, mm.pmd_halves);
+        let pmdval = pmdp_get_lockless(c, mm.pmd_halves, pmdp, a.pmd, DEP, "pmdp_get_lockless");
+        pmdp_get_lockless_end(c, irq);
         if pmdval.is_none() || !pmdval.is_present() || pmdval.is_leaf() {
             c.note(F, "pmd_none || !pmd_present || pmd_trans_huge: NULL");
             None
