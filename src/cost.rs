@@ -114,7 +114,10 @@ pub fn retract_cost(policy: &'static ArchPolicy, cpus: usize) -> Result<Cost, Co
         let w = b.build();
         let mm = Mm::new(pgd, policy);
         let progs: Vec<Program> = vec![Box::new(move |c: &Ctx| {
-            let frag = policy.pte_fragments.then(|| FragPage::new(vec![pt]));
+            let frag = policy
+                .pte_fragments
+                .shared()
+                .then(|| FragPage::new(policy.pte_fragments, vec![pt]));
             retract_page_tables(
                 c,
                 policy,

@@ -27,7 +27,7 @@ pub const ARM64: ArchPolicy = ArchPolicy {
     deposit: Deposit::StructPage,
     rcu_table_free_config: true,
     hash_mmu: false,
-    pte_fragments: false,
+    pte_fragments: PteFragments::WholePage,
     pmd_halves: false,
 };
 

@@ -25,6 +25,6 @@ pub const GENERIC_RCU: ArchPolicy = ArchPolicy {
     deposit: Deposit::StructPage,
     rcu_table_free_config: true,
     hash_mmu: false,
-    pte_fragments: false,
+    pte_fragments: PteFragments::WholePage,
     pmd_halves: false,
 };

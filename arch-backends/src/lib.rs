@@ -42,6 +42,7 @@ pub const ALL: &[ArchPolicy] = &[
     powerpc::POWERPC_RADIX,
     powerpc::POWERPC_HASH,
     s390::S390,
+    s390::S390_V6_6,
     sparc64::SPARC64,
 ];
 
@@ -121,7 +122,10 @@ mod tests {
             assert_eq!(p.tlb_flush, TlbFlush::BroadcastTlbi, "{n}");
             assert_eq!(p.table_free, TableFree::RcuBatched, "{n}");
             assert_eq!(p.deposit, Deposit::ListInTable, "{n}");
-            assert!(!p.pte_fragments, "{n}: whole-page pte tables today");
+            assert!(
+                !p.pte_fragments.shared(),
+                "{n}: whole-page pte tables today"
+            );
         }
         assert_eq!(
             by_name("s390").map(|p| p.ptep_get_and_clear),
@@ -132,12 +136,18 @@ mod tests {
         assert!(!sparc.table_invalidate && by_name("s390").is_some_and(|p| p.table_invalidate));
     }
 
-    /// powerpc's pte tables are fragments of a 64K page (pgtable-frag.c), everyone else's are
-    /// whole pages.
+    /// powerpc's pte tables are fragments of a 64K page (pgtable-frag.c), s390's were 2 KiB
+    /// halves of a page from v6.6 to v6.8; everyone else's are whole pages.
     #[test]
-    fn only_powerpc_has_pte_fragments() {
+    fn only_powerpc_and_old_s390_share_pages_between_pte_tables() {
+        use policy::PteFragments;
         for p in ALL {
-            assert_eq!(p.pte_fragments, p.name.starts_with("powerpc"), "{}", p.name);
+            let want = match p.name {
+                "s390-v6.6" => PteFragments::S390Halves,
+                n if n.starts_with("powerpc") => PteFragments::Powerpc,
+                _ => PteFragments::WholePage,
+            };
+            assert_eq!(p.pte_fragments, want, "{}", p.name);
         }
     }
 }

@@ -117,6 +117,28 @@ pub enum Deposit {
     ListInTableBigEndian,
 }
 
+/// How pte tables sit in pages (`pte_free_defer`'s problem when several share one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PteFragments {
+    /// A pte table is a whole page with its own `rcu_head`.
+    WholePage,
+    /// powerpc with 64K pages (arch/powerpc/mm/pgtable-frag.c): `PTE_FRAG_NR` tables a page,
+    /// one `pt_frag_refcount`, one `pt_rcu_head`, `PG_active` as the deferral mark.
+    Powerpc,
+    /// s390 v6.6 - v6.8 (arch/s390/mm/pgalloc.c): 2 KiB tables, two per 4 KiB page, their
+    /// state in the top byte of `page->_refcount` (AA: half allocated, PP: half pending), the
+    /// page's `rcu_head` over its `lru` (which lists pages with a free half), `PageActive` as
+    /// the deferral mark; whole pages again since v6.9.
+    S390Halves,
+}
+
+impl PteFragments {
+    /// Several pte tables share one page.
+    pub fn shared(self) -> bool {
+        self != PteFragments::WholePage
+    }
+}
+
 /// One architecture at one kernel version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ArchPolicy {
@@ -152,11 +174,10 @@ pub struct ArchPolicy {
     /// The MMU is powerpc hash: user faults go through `hash_page`, a lockless irq-off walker
     /// that inserts HPTEs, and flushes invalidate them (`flush_hash_table_pmd_range`).
     pub hash_mmu: bool,
-    /// pte tables are fragments of one page that share its `struct page` (powerpc with 64K
-    /// pages, arch/powerpc/mm/pgtable-frag.c: `PTE_FRAG_NR` tables a page, one
-    /// `pt_frag_refcount`, one `pt_rcu_head`), so `pte_free_defer` of two fragments must not
-    /// queue the one `rcu_head` twice.
-    pub pte_fragments: bool,
+    /// Whether pte tables are fragments of one page that share its `struct page` (one count,
+    /// one `rcu_head`), so that `pte_free_defer` of two of them must not queue the one
+    /// `rcu_head` twice.
+    pub pte_fragments: PteFragments,
     /// A pmd is two 32-bit words (`CONFIG_GUP_GET_PXX_LOW_HIGH`: x86-32 PAE): lockless
     /// walkers read it with `pmdp_get_lockless` (low, `smp_rmb`, high, `smp_rmb`, retry while
     /// the low word changed) inside `pmdp_get_lockless_start/end` (irq-off), and removers call

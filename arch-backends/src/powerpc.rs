@@ -38,7 +38,7 @@ pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
     deposit: Deposit::ListInTable,
     rcu_table_free_config: true,
     hash_mmu: false,
-    pte_fragments: true,
+    pte_fragments: PteFragments::Powerpc,
     pmd_halves: false,
 };
 

@@ -24,3 +24,18 @@ pub const S390: ArchPolicy = ArchPolicy {
     deposit: Deposit::ListInTable,
     ..GENERIC_RCU
 };
+
+/// s390 when the 2023 seed was merged (v6.6 - v6.8): what [`S390`] does, but pte tables are
+/// 2 KiB, two to a 4 KiB page sharing its `struct page` ("s390: add pte_free_defer() for
+/// pgtables sharing page", the seed's 07/12 as merged: `SetPageActive`, then
+/// `page_table_free`, whose free of the page's last half makes the one `call_rcu`). The seed's
+/// v1 did a `call_rcu` on the shared `rcu_head` per deferred half. The tables of this kernel
+/// are also freed through `tlb_remove_table` with the half in the pointer's low bits; the
+/// model's `pte_free_defer` paths are the ones that differ.
+pub const S390_V6_6: ArchPolicy = ArchPolicy {
+    name: "s390-v6.6",
+    about: "s390 v6.6 - v6.8: 2 KiB pte tables, two per 4 KiB page sharing one rcu_head \
+            (AA/PP bits in page->_refcount, PageActive); otherwise s390",
+    pte_fragments: PteFragments::S390Halves,
+    ..S390
+};

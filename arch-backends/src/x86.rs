@@ -33,7 +33,7 @@ pub const X86_V6_14: ArchPolicy = ArchPolicy {
     deposit: Deposit::StructPage,
     rcu_table_free_config: true,
     hash_mmu: false,
-    pte_fragments: false,
+    pte_fragments: PteFragments::WholePage,
     pmd_halves: false,
 };
 
@@ -99,7 +99,7 @@ pub const X86_PV: ArchPolicy = ArchPolicy {
     deposit: Deposit::StructPage,
     rcu_table_free_config: true,
     hash_mmu: false,
-    pte_fragments: false,
+    pte_fragments: PteFragments::WholePage,
     pmd_halves: false,
 };
 

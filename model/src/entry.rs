@@ -27,6 +27,9 @@ bitflags! {
         const SPLITTING = 1 << 4;
         /// powerpc `_PAGE_PTE`: this entry is a leaf (huge) mapping, not a table pointer.
         const PAGE_PTE  = 1 << 5;
+        /// `pte_mkyoung` / `pte_mkdirty`: the access and dirty bits a fault sets
+        /// (`ptep_set_access_flags`).
+        const DIRTY     = 1 << 6;
     }
 }
 

@@ -88,6 +88,11 @@ bitflags! {
         /// `pmdp_get_lockless_start/end()` (`local_irq_save/restore`) around the split read of
         /// the pmd in `__pte_offset_map` on the same architectures: what that IPI waits for.
         const PMD_LOCKLESS_IRQ_OFF = 1 << 21;
+        /// `handle_pte_fault` rechecks `pte_same(ptep_get(vmf->pte), vmf->orig_pte)` under the
+        /// pte lock before it updates a present pte (`ptep_set_access_flags`): the table it
+        /// mapped with `pte_offset_map_rw_nolock` (no pmd recheck) may have been emptied and
+        /// detached meanwhile, and a remover empties a table only under that lock.
+        const PTE_SAME = 1 << 22;
     }
 }
 
@@ -117,6 +122,7 @@ impl Guards {
             g if g == Guards::FRAG_DEFER_ONCE => "frag-defer-once",
             g if g == Guards::PMD_LOCKLESS_SYNC => "pmd-lockless-sync",
             g if g == Guards::PMD_LOCKLESS_IRQ_OFF => "pmd-lockless-irq-off",
+            g if g == Guards::PTE_SAME => "pte-same",
             _ => "(several)",
         }
     }
@@ -161,6 +167,7 @@ impl Guards {
             // A pmd read in two halves that belong to two different values.
             Guards::PMD_LOCKLESS_SYNC,
             Guards::PMD_LOCKLESS_IRQ_OFF,
+            Guards::PTE_SAME,
         ];
         let mut h = Hazards::empty();
         for (list, kind) in [

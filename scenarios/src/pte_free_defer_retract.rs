@@ -4,8 +4,9 @@
 //! pte-table reclaim in `zap_pte_range` (v6.14).
 //!
 //! One pte table hangs off the pmd. CPU0 runs a walker (a data choice): `pte_offset_map`
-//! that only reads, a write fault that installs a pte through `pte_offset_map_lock`, or
-//! gup_fast for comparison. CPU1 runs a remover (a data choice): `retract_page_tables` (the
+//! that only reads, a write fault that installs a pte through `pte_offset_map_lock`, a write
+//! fault on the present pte through `pte_offset_map_rw_nolock` (`handle_pte_fault`: its
+//! `pte_same` recheck under the ptl instead of a pmd recheck), or gup_fast for comparison. CPU1 runs a remover (a data choice): `retract_page_tables` (the
 //! table is empty: `collapse_file` unmapped the small pages and holds the huge folio locked),
 //! `collapse_pte_mapped_thp` (the table maps a page of the huge folio, which is then mapped by
 //! pmd), or `zap_pte_range` reclaiming the table it emptied (only where tables are freed
@@ -22,7 +23,9 @@ use crate::kernel::gup_fast::{get_user_pages_fast, use_and_release};
 use crate::kernel::khugepaged::{
     collapse_pte_mapped_thp, retract_page_tables, HugeFolio, RangeLocks,
 };
-use crate::kernel::memory::{do_anonymous_page, mfill_atomic_install_pte, pte_alloc};
+use crate::kernel::memory::{
+    do_anonymous_page, handle_pte_fault, mfill_atomic_install_pte, pte_alloc,
+};
 use crate::kernel::pgtable_frag::FragPage;
 use crate::kernel::pgtable_generic::{pte_offset_map, pte_unmap};
 use crate::kernel::pt_reclaim::zap_pte_range_reclaim;
@@ -43,6 +46,7 @@ pub const WALKER: Choice = Choice {
         "pte_offset_map (a reader: ptep_get, pte_unmap)",
         "a pte installer (pte_offset_map_lock, set_pte)",
         "__get_user_pages_fast",
+        "a write fault on the present pte (handle_pte_fault: pte_offset_map_rw_nolock, pte_same)",
     ],
 };
 
@@ -120,6 +124,15 @@ const GUARDS: &[GuardDoc] = &[
                pte_offset_map_rw_nolock",
         why: "a remover clears the pmd with the pte lock held: whoever takes the lock after it \
               must see the pmd changed, or it writes a pte into a table no pmd points to",
+        redundant: None,
+    },
+    GuardDoc {
+        guard: Guards::PTE_SAME,
+        step: "pte_same(ptep_get(vmf->pte), vmf->orig_pte) under the pte lock in \
+               handle_pte_fault, after pte_offset_map_rw_nolock (no pmd recheck)",
+        why: "the table may have been emptied and detached since the lockless read; removers \
+              empty a table only under its lock, so a present pte still there means the table \
+              is still in place",
         redundant: None,
     },
     GuardDoc {
@@ -250,6 +263,11 @@ const VARIANTS: &[Variant] = &[
         Guards::PMD_SAME,
     ),
     v(
+        "no-pte-same",
+        "handle_pte_fault updates the pte without rechecking pte_same under the pte lock",
+        Guards::PTE_SAME,
+    ),
+    v(
         "no-retract-recheck",
         "retract_page_tables checks only before taking the locks (the seed's v1)",
         Guards::RETRACT_RECHECK,
@@ -315,8 +333,9 @@ pub const PTE_FREE_DEFER_RETRACT: Scenario = Scenario {
     source: "mm-free-retracted-page-table-by-rcu-2023.txt",
     cpus: &[
         "CPU0: pte_offset_map (read), a pte installer through pte_offset_map_lock \
-         (do_anonymous_page, or UFFDIO_COPY's mfill_atomic_install_pte against khugepaged) or \
-         __get_user_pages_fast",
+         (do_anonymous_page, or UFFDIO_COPY's mfill_atomic_install_pte against khugepaged), \
+         __get_user_pages_fast, or handle_pte_fault on a present pte (pte_offset_map_rw_nolock, \
+         pte_same under the ptl)",
         "CPU1: retract_page_tables, collapse_pte_mapped_thp, or zap_pte_range reclaiming the \
          emptied table (x86-PAE: or retract_page_tables and __pte_alloc twice)",
     ],
@@ -363,7 +382,7 @@ fn run(s: &Setup) {
     }
     // On a fragment policy the file is mapped by a second VMA of the same mm too, whose table
     // is the other fragment of the same page: retract_page_tables defers both.
-    let frags = s.policy.pte_fragments;
+    let frags = s.policy.pte_fragments.shared();
     let second = frags && retract;
     let pgd = b.table(Level::Pgd, 1);
     let pmd = b.table(Level::Pmd, if second { 2 } else { 1 });
@@ -401,7 +420,12 @@ fn run(s: &Setup) {
     let vma = Arc::new(Vma::new());
     // The reclaim frees through the mmu_gather (__tlb_remove_table -> pte_fragment_free after
     // the batch's grace period): one fragment, a whole-page free.
-    let frag = (frags && !reclaim).then(|| FragPage::new(std::iter::once(pt).chain(pt2).collect()));
+    let frag = (frags && !reclaim).then(|| {
+        FragPage::new(
+            s.policy.pte_fragments,
+            std::iter::once(pt).chain(pt2).collect(),
+        )
+    });
     let page = frag.clone();
     let second_vma = pt2.map(|_| (Vma::new(), locks.sibling("ptl (second table)")));
     let (l0, v0) = (locks.clone(), vma.clone());
@@ -416,6 +440,9 @@ fn run(s: &Setup) {
             (2, _) => {
                 let r = get_user_pages_fast(c, mm, a);
                 use_and_release(c, r);
+            }
+            (3, _) => {
+                handle_pte_fault(c, mm, a, &l0.ptl);
             }
             _ => {
                 if let Some(m) = pte_offset_map(c, mm, a) {

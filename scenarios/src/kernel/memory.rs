@@ -3,11 +3,13 @@
 //! and userfaultfd's `mfill_atomic_install_pte` have the same shape), and the `__pte_alloc`
 //! that puts a new table under a none pmd.
 
-use crate::kernel::pgtable_generic::{pte_offset_map_lock, pte_unmap_unlock};
+use crate::kernel::pgtable_generic::{
+    pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock,
+};
 use crate::kernel::{Addr, Mm, Vma};
 use ptcheck_model::ordering::{DEP, ONCE, PUBLISH};
 use ptcheck_model::spinlock::SpinLock;
-use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId};
+use ptcheck_model::{Ctx, Entry, EntryFlags, FrameId, Guards};
 
 /// `do_anonymous_page(vmf)` for a write: `vmf_anon_prepare` (`anon_vma_prepare`), a new page
 /// (`alloc_anon_folio`, refcount 1: `page`), then `pte_offset_map_lock`, `vmf_pte_changed` (the
@@ -108,4 +110,44 @@ pub fn pte_alloc(c: &Ctx, mm: Mm, a: Addr, pml: &SpinLock, new: FrameId) -> bool
         c.free(new, "pte_free");
     }
     installed
+}
+
+/// `handle_pte_fault(vmf)` on a present pte, for a write to a writable page (v6.12+):
+/// `pte_offset_map_rw_nolock(.., &dummy_pmdval, &vmf->ptl)` (no pmd recheck),
+/// `vmf->orig_pte = ptep_get_lockless(vmf->pte)`, then `spin_lock(vmf->ptl)`,
+/// `pte_same(ptep_get(vmf->pte), entry)` (else unlock: the fault is retried), `pte_mkdirty`,
+/// `pte_mkyoung`, `ptep_set_access_flags`, `pte_unmap_unlock`. The pte_same recheck (guard
+/// pte-same) is what keeps the write out of a table that was emptied and detached since the
+/// lockless read: removers empty a table only under its lock. A none pte goes to
+/// `do_pte_missing` (modelled by [`do_anonymous_page`]). Returns whether the pte was written.
+pub fn handle_pte_fault(c: &Ctx, mm: Mm, a: Addr, ptl: &SpinLock) -> bool {
+    const F: &str = "handle_pte_fault";
+    let Some(m) = pte_offset_map_rw_nolock(c, mm, a) else {
+        c.note(F, "no pte table: the fault is retried");
+        return false;
+    };
+    let orig = c.load(m.table, a.pte, ONCE, "ptep_get_lockless (vmf->orig_pte)");
+    if orig.is_none() || !orig.is_present() {
+        c.note(F, "pte_none: do_pte_missing");
+        pte_unmap(c, m);
+        return false;
+    }
+    c.spin_lock(ptl, F);
+    if c.guard(Guards::PTE_SAME) {
+        let now = c.load(m.table, a.pte, ONCE, "ptep_get (pte_same)");
+        if !now.same(orig) {
+            c.note(F, "!pte_same: unlock, the fault is retried");
+            pte_unmap_unlock(c, m, ptl);
+            return false;
+        }
+    }
+    c.store(
+        m.table,
+        a.pte,
+        orig.with(EntryFlags::DIRTY),
+        ONCE,
+        "ptep_set_access_flags",
+    );
+    pte_unmap_unlock(c, m, ptl);
+    true
 }

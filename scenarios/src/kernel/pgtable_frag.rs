@@ -10,8 +10,17 @@
 //! simultaneously, you'll reuse the rcu_head". The model's page is one whose other fragments
 //! were handed out and freed earlier: its count is the fragments in play.
 //!
+//! s390 from v6.6 to v6.8 (arch/s390/mm/pgalloc.c, the seed's 07/12 as merged) had the same
+//! shape with 2 KiB tables, two to a 4 KiB page: the halves' state in the top byte of
+//! `page->_refcount` (AA allocated, PP pending), the page's `rcu_head` over its `lru`,
+//! `pte_free_defer` = `SetPageActive` + `page_table_free`, whose free of the last half makes the
+//! one `call_rcu` if the page is active (Hugh Dickins: "for simplicity, delay calling RCU until
+//! both halves are freed"). The steps are the same; [`FragPage`] names them after the policy's
+//! kernel ([`PteFragments`]).
+//!
 //! Guards read: frag-defer-once.
 
+use ptcheck_arch::policy::PteFragments;
 use ptcheck_model::ordering::ONCE;
 use ptcheck_model::rt::{Atomic, Ordering};
 use ptcheck_model::violation::{self, Violation};
@@ -20,6 +29,7 @@ use std::sync::{Arc, Mutex};
 
 /// The page the fragments live in.
 pub struct FragPage {
+    scheme: PteFragments,
     tables: Vec<FrameId>,
     /// `ptdesc->pt_frag_refcount`.
     refcount: Atomic,
@@ -31,9 +41,10 @@ pub struct FragPage {
 }
 
 impl FragPage {
-    /// A page holding `tables` (each a fragment in use).
-    pub fn new(tables: Vec<FrameId>) -> Arc<Self> {
+    /// A page holding `tables` (each a fragment in use), laid out as `scheme` does.
+    pub fn new(scheme: PteFragments, tables: Vec<FrameId>) -> Arc<Self> {
         Arc::new(FragPage {
+            scheme,
             refcount: Atomic::new(tables.len() as u64),
             active: Atomic::new(0),
             queued: Mutex::new(None),
@@ -51,6 +62,19 @@ impl FragPage {
         }
     }
 
+    fn s390(&self) -> bool {
+        self.scheme == PteFragments::S390Halves
+    }
+
+    /// The function that drops a fragment: `pte_fragment_free` or `page_table_free`.
+    fn free_fn(&self) -> &'static str {
+        if self.s390() {
+            "page_table_free"
+        } else {
+            "pte_fragment_free"
+        }
+    }
+
     fn name(&self, c: &Ctx) -> String {
         let names: Vec<String> = self
             .tables
@@ -65,7 +89,12 @@ impl FragPage {
 pub fn pte_free_defer(c: &Ctx, page: &Arc<FragPage>) {
     if c.guard(Guards::FRAG_DEFER_ONCE) {
         page.active.store(1, ONCE);
-        c.note("pte_free_defer", "folio_set_active");
+        let mark = if page.s390() {
+            "SetPageActive"
+        } else {
+            "folio_set_active"
+        };
+        c.note("pte_free_defer", mark);
         pte_fragment_free(c, page);
     } else {
         // v1: one call_rcu per deferred fragment, on the page's one rcu_head.
@@ -76,25 +105,30 @@ pub fn pte_free_defer(c: &Ctx, page: &Arc<FragPage>) {
     }
 }
 
-/// `pte_fragment_free(table, kernel = 0)`: drop the fragment's count; the last one frees the
-/// page, after a grace period if a fragment was deferred (the page is active).
+/// `pte_fragment_free(table, kernel = 0)` (s390: `page_table_free(mm, table)`): drop the
+/// fragment's count; the last one frees the page, after a grace period if a fragment was
+/// deferred (the page is active).
 pub fn pte_fragment_free(c: &Ctx, page: &Arc<FragPage>) {
-    const F: &str = "pte_fragment_free";
+    let f = page.free_fn();
     let old = page.refcount.fetch_sub(1, Ordering::AcqRel);
-    c.note(
-        F,
-        format!(
-            "atomic_dec_and_test(pt_frag_refcount): {old} -> {}",
-            old - 1
-        ),
-    );
+    let count = if page.s390() {
+        "atomic_xor_bits(&page->_refcount, AA|PP of the half), then PP: halves in use"
+    } else {
+        "atomic_dec_and_test(pt_frag_refcount)"
+    };
+    c.note(f, format!("{count}: {old} -> {}", old - 1));
     if old != 1 {
         return;
     }
     if page.active.swap(0, Ordering::AcqRel) == 1 {
-        c.note(F, "folio_test_clear_active: deferred");
+        let test = if page.s390() {
+            "TestClearPageActive: deferred"
+        } else {
+            "folio_test_clear_active: deferred"
+        };
+        c.note(f, test);
         let p = page.clone();
-        queue_rcu_head(c, page, F, move |cb| pte_free_now(cb, &p));
+        queue_rcu_head(c, page, f, move |cb| pte_free_now(cb, &p));
     } else {
         pte_free_now(c, page);
     }

@@ -73,6 +73,14 @@ pub fn pte_offset_map(c: &Ctx, mm: Mm, a: Addr) -> Option<PteMap> {
     map
 }
 
+/// `pte_offset_map_rw_nolock(mm, pmd, addr, &pmdval, &ptl)` (v6.12+): `__pte_offset_map`,
+/// the lock is the mapped table's; no lock taken, no pmd recheck: the caller must make sure the
+/// table is still in place before it writes (`pmd_same` on `pmdval`, or `pte_same` of a pte
+/// that was not none).
+pub fn pte_offset_map_rw_nolock(c: &Ctx, mm: Mm, a: Addr) -> Option<PteMap> {
+    pte_offset_map(c, mm, a)
+}
+
 /// `pte_unmap(pte)`: the end of the walker's RCU read section.
 pub fn pte_unmap(c: &Ctx, m: PteMap) {
     if m.rcu {
