@@ -71,22 +71,7 @@ pub fn zap_cost(policy: &'static ArchPolicy, pmds: usize, cpus: usize) -> Result
         })];
         run_cpus(&w, progs);
     });
-    let o = explore(
-        &Explorer::Random {
-            seed: 1,
-            iterations: 1,
-        },
-        Budget::default(),
-        body,
-    );
-    if let Some(f) = o.finding {
-        return Err(CostError::Run {
-            pmds,
-            cpus,
-            why: format!("{:?}", f.failure),
-        });
-    }
-    Ok(o.cost)
+    measure(pmds, cpus, body)
 }
 
 /// IPIs, CPUs interrupted, grace periods and TLB flushes of one `retract_page_tables` of one
@@ -130,22 +115,7 @@ pub fn retract_cost(policy: &'static ArchPolicy, cpus: usize) -> Result<Cost, Co
         })];
         run_cpus(&w, progs);
     });
-    let o = explore(
-        &Explorer::Random {
-            seed: 1,
-            iterations: 1,
-        },
-        Budget::default(),
-        body,
-    );
-    if let Some(f) = o.finding {
-        return Err(CostError::Run {
-            pmds: 1,
-            cpus,
-            why: format!("{:?}", f.failure),
-        });
-    }
-    Ok(o.cost)
+    measure(1, cpus, body)
 }
 
 /// `retract_cost` of every policy on each CPU count, as a text table.
@@ -169,6 +139,26 @@ pub fn render_retract(cpus: &[usize]) -> Result<String, CostError> {
          counted by running the policy's kernel paths once (shuttle, one schedule).\n",
     );
     Ok(out)
+}
+
+/// Run `body` once (shuttle, one schedule) and read the model's counters.
+fn measure(pmds: usize, cpus: usize, body: ptcheck_checks::Body) -> Result<Cost, CostError> {
+    let o = explore(
+        &Explorer::Random {
+            seed: 1,
+            iterations: 1,
+        },
+        Budget::default(),
+        body,
+    );
+    if let Some(f) = o.finding {
+        return Err(CostError::Run {
+            pmds,
+            cpus,
+            why: format!("{:?}", f.failure),
+        });
+    }
+    Ok(o.cost)
 }
 
 /// One row of the cost table.
