@@ -281,7 +281,7 @@ fn rcu_flavours_decide_whether_irq_off_holds_off_a_grace_period() {
 fn irq_off_lock_vs_ipi(trylock: bool) -> Body {
     Arc::new(move |choices| {
         let w = WorldBuilder::new(2, Guards::empty(), choices).build();
-        let l = Arc::new(ptcheck_model::spinlock::SpinLock::new("ptl"));
+        let l = Arc::new(ptcheck_model::spinlock::SpinLock::trylockable("ptl"));
         let l2 = l.clone();
         run_cpus(
             &w,
@@ -311,25 +311,118 @@ fn irq_off_lock_vs_ipi(trylock: bool) -> Body {
 
 #[test]
 fn spin_trylock_with_irqs_off_never_deadlocks_against_an_ipi_sender() {
-    // Every sequentially consistent schedule (shuttle DFS, unbounded) and PCT.
+    // Every schedule under loom (C11) and every sequentially consistent one (shuttle DFS).
     let dfs = Explorer::Dfs {
         max_iterations: None,
     };
+    assert_eq!(verdict(&EXHAUSTIVE, irq_off_lock_vs_ipi(true)), None);
     assert_eq!(verdict(&dfs, irq_off_lock_vs_ipi(true)), None);
     assert_eq!(verdict(&pct(), irq_off_lock_vs_ipi(true)), None);
+}
+
+#[test]
+fn spin_lock_with_irqs_off_against_an_ipi_sender_is_a_deadlock() {
+    let dfs = Explorer::Dfs {
+        max_iterations: None,
+    };
+    assert_eq!(
+        verdict(&EXHAUSTIVE, irq_off_lock_vs_ipi(false)),
+        Some(ViolationKind::Deadlock)
+    );
+    assert_eq!(
+        verdict(&dfs, irq_off_lock_vs_ipi(false)),
+        Some(ViolationKind::Deadlock)
+    );
+}
+
+/// CPU1 holds the lock for a while; CPU0 tries it once and records whether it was taken.
+/// Both outcomes must occur (the trylock fails while CPU1 holds it), and no execution has both
+/// CPUs inside the lock.
+fn trylock_vs_holder(seen: Arc<std::sync::Mutex<std::collections::BTreeSet<bool>>>) -> Body {
+    Arc::new(move |choices| {
+        let w = WorldBuilder::new(2, Guards::empty(), choices).build();
+        let l = Arc::new(ptcheck_model::spinlock::SpinLock::trylockable("pmd_lock"));
+        let inside = Arc::new(Atomic::new(0));
+        let (l2, in2, seen) = (l.clone(), inside.clone(), seen.clone());
+        let enter = |inside: &Atomic| {
+            if inside.swap(1, Ordering::Relaxed) != 0 {
+                forbidden("two CPUs inside one spinlock");
+            }
+        };
+        let leave = |inside: &Atomic| inside.store(0, Ordering::Relaxed);
+        run_cpus(
+            &w,
+            vec![
+                Box::new(move |c: &Ctx| {
+                    let taken = c.spin_trylock(&l, "zap_empty_pte_table");
+                    if taken {
+                        enter(&inside);
+                        leave(&inside);
+                        c.spin_unlock(&l, "zap_empty_pte_table");
+                    }
+                    seen.lock().unwrap().insert(taken);
+                }),
+                Box::new(move |c: &Ctx| {
+                    c.spin_lock(&l2, "retract_page_tables");
+                    enter(&in2);
+                    leave(&in2);
+                    c.spin_unlock(&l2, "retract_page_tables");
+                }),
+            ],
+        );
+    })
+}
+
+#[test]
+fn spin_trylock_fails_while_another_cpu_holds_the_lock_and_excludes_it() {
+    for e in [
+        EXHAUSTIVE,
+        Explorer::Dfs {
+            max_iterations: None,
+        },
+    ] {
+        let seen = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+        assert_eq!(verdict(&e, trylock_vs_holder(seen.clone())), None, "{e:?}");
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [false, true].into_iter().collect(),
+            "{e:?}: taken and busy both occur"
+        );
+    }
 }
 
 #[test]
 fn loom_0_7_3_try_lock_blocks_like_lock_when_another_thread_acquires_first() {
     // An explorer fact, measured (DESIGN.md §2 style): loom's `Mutex::post_acquire` blocks every
     // other thread whose pending operation is on the mutex, a pending `try_lock` included, so
-    // the trylock version reports a deadlock under loom that no schedule has. Scenarios that
-    // rely on spin_trylock are checked with shuttle. If a loom upgrade fixes this, this test
-    // fails: drop the caveat (ARCHITECTURE.md) and this test.
-    assert_eq!(
-        verdict(&EXHAUSTIVE, irq_off_lock_vs_ipi(true)),
-        Some(ViolationKind::Deadlock)
-    );
+    // a trylock on the explorer's mutex reports a deadlock under loom that no schedule has.
+    // That is why `spin_trylock` takes a lock word by compare-and-swap (model/src/spinlock.rs).
+    // If a loom upgrade fixes this, this test fails: drop the caveat (ARCHITECTURE.md) and
+    // this test.
+    let b: Body = Arc::new(|choices| {
+        let w = WorldBuilder::new(2, Guards::empty(), choices).build();
+        let l = Arc::new(ptcheck_model::rt::RawLock::new());
+        let l2 = l.clone();
+        run_cpus(
+            &w,
+            vec![
+                Box::new(move |c: &Ctx| {
+                    c.local_irq_disable("fault");
+                    if l.try_lock() {
+                        l.unlock();
+                    }
+                    c.local_irq_enable("fault");
+                }),
+                Box::new(move |c: &Ctx| {
+                    l2.lock();
+                    c.ipi_all("flush_tlb");
+                    l2.unlock();
+                }),
+            ],
+        );
+    });
+    assert_eq!(verdict(&EXHAUSTIVE, b), Some(ViolationKind::Deadlock));
 }
 
 #[test]

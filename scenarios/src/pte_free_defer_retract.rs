@@ -416,7 +416,12 @@ fn run(s: &Setup) {
     let mm = Mm::new(pgd, s.policy);
     let a = Addr::FIRST;
     let policy = *s.policy;
-    let locks = Arc::new(RangeLocks::new());
+    // The reclaim takes the pmd lock with spin_trylock.
+    let locks = Arc::new(if reclaim {
+        RangeLocks::with_trylockable_pml()
+    } else {
+        RangeLocks::new()
+    });
     let vma = Arc::new(Vma::new());
     // The reclaim frees through the mmu_gather (__tlb_remove_table -> pte_fragment_free after
     // the batch's grace period): one fragment, a whole-page free.

@@ -14,12 +14,14 @@ mod atomic;
 mod cell;
 mod lock;
 mod thread;
+mod wait;
 
 pub use atomic::{fence, Atomic};
 pub use cell::ShadowCell;
 pub use lock::RawLock;
 pub use std::sync::atomic::Ordering;
 pub use thread::{spawn, JoinHandle};
+pub use wait::WaitQueue;
 
 use std::cell::Cell;
 

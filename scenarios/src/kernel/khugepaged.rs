@@ -44,6 +44,15 @@ impl RangeLocks {
         }
     }
 
+    /// The same, with a pmd lock some path takes by `spin_trylock` (empty pte-table reclaim's
+    /// `try_get_and_clear_pmd`, under the pte lock): a lock word (model/src/spinlock.rs).
+    pub fn with_trylockable_pml() -> Self {
+        RangeLocks {
+            pml: Arc::new(SpinLock::trylockable("pmd_lock")),
+            ptl: SpinLock::new("ptl"),
+        }
+    }
+
     /// The locks of another table under the same pmd page: the same pmd lock, its own ptl.
     pub fn sibling(&self, ptl: &'static str) -> Self {
         RangeLocks {
