@@ -38,6 +38,7 @@ pub mod page;
 pub mod rcu;
 pub mod rt;
 pub mod spinlock;
+pub mod srcu;
 pub mod trace;
 pub mod violation;
 pub mod world;
