@@ -95,10 +95,13 @@ pub fn classify(payload: Box<dyn Any + Send>) -> Failure {
         }
     }
     if msg.starts_with("deadlock") {
-        return Failure::Violation(Violation::Deadlock {
-            detail: "every unfinished CPU is blocked (a lock or an IPI wait that cannot complete)"
-                .into(),
-        });
+        let at = ptcheck_model::trace::waiting_positions();
+        let detail = if at.is_empty() {
+            "every unfinished CPU is blocked (a lock or an IPI wait that cannot complete)".into()
+        } else {
+            format!("every unfinished CPU is blocked: {at}")
+        };
+        return Failure::Violation(Violation::Deadlock { detail });
     }
     Failure::ModelError(msg.lines().next().unwrap_or_default().to_string())
 }

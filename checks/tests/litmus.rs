@@ -623,3 +623,18 @@ fn synchronize_srcu_inside_its_own_read_section_is_a_deadlock() {
     });
     assert_eq!(verdict(&EXHAUSTIVE, b), Some(ViolationKind::Deadlock));
 }
+
+#[test]
+fn a_deadlock_names_where_each_cpu_waits() {
+    let o = explore(&EXHAUSTIVE, Budget::default(), irq_off_lock_vs_ipi(false));
+    let f = o.finding.expect("the deadlock");
+    let text = format!("{:?}", f.failure);
+    assert!(
+        text.contains("CPU0: spin_lock(ptl) in fault (interrupts off)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CPU1: flush_tlb waits for CPU0 to answer its IPI"),
+        "{text}"
+    );
+}

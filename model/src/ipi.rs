@@ -50,8 +50,16 @@ impl Ctx {
         let others: Vec<usize> = targets.iter().copied().filter(|&c| c != me).collect();
         self.note(why, format!("IPI -> {} (wait)", cpu_list(&others)));
         for &t in &others {
+            crate::trace::waiting(
+                self.actor,
+                Some(format!(
+                    "{why} waits for CPU{t} to answer its IPI{}",
+                    self.irqs_off_note()
+                )),
+            );
             self.world.cpus[t].irq.wait_unheld();
         }
+        crate::trace::waiting(self.actor, None);
         self.world.cost(|c| {
             c.ipis += 1;
             c.cpus_interrupted += others.len() as u32;

@@ -72,6 +72,13 @@ impl Ctx {
             if Some(i) == me {
                 continue;
             }
+            crate::trace::waiting(
+                self.actor,
+                Some(format!(
+                    "a grace period [{}] waits for CPU{i}'s read-side section",
+                    flavour.name()
+                )),
+            );
             if flavour.waits_irq_off() {
                 cpu.irq.wait_unheld();
             }
@@ -79,6 +86,7 @@ impl Ctx {
                 cpu.rcu.wait_unheld();
             }
         }
+        crate::trace::waiting(self.actor, None);
     }
 
     /// `synchronize_rcu()` (or `synchronize_sched()` for the sched flavour). Called with

@@ -62,6 +62,14 @@ fn take(word: &Atomic) -> bool {
 impl Ctx {
     /// `spin_lock(l)`.
     pub fn spin_lock(&self, l: &SpinLock, func: &'static str) {
+        crate::trace::waiting(
+            self.actor,
+            Some(format!(
+                "spin_lock({}) in {func}{}",
+                l.name,
+                self.irqs_off_note()
+            )),
+        );
         match &l.kind {
             Kind::Mutex(m) => m.lock(),
             Kind::Word(w) => {
@@ -71,6 +79,7 @@ impl Ctx {
                 }
             }
         }
+        crate::trace::waiting(self.actor, None);
         self.note(func, format!("spin_lock({})", l.name));
     }
 

@@ -83,9 +83,17 @@ impl Ctx {
         };
         for (i, r) in s.readers.iter().enumerate() {
             if Some(i) != me {
+                crate::trace::waiting(
+                    self.actor,
+                    Some(format!(
+                        "a grace period of {} waits for CPU{i}'s srcu_read_lock section",
+                        s.name
+                    )),
+                );
                 r.wait_unheld();
             }
         }
+        crate::trace::waiting(self.actor, None);
     }
 
     /// `synchronize_srcu(&s)`. Inside the caller's own read-side section of the same domain

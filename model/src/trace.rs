@@ -126,11 +126,39 @@ pub struct EntryAccess {
 
 thread_local! {
     static LOG: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
+    /// What each actor is blocked on right now, if anything (for a deadlock's report).
+    static WAITING: RefCell<Vec<(Actor, String)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Forget the previous execution's steps.
 pub fn clear() {
     LOG.with(|l| l.borrow_mut().clear());
+    WAITING.with(|w| w.borrow_mut().clear());
+}
+
+/// `actor` is about to block on `what` (a lock, an IPI answer, a grace period); `None` once it
+/// got past it.
+pub fn waiting(actor: Actor, what: Option<String>) {
+    WAITING.with(|w| {
+        let mut w = w.borrow_mut();
+        w.retain(|(a, _)| *a != actor);
+        if let Some(what) = what {
+            w.push((actor, what));
+            w.sort_by_key(|(a, _)| *a);
+        }
+    });
+}
+
+/// Where every blocked actor waits, as `CPU0: spin_lock(ptl) in fault; CPU1: ...` (empty if
+/// none is).
+pub fn waiting_positions() -> String {
+    WAITING.with(|w| {
+        w.borrow()
+            .iter()
+            .map(|(a, what)| format!("{a}: {what}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }
 
 /// Append a step; returns its index (used to say "freed at step 7").

@@ -1110,6 +1110,15 @@ impl Ctx {
         }
     }
 
+    /// ` (interrupts off)` when this CPU is in an irq-off section, for reports of where it
+    /// waits.
+    pub(crate) fn irqs_off_note(&self) -> &'static str {
+        match self.actor {
+            Actor::Cpu(n) if self.world.depth(n, false) > 0 => " (interrupts off)",
+            _ => "",
+        }
+    }
+
     /// Record a step that touches no shared state (a decision, a bail-out).
     pub fn note(&self, func: &'static str, what: impl Into<What>) {
         trace::record(self.actor, func, what);
