@@ -17,6 +17,9 @@ use std::time::Duration;
     after_help = EXPLORER_LIMITS
 )]
 struct Cli {
+    /// No progress bar (it is drawn on stderr only when stderr is a terminal anyway).
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -227,6 +230,7 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    ptcheck::report::set_quiet(cli.quiet);
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -316,7 +320,7 @@ fn run(cli: Cli) -> Result<bool, CliError> {
                 },
             };
             let exp = Expectations::builtin()?;
-            let bar = progress_bar(cells.len());
+            let bar = ptcheck::report::progress_bar(cells.len());
             let r = ptcheck::agree::agree(&cells, &cfg, &exp, |row| {
                 bar.set_message(row.cell.id());
                 bar.inc(1);
@@ -387,15 +391,6 @@ fn select(
         cells.retain(|c| c.variant.name == v);
     }
     Ok(cells)
-}
-
-/// A progress bar on a terminal, hidden otherwise.
-fn progress_bar(n: usize) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(n as u64);
-    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    bar
 }
 
 fn check(

@@ -83,20 +83,22 @@ pub fn analyse(
             .iter()
             .any(|x| x.policy.name == p.name && x.off == g && x.outcome.finding.is_some())
     };
-    // A guard no kernel path of the policy reads (switched off alone, no execution asked about
-    // it: the step does not exist there) changes nothing in a pair: the pair is the other guard
-    // alone, already probed.
-    let unread = |single: &[Probe], p: &ArchPolicy, g: Guards| {
-        single
-            .iter()
-            .any(|x| x.policy.name == p.name && x.off == g && !x.outcome.guards_read.intersects(g))
+    // A pair whose one guard no execution read while the other was off alone is that other
+    // guard's run: the same executions, with a guard that is never asked about (e.g. a step
+    // the policy does not have). It was probed already.
+    let read_with_only = |single: &[Probe], p: &ArchPolicy, off: Guards, asked: Guards| {
+        single.iter().any(|x| {
+            x.policy.name == p.name && x.off == off && x.outcome.guards_read.intersects(asked)
+        })
     };
     let baseline_safe = &safe;
     let mut todo = Vec::new();
     for p in baseline_safe {
         for (i, a) in s.guards.iter().enumerate() {
             for b in &s.guards[i + 1..] {
-                if unread(&single, p, a.guard) || unread(&single, p, b.guard) {
+                if !read_with_only(&single, p, b.guard, a.guard)
+                    || !read_with_only(&single, p, a.guard, b.guard)
+                {
                     continue;
                 }
                 if !caught(&single, p, a.guard) && !caught(&single, p, b.guard) {

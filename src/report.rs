@@ -113,16 +113,32 @@ impl RunConfig {
     }
 }
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--quiet`: no progress bar, even on a terminal.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A progress bar over `n` steps on stderr when it is a terminal, hidden otherwise or under
+/// `--quiet`.
+pub fn progress_bar(n: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(n as u64);
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed)
+        || !std::io::IsTerminal::is_terminal(&std::io::stderr())
+    {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
 /// Check every cell (with a progress bar on a terminal).
 pub fn run_cells(
     cells: &[Cell],
     cfg: &RunConfig,
     exp: &Expectations,
 ) -> Result<Vec<Row>, ExplorerError> {
-    let bar = indicatif::ProgressBar::new(cells.len() as u64);
-    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
+    let bar = progress_bar(cells.len());
     let mut rows = Vec::new();
     for cell in cells {
         bar.set_message(cell.id());

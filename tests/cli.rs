@@ -365,3 +365,32 @@ fn replay_reproduces_a_counterexample_found_under_other_data_choices() {
         "{again}"
     );
 }
+
+#[test]
+fn quiet_is_accepted_before_and_after_the_subcommand() {
+    for args in [
+        &[
+            "--quiet",
+            "check",
+            "thp-split-vs-gup-fast",
+            "--arch",
+            "x86",
+            "--variant",
+            "correct",
+        ][..],
+        &[
+            "check",
+            "thp-split-vs-gup-fast",
+            "-q",
+            "--arch",
+            "x86",
+            "--variant",
+            "correct",
+        ][..],
+    ] {
+        let (code, out, err) = ptcheck(args);
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+        assert!(out.contains("1 cells, 1 as expected"), "{out}");
+        assert!(err.is_empty(), "{err}");
+    }
+}
