@@ -164,7 +164,49 @@ fn cost(o: &Outcome) -> String {
     )
 }
 
-/// The verdict table: one line per cell.
+/// How wide the verdict table may be (a terminal of 120 columns).
+pub const TABLE_WIDTH: usize = 120;
+
+/// An expectation as `expected.matrix` spells it (`uaf`, `lost(weak)`, `torn(deep)`).
+fn expect_short(e: &Expect) -> String {
+    let kinds = |ks: &[ptcheck_model::ViolationKind]| {
+        ks.iter()
+            .map(|k| short(k.name()).to_string())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    match e {
+        Expect::Safe => "safe".into(),
+        Expect::Vacuous => "vacuous".into(),
+        Expect::Found(ks) => kinds(ks),
+        Expect::WeakOnly(ks) => format!("{}(weak)", kinds(ks)),
+        Expect::Deep(ks) => format!("{}(deep)", kinds(ks)),
+    }
+}
+
+/// `text` in lines of at most `width` columns, broken between words (a word longer than a
+/// line stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The verdict table: one line per cell, verdicts spelled as in `expected.matrix`; where a
+/// line would pass [`TABLE_WIDTH`] columns, the coverage goes on the lines below it, indented
+/// and broken between words (never cut).
 pub fn table(rows: &[Row]) -> String {
     let head = [
         "cell".to_string(),
@@ -172,39 +214,69 @@ pub fn table(rows: &[Row]) -> String {
         "verdict".into(),
         "ok".into(),
         "IPI/int/GP/flush".into(),
-        "coverage (explorer, bound, executions, time)".into(),
     ];
-    let body: Vec<[String; 6]> = rows
+    let body: Vec<([String; 5], String)> = rows
         .iter()
         .map(|r| {
-            [
-                r.cell.id(),
-                r.expect
-                    .as_ref()
-                    .map(|e| e.to_string())
-                    .unwrap_or_else(|| "MISSING".into()),
-                r.verdict(),
-                if r.matches() { "ok" } else { "MISMATCH" }.into(),
-                cost(&r.outcome),
+            (
+                [
+                    r.cell.id(),
+                    r.expect
+                        .as_ref()
+                        .map(expect_short)
+                        .unwrap_or_else(|| "MISSING".into()),
+                    short(&r.verdict()).to_string(),
+                    if r.matches() { "ok" } else { "MISMATCH" }.into(),
+                    cost(&r.outcome),
+                ],
                 r.outcome.coverage(),
-            ]
+            )
         })
         .collect();
     let mut w = head.clone().map(|h| h.len());
-    for b in &body {
+    for (b, _) in &body {
         for (i, c) in b.iter().enumerate() {
             w[i] = w[i].max(c.len());
         }
     }
-    let mut out = String::new();
-    for r in std::iter::once(&head).chain(body.iter()) {
-        let l: Vec<String> = r
+    // A cell id longer than this gets a line of its own, the columns under it.
+    const ID: usize = 50;
+    w[0] = w[0].min(ID);
+    let fixed: usize = w.iter().sum::<usize>() + 2 * w.len();
+    let line = |r: &[String; 5]| {
+        let cols = r
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("{:<w$}", c, w = w[i]))
-            .collect();
-        out.push_str(l.join("  ").trim_end());
-        out.push('\n');
+            .map(|(i, c)| {
+                let c = if i == 0 && c.len() > w[0] { "" } else { c };
+                format!("{:<w$}", c, w = w[i])
+            })
+            .collect::<Vec<_>>()
+            .join("  ");
+        if r[0].len() > w[0] {
+            format!("{}\n{cols}", r[0])
+        } else {
+            cols
+        }
+    };
+    const COVERAGE: &str = "coverage (explorer, bound, executions, time)";
+    let mut out = if fixed + COVERAGE.len() <= TABLE_WIDTH {
+        format!("{}  {COVERAGE}\n", line(&head))
+    } else {
+        format!("{}\n    {COVERAGE}\n", line(&head).trim_end())
+    };
+    for (b, coverage) in &body {
+        let first = line(b);
+        if fixed + coverage.len() <= TABLE_WIDTH {
+            out.push_str(format!("{first}  {coverage}").trim_end());
+            out.push('\n');
+        } else {
+            out.push_str(first.trim_end());
+            out.push('\n');
+            for l in wrap(coverage, TABLE_WIDTH - 4) {
+                out.push_str(&format!("    {l}\n"));
+            }
+        }
     }
     out.push_str(
         "\nIPI/int/GP/flush: per execution (largest seen): IPI broadcasts, CPUs interrupted, grace \
@@ -222,6 +294,7 @@ fn short(verdict: &str) -> &str {
         "missed-sync" => "missed",
         "double-free" => "dfree",
         UNDECIDED_SC | UNDECIDED_DEPTH => "undecided",
+        "freed-while-mapped" => "freed-while-mapped",
         v => v,
     }
 }
@@ -245,30 +318,55 @@ pub fn matrix_view(rows: &[Row]) -> String {
             }
         }
         let vw = variants.iter().map(|v| v.len()).max().unwrap_or(7).max(7);
-        out.push_str(&format!("[{s}]\n{:<vw$}", "variant"));
-        let width = |p: &str| p.len().max(6);
+        let cell = |v: &str, p: &str| {
+            rs.iter()
+                .find(|r| r.cell.variant.name == v && r.cell.policy.name == p)
+                .map(|r| {
+                    let mark = if r.matches() { "" } else { "!" };
+                    format!("{}{mark}", short(&r.verdict()))
+                })
+                .unwrap_or_default()
+        };
+        let width = |p: &str| {
+            variants
+                .iter()
+                .map(|v| cell(v, p).len())
+                .chain([p.len()])
+                .max()
+                .unwrap_or(0)
+        };
+        // Policies in blocks that fit TABLE_WIDTH columns, each with the variant column.
+        let mut blocks: Vec<Vec<(&str, usize)>> = vec![Vec::new()];
+        let mut used = vw;
         for p in &policies {
-            out.push_str(&format!("  {p:<w$}", w = width(p)));
-        }
-        let end = out.trim_end().len();
-        out.truncate(end);
-        out.push('\n');
-        for v in &variants {
-            out.push_str(&format!("{v:<vw$}"));
-            for p in &policies {
-                let cell = rs
-                    .iter()
-                    .find(|r| r.cell.variant.name == *v && r.cell.policy.name == *p)
-                    .map(|r| {
-                        let mark = if r.matches() { "" } else { "!" };
-                        format!("{}{mark}", short(&r.verdict()))
-                    })
-                    .unwrap_or_default();
-                out.push_str(&format!("  {cell:<w$}", w = width(p)));
+            let w = width(p);
+            let last = blocks.last_mut().expect("one block");
+            if !last.is_empty() && used + 2 + w > TABLE_WIDTH {
+                blocks.push(Vec::new());
+                used = vw;
             }
-            let end = out.trim_end().len();
-            out.truncate(end);
+            blocks.last_mut().expect("one block").push((p, w));
+            used += 2 + w;
+        }
+        out.push_str(&format!("[{s}]\n"));
+        for (i, block) in blocks.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let mut line = format!("{:<vw$}", "variant");
+            for (p, w) in block {
+                line.push_str(&format!("  {p:<w$}"));
+            }
+            out.push_str(line.trim_end());
             out.push('\n');
+            for v in &variants {
+                let mut line = format!("{v:<vw$}");
+                for (p, w) in block {
+                    line.push_str(&format!("  {:<w$}", cell(v, p)));
+                }
+                out.push_str(line.trim_end());
+                out.push('\n');
+            }
         }
         out.push('\n');
     }
@@ -401,6 +499,31 @@ mod tests {
                 off: Default::default(),
             },
         }
+    }
+
+    #[test]
+    fn the_verdict_table_fits_120_columns_and_never_cuts_a_word() {
+        let mut long = row(Explorer::Loom { bound: Some(3) }, Expect::Safe);
+        long.cell = Cell::parse(
+            "pmd-clear-vs-lockless-walk/powerpc-radix-pre2020/no-serializing-check-no-page-pte-check",
+        )
+        .expect("cell");
+        long.outcome.combos = vec![Vec::new(); 16];
+        let rows = vec![row(Explorer::Loom { bound: None }, Expect::Safe), long];
+        let t = table(&rows);
+        for l in t.lines().filter(|l| !l.starts_with("IPI/int")) {
+            assert!(l.len() <= TABLE_WIDTH, "{} columns: {l}", l.len());
+        }
+        let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        let all = words(&t);
+        for r in &rows {
+            let cov = words(&r.outcome.coverage());
+            assert!(
+                all.windows(cov.len()).any(|w| w == cov.as_slice()),
+                "coverage kept whole, in order: {cov:?}\n{t}"
+            );
+        }
+        assert!(t.contains(&format!("{}\n", rows[1].cell.id())), "{t}");
     }
 
     #[test]
