@@ -64,29 +64,64 @@ fn necessity_consistency(s: &'static ptcheck_scenarios::Scenario) -> Result<(), 
     }
 }
 
-/// The README's necessity section is what the tool generates now.
-fn readme_current() -> Result<(), String> {
+/// The README's necessity section, cut at its `### scenario` headings: (scenario, chunk).
+fn readme_chunks() -> Result<Vec<(String, String)>, String> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .map_err(|e| e.to_string())?;
     let have = necessity::readme_section(&readme).ok_or("README.md has no necessity markers")?;
-    let mut want = String::new();
-    for s in ptcheck_scenarios::ALL {
-        let r = necessity::analyse(
-            s,
-            &ptcheck_arch::ALL.iter().collect::<Vec<_>>(),
-            &RunConfig::default(),
-            std::time::Duration::from_secs(120),
-        )
-        .map_err(|e| e.to_string())?;
-        if !r.gaps().is_empty() {
-            return Err(format!("{}: guards caught nowhere: {:?}", s.name, r.gaps()));
+    let mut chunks: Vec<(String, String)> = Vec::new();
+    for line in have.split_inclusive('\n') {
+        if let Some(name) = line.strip_prefix("### ") {
+            chunks.push((name.trim().to_string(), String::new()));
         }
-        want.push_str(&r.markdown());
-        want.push('\n');
+        match chunks.last_mut() {
+            Some((_, text)) => text.push_str(line),
+            None => return Err(format!("text before the first scenario heading: {line}")),
+        }
     }
+    Ok(chunks)
+}
+
+/// The README's necessity section has one chunk per scenario, in the registry's order.
+fn readme_lists_every_scenario() -> Result<(), String> {
+    let have: Vec<String> = readme_chunks()?.into_iter().map(|(n, _)| n).collect();
+    let want: Vec<String> = ptcheck_scenarios::ALL
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
     if have != want {
         return Err(format!(
-            "README.md's necessity section is out of date: run `cargo run --release -- necessity --update-readme`.\n--- README ---\n{have}\n--- now ---\n{want}"
+            "README.md's necessity section lists {have:?}, the scenarios are {want:?}: run \
+             `cargo run --release -- necessity --update-readme`"
+        ));
+    }
+    Ok(())
+}
+
+/// The README's necessity chunk of `s` is what the tool generates now (one trial per scenario,
+/// so that the gate's threads share them).
+fn readme_current(s: &'static ptcheck_scenarios::Scenario) -> Result<(), String> {
+    let have = readme_chunks()?
+        .into_iter()
+        .find(|(n, _)| n == s.name)
+        .map(|(_, t)| t)
+        .ok_or_else(|| format!("README.md's necessity section has no `### {}`", s.name))?;
+    let r = necessity::analyse(
+        s,
+        &ptcheck_arch::ALL.iter().collect::<Vec<_>>(),
+        &RunConfig::default(),
+        std::time::Duration::from_secs(120),
+    )
+    .map_err(|e| e.to_string())?;
+    if !r.gaps().is_empty() {
+        return Err(format!("{}: guards caught nowhere: {:?}", s.name, r.gaps()));
+    }
+    let want = format!("{}\n", r.markdown());
+    if have != want {
+        return Err(format!(
+            "README.md's necessity section for {} is out of date: run `cargo run --release -- \
+             necessity --update-readme`.\n--- README ---\n{have}\n--- now ---\n{want}",
+            s.name
         ));
     }
     Ok(())
@@ -118,8 +153,14 @@ fn main() {
     }
     // After the cells: in one process it reuses their explorations (ptcheck::memo).
     trials.push(common::trial(
-        "necessity::readme_is_current".into(),
-        readme_current,
+        "necessity::readme_lists_every_scenario".into(),
+        readme_lists_every_scenario,
     ));
+    for s in ptcheck_scenarios::ALL {
+        trials.push(common::trial(
+            format!("necessity::readme_is_current::{}", s.name),
+            move || readme_current(s),
+        ));
+    }
     libtest_mimic::run(&args, trials).exit();
 }

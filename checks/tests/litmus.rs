@@ -136,6 +136,10 @@ enum Protect {
     Ipi,
     /// An IPI to the given targets then free.
     IpiTo(ptcheck_model::IpiTargets),
+    /// `synchronize_srcu(&vma_srcu)` then free.
+    SynchronizeSrcu,
+    /// `call_srcu(&vma_srcu)` with a callback that frees.
+    CallSrcu,
     /// Free right after unlinking.
     Nothing,
 }
@@ -144,6 +148,8 @@ enum Protect {
 #[derive(Clone, Copy)]
 enum Reader {
     RcuReadLock,
+    /// `srcu_read_lock(&vma_srcu)`.
+    SrcuReadLock,
     IrqOff,
     /// irq off, on a CPU outside the mm's `mm_cpumask`.
     IrqOffOutsideMask,
@@ -161,12 +167,15 @@ fn unlink_then_free(reader: Reader, protect: Protect) -> Body {
         let t = b.table(Level::Pte, 1);
         b.set(root, 0, Entry::table(t));
         let w = b.build();
+        let s = Arc::new(ptcheck_model::srcu::Srcu::new("vma_srcu", 2));
+        let s2 = s.clone();
         run_cpus(
             &w,
             vec![
                 Box::new(move |c: &Ctx| {
                     match reader {
                         Reader::RcuReadLock => c.rcu_read_lock("reader"),
+                        Reader::SrcuReadLock => c.srcu_read_lock(&s, "reader"),
                         Reader::IrqOff | Reader::IrqOffOutsideMask => c.local_irq_disable("reader"),
                     }
                     let p = c.load(root, 0, DEP, "reader");
@@ -175,6 +184,7 @@ fn unlink_then_free(reader: Reader, protect: Protect) -> Body {
                     }
                     match reader {
                         Reader::RcuReadLock => c.rcu_read_unlock("reader"),
+                        Reader::SrcuReadLock => c.srcu_read_unlock(&s, "reader"),
                         Reader::IrqOff | Reader::IrqOffOutsideMask => c.local_irq_enable("reader"),
                     }
                 }),
@@ -196,6 +206,13 @@ fn unlink_then_free(reader: Reader, protect: Protect) -> Body {
                         Protect::IpiTo(targets) => {
                             c.ipi(targets, "updater");
                             c.free(t, "updater");
+                        }
+                        Protect::SynchronizeSrcu => {
+                            c.synchronize_srcu(&s2, "updater");
+                            c.free(t, "updater");
+                        }
+                        Protect::CallSrcu => {
+                            c.call_srcu(&s2, "updater", "free_cb", move |cb| cb.free(t, "free_cb"))
                         }
                         Protect::Nothing => c.free(t, "updater"),
                     }
@@ -522,73 +539,10 @@ fn an_ipi_to_mm_cpumask_does_not_wait_for_a_cpu_outside_the_mask() {
     assert_eq!(verdict(&pct(), b), None);
 }
 
-/// What the SRCU litmus updater waits for before the free.
-#[derive(Clone, Copy)]
-enum SrcuProtect {
-    Synchronize,
-    CallSrcu,
-    CallRcu,
-}
-
-/// The reader follows the root's pointer inside `srcu_read_lock(&vma_srcu)` (or, with
-/// `rcu_reader`, inside `rcu_read_lock`); the updater unlinks the table and frees it after
-/// `protect`.
-fn srcu_unlink_then_free(rcu_reader: bool, protect: SrcuProtect) -> Body {
-    Arc::new(move |choices| {
-        let mut b = WorldBuilder::new(2, Guards::empty(), choices);
-        let root = b.table(Level::Pmd, 1);
-        let t = b.table(Level::Pte, 1);
-        b.set(root, 0, Entry::table(t));
-        let w = b.build();
-        let s = Arc::new(ptcheck_model::srcu::Srcu::new("vma_srcu", 2));
-        let s2 = s.clone();
-        run_cpus(
-            &w,
-            vec![
-                Box::new(move |c: &Ctx| {
-                    if rcu_reader {
-                        c.rcu_read_lock("reader");
-                    } else {
-                        c.srcu_read_lock(&s, "reader");
-                    }
-                    let p = c.load(root, 0, DEP, "reader");
-                    if p.is_table() {
-                        c.load(p.pfn(), 0, ONCE, "reader");
-                    }
-                    if rcu_reader {
-                        c.rcu_read_unlock("reader");
-                    } else {
-                        c.srcu_read_unlock(&s, "reader");
-                    }
-                }),
-                Box::new(move |c: &Ctx| {
-                    c.store(root, 0, Entry::NONE, Ordering::Release, "updater");
-                    c.world.mark_detached(t);
-                    match protect {
-                        SrcuProtect::Synchronize => {
-                            c.synchronize_srcu(&s2, "updater");
-                            c.free(t, "updater");
-                        }
-                        SrcuProtect::CallSrcu => {
-                            c.call_srcu(&s2, "updater", "free_cb", move |cb| cb.free(t, "free_cb"))
-                        }
-                        SrcuProtect::CallRcu => {
-                            c.call_rcu(RcuFlavour::Consolidated, "updater", "free_cb", move |cb| {
-                                cb.free(t, "free_cb")
-                            })
-                        }
-                    }
-                }),
-            ],
-        );
-        w.check_no_leak(&[root]);
-    })
-}
-
 #[test]
 fn srcu_grace_periods_never_free_under_an_srcu_reader() {
-    for p in [SrcuProtect::Synchronize, SrcuProtect::CallSrcu] {
-        let b = srcu_unlink_then_free(false, p);
+    for p in [Protect::SynchronizeSrcu, Protect::CallSrcu] {
+        let b = unlink_then_free(Reader::SrcuReadLock, p);
         assert_eq!(verdict(&EXHAUSTIVE, b.clone()), None);
         assert_eq!(verdict(&pct(), b), None);
     }
@@ -598,9 +552,12 @@ fn srcu_grace_periods_never_free_under_an_srcu_reader() {
 fn srcu_and_rcu_are_separate_domains() {
     // An RCU grace period does not wait for an SRCU reader, nor an SRCU one for an RCU reader.
     for b in [
-        srcu_unlink_then_free(false, SrcuProtect::CallRcu),
-        srcu_unlink_then_free(true, SrcuProtect::CallSrcu),
-        srcu_unlink_then_free(true, SrcuProtect::Synchronize),
+        unlink_then_free(
+            Reader::SrcuReadLock,
+            Protect::CallRcu(RcuFlavour::Consolidated),
+        ),
+        unlink_then_free(Reader::RcuReadLock, Protect::CallSrcu),
+        unlink_then_free(Reader::RcuReadLock, Protect::SynchronizeSrcu),
     ] {
         assert_eq!(verdict(&EXHAUSTIVE, b.clone()), UAF);
         assert_eq!(verdict(&pct(), b), UAF);

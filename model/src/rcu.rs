@@ -124,18 +124,34 @@ impl Ctx {
         cb_name: &'static str,
         cb: impl FnOnce(&Ctx) + Send + 'static,
     ) {
+        self.defer_callback(
+            func,
+            format!("call_rcu [{}]", flavour.name()),
+            cb_name,
+            move |runner| runner.wait_grace_period(flavour),
+            cb,
+        );
+    }
+
+    /// Queue `cb` on a new callback runner (`rcu-cbN`), which runs `wait` (a grace period of
+    /// some domain) and then `cb`; `how` names the queueing call in the trace.
+    pub(crate) fn defer_callback(
+        &self,
+        func: &'static str,
+        how: String,
+        cb_name: &'static str,
+        wait: impl FnOnce(&Ctx) + Send + 'static,
+        cb: impl FnOnce(&Ctx) + Send + 'static,
+    ) {
         let n = self.world.next_rcu_batch();
         let runner = Ctx {
             actor: Actor::RcuCallback(n),
             world: self.world.clone(),
         };
-        self.note(
-            func,
-            format!("call_rcu [{}] -> {cb_name} (rcu-cb{n})", flavour.name()),
-        );
+        self.note(func, format!("{how} -> {cb_name} (rcu-cb{n})"));
         self.world.cost(|c| c.grace_periods += 1);
         let h = rt::spawn(move || {
-            runner.wait_grace_period(flavour);
+            wait(&runner);
             runner.note(cb_name, "grace period over");
             cb(&runner);
         });

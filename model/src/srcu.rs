@@ -10,7 +10,7 @@
 //! period takes and releases the other CPUs' locks, as [`crate::rcu`] does for RCU (same
 //! release/acquire argument). Only scenarios that make a domain pay for its model objects.
 
-use crate::rt::{self, RawLock};
+use crate::rt::RawLock;
 use crate::trace::Actor;
 use crate::world::Ctx;
 use std::sync::Mutex;
@@ -125,22 +125,13 @@ impl Ctx {
         cb_name: &'static str,
         cb: impl FnOnce(&Ctx) + Send + 'static,
     ) {
-        let n = self.world.next_rcu_batch();
-        let runner = Ctx {
-            actor: Actor::RcuCallback(n),
-            world: self.world.clone(),
-        };
-        self.note(
-            func,
-            format!("call_srcu({}) -> {cb_name} (rcu-cb{n})", s.name),
-        );
-        self.world.cost(|c| c.grace_periods += 1);
         let s = s.clone();
-        let h = rt::spawn(move || {
-            runner.wait_srcu_grace_period(&s);
-            runner.note(cb_name, "grace period over");
-            cb(&runner);
-        });
-        self.world.adopt(h);
+        self.defer_callback(
+            func,
+            format!("call_srcu({})", s.name),
+            cb_name,
+            move |runner| runner.wait_srcu_grace_period(&s),
+            cb,
+        );
     }
 }
