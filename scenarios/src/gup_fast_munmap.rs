@@ -141,7 +141,7 @@ pub const GUP_FAST_MUNMAP: Scenario = Scenario {
 /// The same race with a second gup_fast CPU: three CPUs (plus the RCU callback runner on
 /// RCU policies), which loom cannot explore exhaustively in gate time; explored at preemption
 /// bound 3 (DESIGN.md §2 calibration: some bugs need two preemptions, bound 1 can miss them;
-/// 98 cells, 4.4 M executions, 61 s on one core of the 2-core machine) and by shuttle;
+/// 112 cells, 5.2 M executions, 72 s on one core of the 2-core machine) and by shuttle;
 /// `check --deep` takes bound 4.
 pub const GUP_FAST_MUNMAP_2W: Scenario = Scenario {
     name: "gup-fast-vs-munmap-2w",
