@@ -13,10 +13,16 @@
 //! DFS has no partial-order reduction, so it is run with a schedule limit per data-choice
 //! combination; a cell whose DFS neither finds a violation nor finishes under the limit is
 //! *not affordable* and is skipped, never counted as agreeing.
+//!
+//! A scenario the gate explores at a preemption bound (`loom_bound: Some(b)`: three CPUs) is
+//! compared at that bound: shuttle DFS over every schedule with at most `b` preemptions
+//! ([`ptcheck_checks::bounded_dfs`], no reduction) against loom's bounded DPOR at `b`. Agreement
+//! there says "both safe at preemption bound b", never "both safe": neither search is
+//! exhaustive. A violation bounded DFS finds that loom at `b` misses is settled by loom
+//! unbounded, as for the other scenarios.
 
 use crate::expected::{Expect, Expectations};
 use crate::matrix::Cell;
-use crate::report::RunConfig;
 use ptcheck_checks::{render, Budget, Explorer, ExplorerError, Outcome};
 use std::time::{Duration, Instant};
 
@@ -28,6 +34,9 @@ pub struct AgreeConfig {
     pub dfs_limit: usize,
     /// Time budget per exploration (DFS, and the deeper loom run).
     pub budget: Budget,
+    /// For a scenario the gate explores at a preemption bound: compare the explorers at this
+    /// bound when it is lower (the CI gate's affordable depth); `None`: at the scenario's.
+    pub bound: Option<usize>,
 }
 
 impl AgreeConfig {
@@ -43,6 +52,7 @@ impl Default for AgreeConfig {
                 time: Duration::from_secs(300),
                 ..Budget::default()
             },
+            bound: None,
         }
     }
 }
@@ -52,11 +62,16 @@ impl Default for AgreeConfig {
 pub enum Agreement {
     /// Both found a violation (loom at the gate's bound, or deeper: `beyond_bound`).
     BothFound { beyond_bound: bool },
-    /// DFS visited every schedule and found nothing; loom found nothing either.
-    BothSafe,
+    /// DFS visited every schedule (`bound: None`) or every schedule with at most `bound`
+    /// preemptions and found nothing; loom, at the same bound, found nothing either.
+    BothSafe { bound: Option<usize> },
     /// loom found a violation no sequentially consistent schedule has; `marked` says whether
     /// the expectation says so (`kind(weak)`).
     WeakOnly { marked: bool },
+    /// At a preemption bound: loom found, within the bound, a violation that needs weak memory
+    /// (a stale read) and no sequentially consistent schedule within the bound has. Nothing is
+    /// said about schedules with more preemptions (where shuttle may find it: `kind(deep)`).
+    WeakWithinBound,
     /// loom found a violation in interleaving order (no weak memory needed) that DFS, covering
     /// every sequentially consistent schedule, did not: shuttle or the model is wrong.
     DfsMissed,
@@ -94,8 +109,14 @@ impl Agreement {
             Agreement::BothFound { beyond_bound: true } => {
                 "agree: both found (loom only beyond the gate's bound)"
             }
-            Agreement::BothSafe => "agree: both safe",
+            Agreement::BothSafe { bound: None } => "agree: both safe",
+            Agreement::BothSafe { bound: Some(_) } => {
+                "agree: both safe at the same preemption bound"
+            }
             Agreement::WeakOnly { marked: true } => "agree: weak-memory finding (marked)",
+            Agreement::WeakWithinBound => {
+                "agree: weak-memory finding within the bound (SC needs more preemptions)"
+            }
             Agreement::WeakOnly { marked: false } => {
                 "WEAK-MEMORY FINDING NOT MARKED kind(weak) in expected.matrix"
             }
@@ -144,7 +165,15 @@ impl AgreeRow {
     }
 }
 
-/// Did DFS cover every schedule of every combination it ran?
+/// The preemption bound a DFS outcome ran at (`None`: unbounded).
+fn dfs_bound(o: &Outcome) -> Option<usize> {
+    match o.explorer {
+        Explorer::Dfs { bound, .. } => bound,
+        _ => None,
+    }
+}
+
+/// Did DFS cover every schedule (within its preemption bound) of every combination it ran?
 fn dfs_exhaustive(o: &Outcome, limit: usize) -> bool {
     o.complete && o.combo_executions.iter().all(|&n| (n as usize) < limit)
 }
@@ -174,8 +203,11 @@ pub fn classify(
         },
         (None, _) if !dfs_exhaustive(dfs, dfs_limit) => Agreement::NotAffordable,
         (None, Some(l)) if !l.weak_memory() => Agreement::DfsMissed,
+        (None, Some(_)) if !marked && dfs_bound(dfs).is_some() => Agreement::WeakWithinBound,
         (None, Some(_)) => Agreement::WeakOnly { marked },
-        (None, None) => Agreement::BothSafe,
+        (None, None) => Agreement::BothSafe {
+            bound: dfs_bound(dfs),
+        },
     }
 }
 
@@ -185,9 +217,14 @@ pub fn agree_cell(
     cfg: &AgreeConfig,
     exp: &Expectations,
 ) -> Result<AgreeRow, ExplorerError> {
+    let bound = cell
+        .scenario
+        .loom_bound
+        .map(|b| cfg.bound.map_or(b, |c| c.min(b)));
     let dfs = cell.check(
         &Explorer::Dfs {
             max_iterations: Some(cfg.dfs_limit),
+            bound,
         },
         cfg.budget,
     );
@@ -200,9 +237,8 @@ pub fn agree_cell(
             agreement: Agreement::NotAffordable,
         });
     }
-    let gate = RunConfig::default().explorer_for(cell.scenario)?;
-    let loom = cell.check(&gate, cfg.budget);
-    let gate_exhaustive = gate == (Explorer::Loom { bound: None }) && loom.complete;
+    let loom = cell.check(&Explorer::Loom { bound }, cfg.budget);
+    let gate_exhaustive = bound.is_none() && loom.complete;
     let loom_deep = (dfs.finding.is_some() && loom.finding.is_none() && !gate_exhaustive)
         .then(|| cell.check(&Explorer::Loom { bound: None }, cfg.budget));
     let marked = exp.get(&cell).is_some_and(Expect::weak_only);
@@ -270,9 +306,10 @@ impl AgreeReport {
         ));
         for r in &self.rows {
             let dfs = format!(
-                "{} ({} sched.)",
+                "{} ({} sched.{})",
                 r.dfs.finding.as_ref().map_or("none", |_| "found"),
-                r.dfs.executions
+                r.dfs.executions,
+                dfs_bound(&r.dfs).map_or(String::new(), |b| format!(", bound {b}"))
             );
             let loom = match r.loom_deep.as_ref().or(r.loom.as_ref()) {
                 Some(lo) => format!(
@@ -313,8 +350,8 @@ impl AgreeReport {
                 "{s}: {} cells checked ({} both found, {} both safe, {} weak-memory only), {} skipped (DFS not affordable), {} unresolved, {} failing; {secs:.1} s\n",
                 rs.len() - count(&|a| *a == Agreement::NotAffordable),
                 count(&|a| matches!(a, Agreement::BothFound { .. })),
-                count(&|a| *a == Agreement::BothSafe),
-                count(&|a| matches!(a, Agreement::WeakOnly { .. })),
+                count(&|a| matches!(a, Agreement::BothSafe { .. })),
+                count(&|a| matches!(a, Agreement::WeakOnly { .. } | Agreement::WeakWithinBound)),
                 count(&|a| *a == Agreement::NotAffordable),
                 count(&|a| *a == Agreement::Unresolved),
                 count(&|a| a.fails()),
@@ -428,6 +465,22 @@ mod tests {
         let a = classify(&finished, 100, &loom, true, None, false);
         assert_eq!(a, Agreement::WeakOnly { marked: false });
         assert!(a.fails());
+        // At a preemption bound it is agreement without the mark: an SC schedule with more
+        // preemptions may have it (`kind(deep)`), one within the bound does not.
+        let bounded = Outcome {
+            explorer: Explorer::Dfs {
+                max_iterations: Some(100),
+                bound: Some(2),
+            },
+            ..outcome(false, 99, true)
+        };
+        let a = classify(&bounded, 100, &loom, false, None, false);
+        assert_eq!(a, Agreement::WeakWithinBound);
+        assert!(!a.fails());
+        assert_eq!(
+            classify(&bounded, 100, &outcome(true, 5, true), false, None, false),
+            Agreement::DfsMissed
+        );
         assert!(!classify(&finished, 100, &loom, true, None, true).fails());
         // A kind(weak) mark on a cell DFS finds is stale.
         assert_eq!(
@@ -442,7 +495,19 @@ mod tests {
         );
         assert_eq!(
             classify(&finished, 100, &outcome(false, 5, true), true, None, false),
-            Agreement::BothSafe
+            Agreement::BothSafe { bound: None }
+        );
+        // At a preemption bound, both safe says so.
+        let bounded = Outcome {
+            explorer: Explorer::Dfs {
+                max_iterations: Some(100),
+                bound: Some(3),
+            },
+            ..outcome(false, 10, true)
+        };
+        assert_eq!(
+            classify(&bounded, 100, &outcome(false, 5, true), false, None, false),
+            Agreement::BothSafe { bound: Some(3) }
         );
     }
 }

@@ -49,8 +49,9 @@ struct ExploreArgs {
     /// consistency).
     #[arg(long, default_value_t = 10_000)]
     iterations: usize,
-    /// loom preemption bound, instead of the scenario's (ignored by the other explorers);
-    /// loom takes at most 255.
+    /// Preemption bound: loom's, instead of the scenario's; for dfs, every schedule with at
+    /// most this many preemptions (default: every schedule). Ignored by pct and random; at
+    /// most 255.
     #[arg(long, value_parser = clap::value_parser!(u8))]
     bound: Option<u8>,
     /// Seed for pct/random.
@@ -172,6 +173,10 @@ enum Cmd {
         /// Time budget per exploration, in seconds.
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
         budget: u64,
+        /// Compare scenarios the gate bounds (three CPUs) at this preemption bound when it is
+        /// below theirs (both explorers at the same bound; the CI gate uses 2).
+        #[arg(long, value_parser = clap::value_parser!(u8))]
+        bound: Option<u8>,
     },
     /// Measure explorer speed and memory on fixed cells, and the executions to the first
     /// counterexample of broken cells.
@@ -310,9 +315,11 @@ fn run(cli: Cli) -> Result<bool, CliError> {
             variant,
             dfs_limit,
             budget,
+            bound,
         } => {
             let cells = select(scenario, arch, variant)?;
             let cfg = ptcheck::agree::AgreeConfig {
+                bound: bound.map(usize::from),
                 dfs_limit,
                 budget: Budget {
                     time: Duration::from_secs(budget),

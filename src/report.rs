@@ -106,6 +106,13 @@ impl RunConfig {
                     scenario.loom_bound
                 }),
             },
+            Explorer::Dfs {
+                max_iterations,
+                bound: None,
+            } => Explorer::Dfs {
+                max_iterations,
+                bound: self.bound,
+            },
             e => e,
         };
         e.validate()?;

@@ -64,6 +64,7 @@ fn verdict(explorer: Explorer, irq_off: bool) -> (Option<ViolationKind>, u64) {
 const LOOM: Explorer = Explorer::Loom { bound: None };
 const DFS: Explorer = Explorer::Dfs {
     max_iterations: None,
+    bound: None,
 };
 
 #[test]

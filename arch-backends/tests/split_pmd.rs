@@ -78,6 +78,7 @@ fn sequentially_consistent_schedules_reach_it_too() {
     // Three reversals of the reader against the writer: exhaustive DFS finds it.
     let dfs = Explorer::Dfs {
         max_iterations: None,
+        bound: None,
     };
     assert_eq!(
         verdict(&dfs, Guards::PMD_LOCKLESS_IRQ_OFF, true),

@@ -22,8 +22,13 @@ pub enum Explorer {
     },
     /// shuttle uniform random scheduling.
     Random { seed: u64, iterations: usize },
-    /// shuttle depth-first search, up to `max_iterations` schedules (None: all of them).
-    Dfs { max_iterations: Option<usize> },
+    /// shuttle depth-first search, up to `max_iterations` schedules (None: all of them), of
+    /// the schedules with at most `bound` preemptions (None: every schedule; see
+    /// [`crate::bounded_dfs`]).
+    Dfs {
+        max_iterations: Option<usize>,
+        bound: Option<usize>,
+    },
     /// shuttle replay of one schedule (as printed in a counterexample).
     Replay { schedule: String },
 }
@@ -71,6 +76,7 @@ impl Explorer {
             "random" => Explorer::Random { seed, iterations },
             "dfs" => Explorer::Dfs {
                 max_iterations: (iterations > 0).then_some(iterations),
+                bound: None,
             },
             other => return Err(ExplorerError::Unknown(other.to_string())),
         })
@@ -108,7 +114,8 @@ impl Explorer {
             self,
             Explorer::Loom { bound: None }
                 | Explorer::Dfs {
-                    max_iterations: None
+                    max_iterations: None,
+                    bound: None,
                 }
         )
     }
@@ -130,11 +137,20 @@ impl Explorer {
                 format!("{iterations} iterations, seed {seed}, sequentially consistent")
             }
             Explorer::Dfs {
-                max_iterations: None,
-            } => "exhaustive, sequentially consistent".into(),
-            Explorer::Dfs {
-                max_iterations: Some(n),
-            } => format!("at most {n} schedules, sequentially consistent"),
+                max_iterations,
+                bound,
+            } => {
+                let mut parts = Vec::new();
+                match bound {
+                    None => parts.push("exhaustive".to_string()),
+                    Some(b) => parts.push(format!("preemption bound {b}")),
+                }
+                if let Some(n) = max_iterations {
+                    parts.push(format!("at most {n} schedules"));
+                }
+                parts.push("sequentially consistent".into());
+                parts.join(", ")
+            }
             Explorer::Replay { .. } => "one schedule, sequentially consistent".into(),
         }
     }

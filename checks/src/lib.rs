@@ -3,6 +3,7 @@
 //! | concept | module |
 //! |---|---|
 //! | explorer choice and bounds | [`explorer`] |
+//! | preemption-bounded DFS (shuttle) | [`bounded_dfs`] |
 //! | running a body under loom / shuttle, data choices | [`run`] |
 //! | classifying a failed execution | [`capture`] |
 //! | verdicts with coverage | [`outcome`] |
@@ -12,6 +13,7 @@
 //! ([`ptcheck_model::world`], [`ptcheck_model::page`]); this crate turns what they raise into
 //! verdicts and traces.
 
+pub mod bounded_dfs;
 pub mod capture;
 pub mod choice_tree;
 pub mod explorer;

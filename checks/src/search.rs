@@ -11,6 +11,7 @@
 //! - shuttle: the scheduler (PCT, random, DFS, replay) keeps its own state between slices; a
 //!   slice is a `shuttle::Runner` over a wrapper that ends the run after `n` executions.
 
+use crate::bounded_dfs::BoundedDfs;
 use crate::capture::{self, Failure};
 use crate::explorer::{Budget, Explorer};
 use ptcheck_model::{rt, Picked};
@@ -251,7 +252,14 @@ fn shuttle_scheduler(explorer: &Explorer) -> Box<dyn Scheduler> {
         Explorer::Random { seed, iterations } => {
             Box::new(RandomScheduler::new_from_seed(*seed, *iterations))
         }
-        Explorer::Dfs { max_iterations } => Box::new(DfsScheduler::new(*max_iterations, false)),
+        Explorer::Dfs {
+            max_iterations,
+            bound: None,
+        } => Box::new(DfsScheduler::new(*max_iterations, false)),
+        Explorer::Dfs {
+            max_iterations,
+            bound: Some(b),
+        } => Box::new(BoundedDfs::new(*b, *max_iterations)),
         Explorer::Replay { schedule } => Box::new(ReplayScheduler::new_from_encoded(schedule)),
         Explorer::Loom { .. } => unreachable!("loom runs through loom::model::Exploration"),
     }

@@ -45,6 +45,7 @@ fn explorers() -> [Explorer; 3] {
         },
         Explorer::Dfs {
             max_iterations: None,
+            bound: None,
         },
     ]
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 const LOOM: Explorer = Explorer::Loom { bound: None };
 const DFS: Explorer = Explorer::Dfs {
     max_iterations: None,
+    bound: None,
 };
 
 /// The violation `explorer` finds in `body`, asserting that an exploration without one covered

@@ -331,6 +331,7 @@ fn spin_trylock_with_irqs_off_never_deadlocks_against_an_ipi_sender() {
     // Every schedule under loom (C11) and every sequentially consistent one (shuttle DFS).
     let dfs = Explorer::Dfs {
         max_iterations: None,
+        bound: None,
     };
     assert_eq!(verdict(&EXHAUSTIVE, irq_off_lock_vs_ipi(true)), None);
     assert_eq!(verdict(&dfs, irq_off_lock_vs_ipi(true)), None);
@@ -341,6 +342,7 @@ fn spin_trylock_with_irqs_off_never_deadlocks_against_an_ipi_sender() {
 fn spin_lock_with_irqs_off_against_an_ipi_sender_is_a_deadlock() {
     let dfs = Explorer::Dfs {
         max_iterations: None,
+        bound: None,
     };
     assert_eq!(
         verdict(&EXHAUSTIVE, irq_off_lock_vs_ipi(false)),
@@ -396,6 +398,7 @@ fn spin_trylock_fails_while_another_cpu_holds_the_lock_and_excludes_it() {
         EXHAUSTIVE,
         Explorer::Dfs {
             max_iterations: None,
+            bound: None,
         },
     ] {
         let seen = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
