@@ -141,6 +141,61 @@ pub fn render_retract(cpus: &[usize]) -> Result<String, CostError> {
     Ok(out)
 }
 
+/// `pgd_lock` acquisitions of one fork (`copy_process` of a new mm) and one exit (`do_exit`
+/// of an mm's last user, `__mmdrop` at once) on `policy`, mainline (`pgd_list`) or the 2015
+/// lockless series, measured by running those kernel paths (the pgd-alloc-vs-sync scenarios'
+/// state, no sync running): `(fork, exit)`.
+pub fn pgd_lock_cost(policy: &'static ArchPolicy, mainline: bool) -> Result<(u32, u32), CostError> {
+    use ptcheck_scenarios::kernel::fork::{copy_process, do_exit};
+    use ptcheck_scenarios::pgd_alloc_sync::PgdFrames;
+    let run = |exit: bool| {
+        let body = Arc::new(move |choices: &[ptcheck_model::Picked]| {
+            let mut b = WorldBuilder::new(1, Guards::all(), choices);
+            let frames = PgdFrames::new(&mut b, policy, mainline, !exit);
+            let w = b.build();
+            let (k, procs) = frames.start();
+            let progs: Vec<Program> = vec![Box::new(move |c: &Ctx| {
+                if exit {
+                    do_exit(c, &k, &procs[0]);
+                } else {
+                    copy_process(c, &k, &procs[1]);
+                }
+            })];
+            run_cpus(&w, progs);
+        });
+        measure(0, 1, body)
+    };
+    Ok((run(false)?.pgd_lock_fork, run(true)?.pgd_lock_exit))
+}
+
+/// [`pgd_lock_cost`] of every policy the pgd-alloc scenarios apply to, both protocols.
+pub fn render_pgd_lock() -> Result<String, CostError> {
+    let mut out = format!(
+        "{:<22} {:<28} {:>10} {:>10}\n",
+        "policy", "protocol", "fork", "exit"
+    );
+    for p in ptcheck_arch::ALL
+        .iter()
+        .filter(|p| ptcheck_scenarios::pgd_alloc_sync::PGD_ALLOC_SYNC.applies_to(p))
+    {
+        for (mainline, name) in [
+            (true, "mainline (pgd_list)"),
+            (false, "lockless series (2015)"),
+        ] {
+            let (f, e) = pgd_lock_cost(p, mainline)?;
+            out.push_str(&format!("{:<22} {name:<28} {f:>10} {e:>10}\n", p.name));
+        }
+    }
+    out.push_str(
+        "\npgd_lock acquisitions of one fork (copy_process of a new mm: pgd_alloc) and one exit \
+         (do_exit of an mm's last user: pgd_free), counted by running the kernel paths once; the \
+         series was written to take them to 0 (pgd_lock contention on fork/exit, Waiman Long, \
+         2015). A sync takes pgd_lock once, plus per process its page_table_lock (and, in the \
+         series, task_lock).\n",
+    );
+    Ok(out)
+}
+
 /// Run `body` once (shuttle, one schedule) and read the model's counters.
 fn measure(pmds: usize, cpus: usize, body: ptcheck_checks::Body) -> Result<Cost, CostError> {
     let o = explore(
@@ -349,6 +404,18 @@ mod tests {
         let x86 = ptcheck_arch::by_name("x86").expect("policy");
         let k = zap_cost(x86, 16, 8).expect("runs");
         assert_eq!((k.ipis, k.cpus_interrupted, k.tlb_flushes), (1, 7, 1));
+    }
+
+    #[test]
+    fn the_lockless_series_takes_no_pgd_lock_on_fork_and_exit() {
+        for name in ["x86", "x86-pae"] {
+            let p = ptcheck_arch::by_name(name).expect("policy");
+            assert_eq!(pgd_lock_cost(p, true), Ok((1, 1)), "{name} mainline");
+            assert_eq!(pgd_lock_cost(p, false), Ok((0, 0)), "{name} lockless");
+        }
+        let table = render_pgd_lock().expect("runs");
+        assert!(table.contains("x86-pae"), "{table}");
+        assert!(!table.contains("arm64"), "{table}");
     }
 
     #[test]

@@ -153,8 +153,12 @@ enum Cmd {
         cpus: Option<usize>,
         /// Instead: what one khugepaged retract_page_tables costs per policy (IPIs, grace
         /// periods), the 2023 seed's protocol.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "pgd_lock")]
         retract: bool,
+        /// Instead: pgd_lock acquisitions of one fork and one exit per x86 policy, mainline
+        /// (pgd_list) vs the 2015 lockless pgd_alloc series.
+        #[arg(long)]
+        pgd_lock: bool,
     },
     /// Explorer agreement: a violation shuttle DFS (every sequentially consistent schedule)
     /// finds must be found by loom; exits 1 on any disagreement, printing both results.
@@ -288,6 +292,10 @@ fn run(cli: Cli) -> Result<bool, CliError> {
             markdown,
             update_readme,
         ),
+        Cmd::Cost { pgd_lock: true, .. } => {
+            print!("{}", ptcheck::cost::render_pgd_lock()?);
+            Ok(true)
+        }
         Cmd::Cost {
             cpus,
             retract: true,
@@ -389,6 +397,9 @@ fn select(
 ) -> Result<Vec<Cell>, CliError> {
     let s = scenario.as_deref().map(matrix::scenario).transpose()?;
     let p = arch.as_deref().map(matrix::policy).transpose()?;
+    if let (Some(s), Some(p)) = (s, p) {
+        matrix::applicable(s, p)?;
+    }
     let mut cells = matrix::cells(s, p);
     if let Some(v) = &variant {
         let Some(s) = s else {

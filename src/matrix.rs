@@ -25,6 +25,21 @@ pub enum LookupError {
     Variant(String, String, String),
     #[error("malformed cell `{0}`: expected SCENARIO/POLICY/VARIANT")]
     Cell(String),
+    #[error("scenario {0} does not apply to arch policy {1} (n/a): {2}")]
+    NotApplicable(String, String, String),
+}
+
+/// `Ok` if `scenario` runs on `policy`, else why not.
+pub fn applicable(s: &Scenario, p: &ArchPolicy) -> Result<(), LookupError> {
+    if s.applies_to(p) {
+        Ok(())
+    } else {
+        Err(LookupError::NotApplicable(
+            s.name.into(),
+            p.name.into(),
+            s.applies.why_not.into(),
+        ))
+    }
 }
 
 fn names<T>(xs: &[T], f: impl Fn(&T) -> &str) -> String {
@@ -64,9 +79,11 @@ impl Cell {
             return Err(LookupError::Cell(id.into()));
         };
         let scenario = scenario(s)?;
+        let policy = policy(p)?;
+        applicable(scenario, policy)?;
         Ok(Cell {
             scenario,
-            policy: policy(p)?,
+            policy,
             variant: variant(scenario, v)?,
         })
     }
@@ -109,7 +126,8 @@ pub fn body_for(scenario: &'static Scenario, policy: &'static ArchPolicy, guards
     })
 }
 
-/// Every cell, optionally restricted to one scenario and one policy.
+/// Every cell, optionally restricted to one scenario and one policy; a policy the scenario
+/// does not apply to has no cells (`n/a`).
 pub fn cells(
     scenario: Option<&'static Scenario>,
     policy: Option<&'static ArchPolicy>,
@@ -120,7 +138,7 @@ pub fn cells(
             continue;
         }
         for p in ptcheck_arch::ALL {
-            if policy.is_some_and(|x| x.name != p.name) {
+            if policy.is_some_and(|x| x.name != p.name) || !s.applies_to(p) {
                 continue;
             }
             for v in s.variants {

@@ -64,7 +64,8 @@ pub fn analyse(
     // Necessity is judged where the protocol with every guard on is correct.
     let mut safe: Vec<&'static ArchPolicy> = Vec::new();
     let mut broken = Vec::new();
-    for p in policies {
+    // Policies the protocol does not exist on (n/a) are not run.
+    for p in policies.iter().filter(|p| s.applies_to(p)) {
         let x = probe(s, p, Guards::empty(), cfg)?;
         if x.outcome.finding.is_none() {
             safe.push(p);

@@ -165,6 +165,9 @@ pub fn run_cells(
 }
 
 fn cost(o: &Outcome) -> String {
+    if o.cost.pgd_lock_counted {
+        return format!("pgd_lock {}/{}", o.cost.pgd_lock_fork, o.cost.pgd_lock_exit);
+    }
     format!(
         "{}/{}/{}/{}",
         o.cost.ipis, o.cost.cpus_interrupted, o.cost.grace_periods, o.cost.tlb_flushes
@@ -289,6 +292,12 @@ pub fn table(rows: &[Row]) -> String {
         "\nIPI/int/GP/flush: per execution (largest seen): IPI broadcasts, CPUs interrupted, grace \
          periods waited, TLB flushes.\n",
     );
+    if rows.iter().any(|r| r.outcome.cost.pgd_lock_counted) {
+        out.push_str(
+            "pgd_lock F/E: per execution (largest seen): pgd_lock acquisitions on the fork path \
+             (pgd_alloc) and on the exit path (pgd_free).\n",
+        );
+    }
     out
 }
 
@@ -375,6 +384,23 @@ pub fn matrix_view(rows: &[Row]) -> String {
                 out.push('\n');
             }
         }
+        let scenario = rs[0].cell.scenario;
+        let na: Vec<&str> = ptcheck_arch::ALL
+            .iter()
+            .filter(|p| !scenario.applies_to(p))
+            .map(|p| p.name)
+            .collect();
+        if !na.is_empty() {
+            let text = format!(
+                "n/a (not run): {}: {}",
+                na.join(", "),
+                scenario.applies.why_not
+            );
+            for l in wrap(&text, TABLE_WIDTH) {
+                out.push_str(&l);
+                out.push('\n');
+            }
+        }
         out.push('\n');
     }
     out
@@ -435,6 +461,8 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                     "cpus_interrupted": o.cost.cpus_interrupted,
                     "grace_periods": o.cost.grace_periods,
                     "tlb_flushes": o.cost.tlb_flushes,
+                    "pgd_lock_fork": o.cost.pgd_lock_counted.then_some(o.cost.pgd_lock_fork),
+                    "pgd_lock_exit": o.cost.pgd_lock_counted.then_some(o.cost.pgd_lock_exit),
                 },
                 "counterexample": o.finding.as_ref().map(render::counterexample),
                 "preemptions": o.finding.as_ref().and_then(|f| f.preemptions),

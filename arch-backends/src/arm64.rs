@@ -29,6 +29,7 @@ pub const ARM64: ArchPolicy = ArchPolicy {
     hash_mmu: false,
     pte_fragments: PteFragments::WholePage,
     pmd_halves: false,
+    kernel_pgd_sync: KernelPgdSync::NotApplicable,
 };
 
 /// arm64 as in the 2014 RFC v4: HAVE_RCU_TABLE_FREE selected, but `__pte_free_tlb` still

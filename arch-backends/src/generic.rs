@@ -27,4 +27,5 @@ pub const GENERIC_RCU: ArchPolicy = ArchPolicy {
     hash_mmu: false,
     pte_fragments: PteFragments::WholePage,
     pmd_halves: false,
+    kernel_pgd_sync: KernelPgdSync::NotApplicable,
 };

@@ -24,7 +24,7 @@ pub mod sparc64;
 pub mod tlb;
 pub mod x86;
 
-pub use policy::ArchPolicy;
+pub use policy::{ArchPolicy, KernelPgdSync};
 
 /// Every built-in policy, in matrix order.
 pub const ALL: &[ArchPolicy] = &[

@@ -139,6 +139,24 @@ impl PteFragments {
     }
 }
 
+/// Whether and how every process pgd carries a copy of the kernel's top-level entries, which
+/// a kernel-mapping change must then copy into every pgd (`sync_global_pgds`,
+/// `arch_sync_kernel_mappings`): x86's `pgd_list` under `pgd_lock` (arch/x86/mm/pgtable.c).
+/// Other architectures map the kernel through a root every process shares (arm64 TTBR1,
+/// powerpc's kernel PGD, s390's kernel ASCE): the pgd_alloc-vs-sync scenario does not apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KernelPgdSync {
+    /// No per-process copies of kernel entries to keep in sync.
+    NotApplicable,
+    /// x86-64: `pgd_ctor` clones the kernel slots of `swapper_pg_dir` into the new pgd;
+    /// `sync_global_pgds_l4/l5` sets a new top-level (p4d or pgd) entry in every pgd.
+    TopLevel,
+    /// x86-32 PAE today: each pgd has private kernel pmds (`PREALLOCATED_PMDS`), filled by
+    /// `pgd_prepopulate_pmd` in `pgd_alloc`; `arch_sync_kernel_mappings` -> `vmalloc_sync_one`
+    /// copies a new kernel pmd entry into each pgd's kernel pmd (`set_pmd`).
+    PrivateKernelPmd,
+}
+
 /// One architecture at one kernel version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ArchPolicy {
@@ -183,4 +201,6 @@ pub struct ArchPolicy {
     /// the low word changed) inside `pmdp_get_lockless_start/end` (irq-off), and removers call
     /// `pmdp_get_lockless_sync()` (an IPI) after clearing it ([`crate::pmd::pmdp_get_lockless`]).
     pub pmd_halves: bool,
+    /// Per-process copies of kernel top-level entries, and at which level ([`KernelPgdSync`]).
+    pub kernel_pgd_sync: KernelPgdSync,
 }

@@ -40,6 +40,7 @@ pub const POWERPC_RADIX_PRE2020: ArchPolicy = ArchPolicy {
     hash_mmu: false,
     pte_fragments: PteFragments::Powerpc,
     pmd_halves: false,
+    kernel_pgd_sync: KernelPgdSync::NotApplicable,
 };
 
 /// radix after the 2020 series (v5.8), as today: no IPI in `radix__pmdp_huge_get_and_clear`

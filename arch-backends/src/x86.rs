@@ -35,6 +35,7 @@ pub const X86_V6_14: ArchPolicy = ArchPolicy {
     hash_mmu: false,
     pte_fragments: PteFragments::WholePage,
     pmd_halves: false,
+    kernel_pgd_sync: KernelPgdSync::TopLevel,
 };
 
 /// x86 today: since a37259732a7d (v6.15, "x86/mm: Make MMU_GATHER_RCU_TABLE_FREE
@@ -65,6 +66,7 @@ pub const X86_PAE: ArchPolicy = ArchPolicy {
             32-bit halves (CONFIG_GUP_GET_PXX_LOW_HIGH), an IPI after a pmd is cleared; \
             otherwise x86",
     pmd_halves: true,
+    kernel_pgd_sync: KernelPgdSync::PrivateKernelPmd,
     ..X86
 };
 
@@ -101,6 +103,7 @@ pub const X86_PV: ArchPolicy = ArchPolicy {
     hash_mmu: false,
     pte_fragments: PteFragments::WholePage,
     pmd_halves: false,
+    kernel_pgd_sync: KernelPgdSync::TopLevel,
 };
 
 /// The hazard that made RCU table free necessary under paravirt: a flush that interrupts no

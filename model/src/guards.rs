@@ -93,6 +93,31 @@ bitflags! {
         /// mapped with `pte_offset_map_rw_nolock` (no pmd recheck) may have been emptied and
         /// detached meanwhile, and a remover empties a table only under that lock.
         const PTE_SAME = 1 << 22;
+        /// `pgd_alloc` runs `pgd_ctor` (copy the kernel slots from `swapper_pg_dir`, then
+        /// `pgd_list_add`) under `pgd_lock`, so a sync either sees the new pgd on the list or
+        /// ran before the copy read the reference.
+        const PGD_CTOR_LOCK = 1 << 23;
+        /// `pgd_free` -> `pgd_dtor` takes `pgd_lock` around `pgd_list_del` before the pgd is
+        /// freed, so a sync walking the list never writes a freed pgd.
+        const PGD_DTOR_LOCK = 1 << 24;
+        /// The lockless sync reads `p->mm` and uses `mm->pgd` under `task_lock(p)` (the
+        /// series' v2: "locking the task before looking at tsk->mm"), which `exit_mm` takes to
+        /// clear `->mm` before the mm can be freed; off: v1.
+        const TASK_LOCK_MM = 1 << 25;
+        /// The series' `arch_pgd_init_late()` copies the kernel slots after the new mm is
+        /// visible to the sync's task-list walk (after `list_add_tail_rcu` in `copy_process`);
+        /// off: the copy runs before the task is published.
+        const INIT_LATE_AFTER_PUBLISH = 1 << 26;
+        /// `smp_mb()` at the top of `arch_pgd_init_late()` (the series' v3): the publication
+        /// (a store) is ordered before the read of `swapper_pg_dir`; off: v2's `smp_wmb()`.
+        const INIT_LATE_MB = 1 << 27;
+        /// `smp_wmb()` at the top of v2's `arch_pgd_init_late()` (what v3 replaced).
+        const INIT_LATE_WMB = 1 << 28;
+        /// The sync's `spin_lock(&pgd_lock)` is a full barrier (x86: a LOCK-prefixed RMW): the
+        /// store to `swapper_pg_dir` is ordered before the task-list walk's loads (v3's comment:
+        /// "if you ever move this code to another architecture ... make sure this is an
+        /// smp_mb()").
+        const SYNC_FULL_BARRIER = 1 << 29;
     }
 }
 
@@ -123,6 +148,13 @@ impl Guards {
             g if g == Guards::PMD_LOCKLESS_SYNC => "pmd-lockless-sync",
             g if g == Guards::PMD_LOCKLESS_IRQ_OFF => "pmd-lockless-irq-off",
             g if g == Guards::PTE_SAME => "pte-same",
+            g if g == Guards::PGD_CTOR_LOCK => "pgd-ctor-lock",
+            g if g == Guards::PGD_DTOR_LOCK => "pgd-dtor-lock",
+            g if g == Guards::TASK_LOCK_MM => "task-lock-mm",
+            g if g == Guards::INIT_LATE_AFTER_PUBLISH => "init-late-after-publish",
+            g if g == Guards::INIT_LATE_MB => "init-late-mb",
+            g if g == Guards::INIT_LATE_WMB => "init-late-wmb",
+            g if g == Guards::SYNC_FULL_BARRIER => "sync-full-barrier",
             _ => "(several)",
         }
     }
@@ -142,6 +174,9 @@ impl Guards {
             Guards::IRQ_OFF,
             Guards::TABLE_FREE_DEFER,
             Guards::REMOVE_TABLE_SYNC,
+            // An exiting mm's pgd freed under a sync that found it.
+            Guards::PGD_DTOR_LOCK,
+            Guards::TASK_LOCK_MM,
         ];
         const PAGE: &[Guards] = &[
             Guards::PTE_RECHECK,
@@ -168,6 +203,12 @@ impl Guards {
             Guards::PMD_LOCKLESS_SYNC,
             Guards::PMD_LOCKLESS_IRQ_OFF,
             Guards::PTE_SAME,
+            // A kernel entry the fork read as none, populated by the sync under it.
+            Guards::PGD_CTOR_LOCK,
+            Guards::INIT_LATE_AFTER_PUBLISH,
+            Guards::INIT_LATE_MB,
+            Guards::INIT_LATE_WMB,
+            Guards::SYNC_FULL_BARRIER,
         ];
         let mut h = Hazards::empty();
         for (list, kind) in [

@@ -9,11 +9,13 @@ use crate::world::Level;
 use std::fmt;
 
 /// A frame's name: `PT#2`, `PMD#1` for a table (level and pool index), `page A` for a data
-/// page (its order among the data pages).
+/// page (its order among the data pages), or a name the scenario gives that says whose it is
+/// (`mm A: pgd`, `swapper_pg_dir`, `task B`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FrameName {
     Table(Level, u16),
     Data(u8),
+    Named(&'static str),
 }
 
 impl fmt::Display for FrameName {
@@ -21,6 +23,7 @@ impl fmt::Display for FrameName {
         match self {
             FrameName::Table(level, n) => write!(f, "{}#{n}", level.prefix()),
             FrameName::Data(i) => write!(f, "page {}", (b'A' + i) as char),
+            FrameName::Named(n) => f.write_str(n),
         }
     }
 }

@@ -45,6 +45,10 @@ pub enum FrameKind {
     Table(Level),
     /// A data page with a struct page refcount.
     Data,
+    /// A kernel object that holds pointers and is freed like a table (a `task_struct`'s
+    /// `->mm`, a list of pgds): its words are entries, so its accesses, its free and the
+    /// use-after-free oracle are those of a table.
+    Object,
 }
 
 /// A page frame: its entries (for a table), its struct page words (for a data page), and the
@@ -120,6 +124,12 @@ pub struct Cost {
     pub grace_periods: u32,
     /// TLB flushes issued (`flush_tlb_*`, `tlb_flush`).
     pub tlb_flushes: u32,
+    /// `pgd_lock` acquisitions on the fork path (`pgd_alloc`) and on the exit path
+    /// (`pgd_free` -> `pgd_dtor`): the contention the lockless pgd_alloc series (2015) was
+    /// written to remove. Counted only by scenarios that model those paths (`pgd_lock_counted`).
+    pub pgd_lock_fork: u32,
+    pub pgd_lock_exit: u32,
+    pub pgd_lock_counted: bool,
 }
 
 impl Cost {
@@ -130,6 +140,9 @@ impl Cost {
             cpus_interrupted: self.cpus_interrupted.max(o.cpus_interrupted),
             grace_periods: self.grace_periods.max(o.grace_periods),
             tlb_flushes: self.tlb_flushes.max(o.tlb_flushes),
+            pgd_lock_fork: self.pgd_lock_fork.max(o.pgd_lock_fork),
+            pgd_lock_exit: self.pgd_lock_exit.max(o.pgd_lock_exit),
+            pgd_lock_counted: self.pgd_lock_counted || o.pgd_lock_counted,
         }
     }
 }
@@ -348,6 +361,18 @@ impl WorldBuilder {
             FrameKind::Table(level),
             slots,
         )
+    }
+
+    /// A page-table page with `slots` entries and a name that says whose it is (`mm A: pgd`,
+    /// `swapper_pg_dir`).
+    pub fn named_table(&mut self, level: Level, slots: usize, name: &'static str) -> FrameId {
+        self.push(FrameName::Named(name), FrameKind::Table(level), slots)
+    }
+
+    /// A kernel object of `slots` pointer words (`task B`, `pgd_list`): see
+    /// [`FrameKind::Object`].
+    pub fn object(&mut self, name: &'static str, slots: usize) -> FrameId {
+        self.push(FrameName::Named(name), FrameKind::Object, slots)
     }
 
     /// A data page with refcount `refs`, named `page A`, `page B`, ...
@@ -986,7 +1011,7 @@ impl World {
         for (i, f) in self.frames.iter().enumerate() {
             let fs = &s.frames[i];
             match f.kind {
-                FrameKind::Table(_) => {
+                FrameKind::Table(_) | FrameKind::Object => {
                     if fs.freed.is_none() && !reachable[i] {
                         found.push((
                             2,

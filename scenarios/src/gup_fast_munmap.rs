@@ -19,7 +19,7 @@
 use crate::kernel::gup_fast::{get_user_pages_fast, use_and_release};
 use crate::kernel::munmap::unmap_region;
 use crate::kernel::{Addr, Mm};
-use crate::scenario::{Absent, GuardDoc, Scenario, Setup, Variant};
+use crate::scenario::{Absent, Applies, GuardDoc, Scenario, Setup, Variant};
 use ptcheck_model::{run_cpus, Ctx, Entry, EntryFlags, Guards, Level, Program};
 
 const GUARDS: &[GuardDoc] = &[
@@ -136,6 +136,7 @@ pub const GUP_FAST_MUNMAP: Scenario = Scenario {
     variants: VARIANTS,
     loom_bound: None,
     run,
+    applies: Applies::EVERY_POLICY,
 };
 
 /// The same race with a second gup_fast CPU: three CPUs (plus the RCU callback runner on

@@ -6,12 +6,13 @@
 
 pub mod gup_fast_munmap;
 pub mod kernel;
+pub mod pgd_alloc_sync;
 pub mod pmd_clear_walk;
 pub mod pte_free_defer_retract;
 pub mod scenario;
 pub mod thp_split_gup_fast;
 
-pub use scenario::{Absent, GuardDoc, Scenario, Setup, Variant};
+pub use scenario::{Absent, Applies, GuardDoc, Scenario, Setup, Variant};
 
 /// Every scenario, in matrix order.
 pub const ALL: &[Scenario] = &[
@@ -20,6 +21,8 @@ pub const ALL: &[Scenario] = &[
     pmd_clear_walk::PMD_CLEAR_WALK,
     thp_split_gup_fast::THP_SPLIT_GUP_FAST,
     pte_free_defer_retract::PTE_FREE_DEFER_RETRACT,
+    pgd_alloc_sync::PGD_ALLOC_SYNC,
+    pgd_alloc_sync::PGD_ALLOC_LOCKLESS,
 ];
 
 /// Look a scenario up by name.

@@ -42,7 +42,7 @@ use crate::kernel::huge_memory::{
     collapse_huge_page, do_anonymous_page_pte_alloc, split_huge_pmd_locked, zap_huge_pmd, HugePmd,
 };
 use crate::kernel::{Addr, Mm};
-use crate::scenario::{Absent, GuardDoc, Scenario, Setup, Variant};
+use crate::scenario::{Absent, Applies, GuardDoc, Scenario, Setup, Variant};
 use ptcheck_arch::mmu_gather::MmuGather;
 use ptcheck_model::{run_cpus, Choice, Ctx, Entry, EntryFlags, Guards, Level, Program};
 
@@ -272,6 +272,7 @@ pub const PMD_CLEAR_WALK: Scenario = Scenario {
     variants: VARIANTS,
     loom_bound: None,
     run,
+    applies: Applies::EVERY_POLICY,
 };
 
 fn run(s: &Setup) {

@@ -30,7 +30,7 @@ use crate::kernel::pgtable_frag::FragPage;
 use crate::kernel::pgtable_generic::{pte_offset_map, pte_unmap};
 use crate::kernel::pt_reclaim::zap_pte_range_reclaim;
 use crate::kernel::{Addr, Mm, Vma};
-use crate::scenario::{Absent, GuardDoc, Scenario, Setup, Variant};
+use crate::scenario::{Absent, Applies, GuardDoc, Scenario, Setup, Variant};
 use ptcheck_arch::policy::TableFree;
 use ptcheck_model::ordering::ONCE;
 use ptcheck_model::{run_cpus, Choice, Ctx, Entry, EntryFlags, Guards, Level, Program};
@@ -353,6 +353,7 @@ pub const PTE_FREE_DEFER_RETRACT: Scenario = Scenario {
     // (`--explorer loom-exhaustive` runs it).
     loom_bound: Some(3),
     run,
+    applies: Applies::EVERY_POLICY,
 };
 
 fn run(s: &Setup) {

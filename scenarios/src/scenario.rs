@@ -51,6 +51,24 @@ pub struct Setup<'a> {
     pub choices: &'a [ptcheck_model::Picked],
 }
 
+/// Which arch policies a scenario's protocol exists on. On the others the matrix shows `n/a`
+/// and nothing runs: x86's `pgd_list` has no counterpart where the kernel is mapped through a
+/// root every process shares.
+#[derive(Clone, Copy, Debug)]
+pub struct Applies {
+    pub to: fn(&ArchPolicy) -> bool,
+    /// Why the protocol does not exist elsewhere (shown for `n/a`).
+    pub why_not: &'static str,
+}
+
+impl Applies {
+    /// Every policy.
+    pub const EVERY_POLICY: Applies = Applies {
+        to: |_| true,
+        why_not: "",
+    };
+}
+
 /// A scenario: concurrent kernel paths over one initial state, and what must hold.
 #[derive(Clone, Copy, Debug)]
 pub struct Scenario {
@@ -69,6 +87,8 @@ pub struct Scenario {
     pub loom_bound: Option<usize>,
     /// One execution: build the world, run every CPU, check the final state.
     pub run: fn(&Setup),
+    /// The policies it applies to.
+    pub applies: Applies,
 }
 
 impl Setup<'_> {
@@ -79,6 +99,11 @@ impl Setup<'_> {
 }
 
 impl Scenario {
+    /// Does the protocol exist on `policy`?
+    pub fn applies_to(&self, policy: &ArchPolicy) -> bool {
+        (self.applies.to)(policy)
+    }
+
     /// Every guard the protocol has.
     pub fn all_guards(&self) -> Guards {
         self.guards.iter().fold(Guards::empty(), |g, d| g | d.guard)

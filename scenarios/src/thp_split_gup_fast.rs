@@ -24,7 +24,7 @@
 use crate::kernel::gup_fast::{get_user_pages_fast, use_and_release};
 use crate::kernel::huge_memory::{split_huge_page, HugePmd};
 use crate::kernel::{Addr, Mm};
-use crate::scenario::{Absent, GuardDoc, Scenario, Setup, Variant};
+use crate::scenario::{Absent, Applies, GuardDoc, Scenario, Setup, Variant};
 use ptcheck_model::{run_cpus, Ctx, Entry, EntryFlags, Guards, Level, Program};
 
 const GUARDS: &[GuardDoc] = &[
@@ -139,6 +139,7 @@ pub const THP_SPLIT_GUP_FAST: Scenario = Scenario {
     variants: VARIANTS,
     loom_bound: None,
     run,
+    applies: Applies::EVERY_POLICY,
 };
 
 fn run(s: &Setup) {

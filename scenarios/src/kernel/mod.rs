@@ -12,8 +12,11 @@
 //! | [`memory`] | the anonymous fault that installs a pte through `pte_offset_map_lock` (mm/memory.c) |
 //! | [`khugepaged`] | `retract_page_tables`, `collapse_pte_mapped_thp` (mm/khugepaged.c) |
 //! | [`pt_reclaim`] | empty pte-table reclaim in `zap_pte_range` (mm/pt_reclaim.c, v6.14; mm/memory.c today) |
+//! | [`fork`] | `copy_process` (a new mm published on the task list) and `do_exit` (`exit_mm`, `__mmdrop`) |
+//! | [`x86_pgd`] | x86 `pgd_alloc` / `pgd_free`, `sync_global_pgds`, `arch_sync_kernel_mappings`; the 2015 lockless series' `arch_pgd_init_late` |
 
 pub mod find_linux_pte;
+pub mod fork;
 pub mod gup_fast;
 pub mod hash_page;
 pub mod huge_memory;
@@ -23,6 +26,7 @@ pub mod munmap;
 pub mod pgtable_frag;
 pub mod pgtable_generic;
 pub mod pt_reclaim;
+pub mod x86_pgd;
 
 use ptcheck_arch::ArchPolicy;
 use ptcheck_model::FrameId;
