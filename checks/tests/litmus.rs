@@ -598,3 +598,145 @@ fn a_deadlock_names_where_each_cpu_waits() {
         "{text}"
     );
 }
+
+/// Two CPUs take one `RwSem` (`mmap_sem`), for reading (`true`) or writing, and mark themselves
+/// inside. Returns the body and whether some execution had both inside at once.
+fn rwsem_pair(read0: bool, read1: bool, overlap: Arc<std::sync::atomic::AtomicBool>) -> Body {
+    Arc::new(move |choices| {
+        let w = WorldBuilder::new(2, Guards::empty(), choices).build();
+        let sem = Arc::new(ptcheck_model::rwsem::RwSem::new("mmap_sem"));
+        let inside = Arc::new(Atomic::new(0));
+        let cpu = |read: bool| {
+            let (sem, inside, overlap) = (sem.clone(), inside.clone(), overlap.clone());
+            Box::new(move |c: &Ctx| {
+                if read {
+                    c.down_read(&sem, "do_page_fault");
+                } else {
+                    c.down_write(&sem, "do_munmap");
+                }
+                let me = if read { 1 } else { 100 };
+                let before = inside.fetch_add(me, Ordering::Relaxed);
+                if before != 0 {
+                    if !read || before >= 100 {
+                        forbidden("a writer shares mmap_sem");
+                    }
+                    overlap.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                inside.fetch_sub(me, Ordering::Relaxed);
+                if read {
+                    c.up_read(&sem, "do_page_fault");
+                } else {
+                    c.up_write(&sem, "do_munmap");
+                }
+            }) as Program
+        };
+        run_cpus(&w, vec![cpu(read0), cpu(read1)]);
+    })
+}
+
+#[test]
+fn rwsem_readers_share_and_a_writer_excludes_everyone() {
+    for e in [
+        EXHAUSTIVE,
+        Explorer::Dfs {
+            max_iterations: None,
+            bound: None,
+        },
+    ] {
+        for (r0, r1, share) in [
+            (true, true, true),
+            (true, false, false),
+            (false, false, false),
+        ] {
+            let overlap = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            assert_eq!(
+                verdict(&e, rwsem_pair(r0, r1, overlap.clone())),
+                None,
+                "{e:?} read {r0}/{r1}"
+            );
+            assert_eq!(
+                overlap.load(std::sync::atomic::Ordering::Relaxed),
+                share,
+                "{e:?} read {r0}/{r1}: two readers are inside together in some execution, a writer never"
+            );
+        }
+    }
+}
+
+#[test]
+fn down_write_while_holding_it_for_reading_is_a_deadlock() {
+    let body: Body = Arc::new(|choices| {
+        let w = WorldBuilder::new(1, Guards::empty(), choices).build();
+        let sem = ptcheck_model::rwsem::RwSem::new("mmap_sem");
+        run_cpus(
+            &w,
+            vec![Box::new(move |c: &Ctx| {
+                c.down_read(&sem, "do_page_fault");
+                c.down_write(&sem, "do_page_fault");
+            })],
+        );
+    });
+    for e in [EXHAUSTIVE, pct()] {
+        assert_eq!(
+            verdict(&e, body.clone()),
+            Some(ViolationKind::Deadlock),
+            "{e:?}"
+        );
+    }
+}
+
+/// CPU0 reads a field of a kernel object (`vma->vm_sequence`) after finding the object through
+/// a pointer word; CPU1 unlinks the object and frees it, with or without first waiting for
+/// CPU0 under a semaphore both take.
+fn object_field_vs_free(locked: bool) -> Body {
+    Arc::new(move |choices| {
+        let mut b = WorldBuilder::new(2, Guards::empty(), choices);
+        let tree = b.object("mm->mm_rb", 1);
+        let vma = b.object("VMA A", 1);
+        b.set(tree, 0, Entry::table(vma));
+        let w = b.build();
+        let sem = Arc::new(ptcheck_model::rwsem::RwSem::new("mmap_sem"));
+        let s1 = sem.clone();
+        run_cpus(
+            &w,
+            vec![
+                Box::new(move |c: &Ctx| {
+                    if locked {
+                        c.down_read(&sem, "find_vma");
+                    }
+                    let e = c.load(tree, 0, DEP, "find_vma");
+                    if e.is_table() {
+                        c.load_field(e.pfn(), 0, "vm_sequence", ONCE, "find_vma");
+                    }
+                    if locked {
+                        c.up_read(&sem, "find_vma");
+                    }
+                }),
+                Box::new(move |c: &Ctx| {
+                    if locked {
+                        c.down_write(&s1, "do_munmap");
+                    }
+                    c.store(tree, 0, Entry::NONE, ONCE, "vma_rb_erase");
+                    c.free(vma, "vm_area_free");
+                    if locked {
+                        c.up_write(&s1, "do_munmap");
+                    }
+                }),
+            ],
+        );
+        w.check_no_leak(&[tree]);
+    })
+}
+
+#[test]
+fn an_object_field_read_after_its_free_is_found_and_a_semaphore_prevents_it() {
+    for e in [EXHAUSTIVE, pct()] {
+        assert_eq!(verdict(&e, object_field_vs_free(false)), UAF, "{e:?}");
+        assert_eq!(verdict(&e, object_field_vs_free(true)), None, "{e:?}");
+    }
+    let f = explore(&pct(), Budget::default(), object_field_vs_free(false))
+        .finding
+        .expect("found");
+    let text = ptcheck_checks::render::counterexample(&f);
+    assert!(text.contains("read VMA A->vm_sequence = "), "{text}");
+}

@@ -37,6 +37,7 @@ pub mod ordering;
 pub mod page;
 pub mod rcu;
 pub mod rt;
+pub mod rwsem;
 pub mod spinlock;
 pub mod srcu;
 pub mod trace;

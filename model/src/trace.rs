@@ -80,6 +80,13 @@ pub enum What {
         label: &'static str,
         frame: FrameName,
     },
+    /// A named word of a kernel object: `read VMA A->vm_sequence = 2`, `VMA A->vm_flags := 1`.
+    Field {
+        object: FrameName,
+        field: &'static str,
+        value: u64,
+        write: bool,
+    },
 }
 
 impl fmt::Display for What {
@@ -99,6 +106,18 @@ impl fmt::Display for What {
             What::Count { op, page, from, to } => write!(f, "{op}({page}): {from} -> {to}"),
             What::Call { op, frame } => write!(f, "{op}({frame})"),
             What::Labelled { label, frame } => write!(f, "{label} {frame}"),
+            What::Field {
+                object,
+                field,
+                value,
+                write: false,
+            } => write!(f, "read {object}->{field} = {value}"),
+            What::Field {
+                object,
+                field,
+                value,
+                write: true,
+            } => write!(f, "{object}->{field} := {value}"),
         }
     }
 }

@@ -732,6 +732,75 @@ impl World {
         v
     }
 
+    /// Load word `slot` of kernel object `o` ([`WorldBuilder::object`]), a plain value named
+    /// `field` in the trace (`vma->vm_sequence`, `vma->vm_flags`): one scheduling point, the
+    /// use-after-free oracle in the same step, and the reader noted for the hazards (an object
+    /// word holds no page-table entry, so it is never followed as one).
+    pub fn load_field(
+        &self,
+        who: Actor,
+        o: FrameId,
+        slot: usize,
+        field: &'static str,
+        ord: Ordering,
+        func: &'static str,
+    ) -> u64 {
+        self.check_is_table(who, o, slot, func);
+        let v = self.frames[o.0].slots[slot].load(ord);
+        trace::record_access(
+            who,
+            func,
+            What::Field {
+                object: self.name(o),
+                field,
+                value: v,
+                write: false,
+            },
+            Some(EntryAccess {
+                entry: (o.0, slot),
+                write: false,
+                value: v,
+            }),
+        );
+        self.touch(who, o, "read", func);
+        self.note_read(who, o, slot, Entry::NONE);
+        v
+    }
+
+    /// Store `v` to word `slot` of kernel object `o`, named `field` in the trace.
+    #[allow(clippy::too_many_arguments)]
+    pub fn store_field(
+        &self,
+        who: Actor,
+        o: FrameId,
+        slot: usize,
+        field: &'static str,
+        v: u64,
+        ord: Ordering,
+        func: &'static str,
+    ) {
+        self.check_is_table(who, o, slot, func);
+        self.frames[o.0].slots[slot].store(v, ord);
+        self.record_value(who, o, slot, Entry(v));
+        trace::record_access(
+            who,
+            func,
+            What::Field {
+                object: self.name(o),
+                field,
+                value: v,
+                write: true,
+            },
+            Some(EntryAccess {
+                entry: (o.0, slot),
+                write: true,
+                value: v,
+            }),
+        );
+        self.touch(who, o, "wrote", func);
+        self.note_write(who, o, slot);
+    }
+
     /// Store to entry `slot` of table `t` (`WRITE_ONCE`, `set_pte_at`, `pmd_populate`, ...).
     pub fn store(
         &self,
@@ -1174,5 +1243,31 @@ impl Ctx {
 
     pub fn guard(&self, g: Guards) -> bool {
         self.world.guard(g)
+    }
+
+    /// [`World::load_field`].
+    pub fn load_field(
+        &self,
+        o: FrameId,
+        slot: usize,
+        field: &'static str,
+        ord: Ordering,
+        func: &'static str,
+    ) -> u64 {
+        self.world.load_field(self.actor, o, slot, field, ord, func)
+    }
+
+    /// [`World::store_field`].
+    pub fn store_field(
+        &self,
+        o: FrameId,
+        slot: usize,
+        field: &'static str,
+        v: u64,
+        ord: Ordering,
+        func: &'static str,
+    ) {
+        self.world
+            .store_field(self.actor, o, slot, field, v, ord, func)
     }
 }
