@@ -109,6 +109,7 @@ fn short(s: &str) -> Option<ViolationKind> {
         "deadlock" => Deadlock,
         "leak" => Leak,
         "dfree" => DoubleFree,
+        "badpte" => BadPte,
         other => return ViolationKind::from_name(other),
     })
 }

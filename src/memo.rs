@@ -11,7 +11,7 @@ use ptcheck_scenarios::Scenario;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-type Key = (&'static str, &'static str, u32, String, u64, usize);
+type Key = (&'static str, &'static str, u64, String, u64, usize);
 
 fn memo() -> &'static Mutex<HashMap<Key, Outcome>> {
     static MEMO: OnceLock<Mutex<HashMap<Key, Outcome>>> = OnceLock::new();

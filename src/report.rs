@@ -165,6 +165,16 @@ pub fn run_cells(
 }
 
 fn cost(o: &Outcome) -> String {
+    if o.cost.spf_counted {
+        return format!(
+            "{}/{}/{}/{} fb {}",
+            o.cost.ipis,
+            o.cost.cpus_interrupted,
+            o.cost.grace_periods,
+            o.cost.tlb_flushes,
+            o.cost.spf_fallbacks
+        );
+    }
     if o.cost.pgd_lock_counted {
         return format!("pgd_lock {}/{}", o.cost.pgd_lock_fork, o.cost.pgd_lock_exit);
     }
@@ -292,6 +302,12 @@ pub fn table(rows: &[Row]) -> String {
         "\nIPI/int/GP/flush: per execution (largest seen): IPI broadcasts, CPUs interrupted, grace \
          periods waited, TLB flushes.\n",
     );
+    if rows.iter().any(|r| r.outcome.cost.spf_counted) {
+        out.push_str(
+            "fb N: speculative faults that fell back to the classic fault under mmap_sem (largest \
+             per execution); GP counts call_srcu's grace period for the VMA.\n",
+        );
+    }
     if rows.iter().any(|r| r.outcome.cost.pgd_lock_counted) {
         out.push_str(
             "pgd_lock F/E: per execution (largest seen): pgd_lock acquisitions on the fork path \
@@ -309,6 +325,7 @@ fn short(verdict: &str) -> &str {
         "lost-update" => "lost",
         "missed-sync" => "missed",
         "double-free" => "dfree",
+        "bad-pte" => "badpte",
         UNDECIDED_SC | UNDECIDED_DEPTH => "undecided",
         "freed-while-mapped" => "freed-while-mapped",
         v => v,
@@ -463,6 +480,7 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                     "tlb_flushes": o.cost.tlb_flushes,
                     "pgd_lock_fork": o.cost.pgd_lock_counted.then_some(o.cost.pgd_lock_fork),
                     "pgd_lock_exit": o.cost.pgd_lock_counted.then_some(o.cost.pgd_lock_exit),
+                    "spf_fallbacks": o.cost.spf_counted.then_some(o.cost.spf_fallbacks),
                 },
                 "counterexample": o.finding.as_ref().map(render::counterexample),
                 "preemptions": o.finding.as_ref().and_then(|f| f.preemptions),

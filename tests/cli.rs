@@ -394,3 +394,50 @@ fn quiet_is_accepted_before_and_after_the_subcommand() {
         assert!(err.is_empty(), "{err}");
     }
 }
+
+#[test]
+fn a_scenario_that_does_not_apply_to_a_policy_says_so() {
+    let (code, _, err) = ptcheck(&["check", "pgd-alloc-vs-sync", "--arch", "arm64"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does not apply to arch policy arm64"), "{err}");
+    let (code, _, err) = ptcheck(&[
+        "explain",
+        "pgd-alloc-lockless-vs-sync/powerpc-radix/correct",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("n/a"), "{err}");
+    let (code, out, err) = ptcheck(&["check", "pgd-alloc-vs-sync", "-q"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("pgd_lock 1/1"), "{out}");
+    assert!(!out.contains("/arm64/"), "{out}");
+}
+
+#[test]
+fn cost_pgd_lock_compares_mainline_and_the_lockless_series() {
+    let (code, out, err) = ptcheck(&["cost", "--pgd-lock"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("mainline (pgd_list)"), "{out}");
+    assert!(out.contains("lockless series (2015)"), "{out}");
+    assert!(!out.contains("arm64"), "{out}");
+}
+
+#[test]
+fn dfs_takes_a_preemption_bound() {
+    let (code, out, err) = ptcheck(&[
+        "check",
+        "gup-fast-vs-munmap",
+        "--arch",
+        "x86",
+        "--variant",
+        "correct",
+        "-e",
+        "dfs",
+        "--iterations",
+        "0",
+        "--bound",
+        "1",
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("shuttle-dfs (preemption bound 1"), "{out}");
+}

@@ -10,7 +10,7 @@ use bitflags::bitflags;
 
 bitflags! {
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-    pub struct Guards: u32 {
+    pub struct Guards: u64 {
         /// The lockless walker runs with interrupts off (`local_irq_save` in gup_fast).
         const IRQ_OFF           = 1 << 0;
         /// Re-read the pte after taking the speculative reference and back off if it changed
@@ -118,6 +118,20 @@ bitflags! {
         /// "if you ever move this code to another architecture ... make sure this is an
         /// smp_mb()").
         const SYNC_FULL_BARRIER = 1 << 29;
+        /// VMAs are freed through `call_srcu(&vma_srcu, ...)` in `remove_vma` (the speculative
+        /// fault series): a fault that found the VMA under `srcu_read_lock` can still read it.
+        const VMA_SRCU_FREE = 1 << 30;
+        /// `pte_map_lock` rechecks `vma_has_changed()` after taking the pte lock: a munmap or
+        /// mprotect that changed the VMA before the lock was taken is seen.
+        const SPF_SEQ_RECHECK = 1 << 31;
+        /// `pte_map_lock` takes the pte lock with `spin_trylock` (interrupts are off): a CPU
+        /// that holds the lock and waits for this CPU's answer to its TLB-flush IPI is not
+        /// waited for in turn.
+        const SPF_TRYLOCK = 1 << 32;
+        /// `page_add_new_anon_rmap` (`vma->anon_vma`) runs under the pte lock, inside the
+        /// sequence-count window the lock closes (the series' "Protect SPF handler against
+        /// anon_vma changes"): the anon_vma is freed only after munmap's zap took that lock.
+        const SPF_RMAP_LOCKED = 1 << 33;
     }
 }
 
@@ -155,6 +169,10 @@ impl Guards {
             g if g == Guards::INIT_LATE_MB => "init-late-mb",
             g if g == Guards::INIT_LATE_WMB => "init-late-wmb",
             g if g == Guards::SYNC_FULL_BARRIER => "sync-full-barrier",
+            g if g == Guards::VMA_SRCU_FREE => "vma-srcu-free",
+            g if g == Guards::SPF_SEQ_RECHECK => "spf-seq-recheck",
+            g if g == Guards::SPF_TRYLOCK => "spf-trylock",
+            g if g == Guards::SPF_RMAP_LOCKED => "spf-rmap-locked",
             _ => "(several)",
         }
     }
@@ -174,11 +192,15 @@ impl Guards {
             Guards::IRQ_OFF,
             Guards::TABLE_FREE_DEFER,
             Guards::REMOVE_TABLE_SYNC,
-            // An exiting mm's pgd freed under a sync that found it.
+            // An exiting mm's pgd freed under a sync that found it; a VMA freed under a
+            // speculative fault that found it.
             Guards::PGD_DTOR_LOCK,
+            Guards::VMA_SRCU_FREE,
             Guards::TASK_LOCK_MM,
         ];
         const PAGE: &[Guards] = &[
+            // The new page zapped and freed under the fault that still links its rmap.
+            Guards::SPF_RMAP_LOCKED,
             Guards::PTE_RECHECK,
             Guards::GET_UNLESS_ZERO,
             Guards::FREE_AFTER_FLUSH,
@@ -209,6 +231,10 @@ impl Guards {
             Guards::INIT_LATE_MB,
             Guards::INIT_LATE_WMB,
             Guards::SYNC_FULL_BARRIER,
+            // A VMA word the speculative fault read, changed by munmap or mprotect under it;
+            // the pte lock the fault waits for held by a CPU that waits for its IPI answer.
+            Guards::SPF_SEQ_RECHECK,
+            Guards::SPF_TRYLOCK,
         ];
         let mut h = Hazards::empty();
         for (list, kind) in [

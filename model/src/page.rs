@@ -81,6 +81,22 @@ impl Ctx {
         }
     }
 
+    /// `page_add_new_anon_rmap` -> `__page_set_anon_rmap`: `page->mapping = vma->anon_vma` for a
+    /// new anonymous page (exclusive: the anon_vma itself is not dereferenced). A write to the
+    /// `struct page`: the use-after-free oracle applies to a page already freed.
+    pub fn page_set_anon_rmap(&self, p: FrameId, anon_vma: FrameId, func: &'static str) {
+        let w = &self.world;
+        w.frames[p.0]
+            .page()
+            .mapping
+            .store(anon_vma.0 as u64 + 1, Ordering::Relaxed);
+        self.note(
+            func,
+            What::Text(format!("{}->mapping := {}", w.name(p), w.name(anon_vma))),
+        );
+        w.touch(self.actor, p, "wrote page->mapping of", func);
+    }
+
     /// `put_page`: drop a reference; the last one frees the page (`__put_page`).
     pub fn put_page(&self, p: FrameId, func: &'static str) {
         let w = &self.world;

@@ -22,10 +22,11 @@ pub enum ViolationKind {
     Leak,
     DoubleFree,
     ForbiddenOutcome,
+    BadPte,
 }
 
 impl ViolationKind {
-    pub const ALL: [ViolationKind; 12] = [
+    pub const ALL: [ViolationKind; 13] = [
         ViolationKind::UseAfterFree,
         ViolationKind::PinOfFreedPage,
         ViolationKind::Torn,
@@ -38,6 +39,7 @@ impl ViolationKind {
         ViolationKind::Leak,
         ViolationKind::DoubleFree,
         ViolationKind::ForbiddenOutcome,
+        ViolationKind::BadPte,
     ];
 
     /// Short name used in tables and the expectation matrix.
@@ -55,6 +57,7 @@ impl ViolationKind {
             ViolationKind::Leak => "leak",
             ViolationKind::DoubleFree => "double-free",
             ViolationKind::ForbiddenOutcome => "forbidden-outcome",
+            ViolationKind::BadPte => "bad-pte",
         }
     }
 
@@ -179,6 +182,11 @@ pub enum Violation {
     },
     #[error("missed sync: {detail}")]
     MissedSync { detail: String },
+    /// Once every CPU is done, a present pte that no live VMA covers, or that grants an access
+    /// its VMA does not (a fault that installed it after munmap or mprotect had changed the
+    /// VMA).
+    #[error("bad pte: {detail}")]
+    BadPte { detail: String },
     #[error("deadlock: {detail}")]
     Deadlock { detail: String },
     #[error("leak at the end: {detail}")]
@@ -208,6 +216,7 @@ impl Violation {
                 ViolationKind::LostUpdate
             }
             Violation::MissedSync { .. } => ViolationKind::MissedSync,
+            Violation::BadPte { .. } => ViolationKind::BadPte,
             Violation::Deadlock { .. } => ViolationKind::Deadlock,
             Violation::Leak { .. } => ViolationKind::Leak,
             Violation::DoubleFree { .. } | Violation::RcuHeadReused { .. } => {

@@ -66,6 +66,8 @@ pub struct Frame {
     pub(crate) compound: Option<crate::compound::CompoundState>,
     /// Its physical address as the two 32-bit words of a PAE entry ([`Phys`]).
     pub phys: Phys,
+    /// Words holding plain values, not entries (bit per slot).
+    fields: u64,
 }
 
 /// Where a frame lies in physical memory, as far as a PAE entry (`CONFIG_GUP_GET_PXX_LOW_HIGH`,
@@ -89,6 +91,8 @@ pub(crate) struct PageWords {
     /// The powerpc hash page table entry of a data page: 1 while an HPTE maps it
     /// ([`crate::hpte`]).
     pub(crate) hpte: Atomic,
+    /// `page->mapping` of an anonymous page: its `anon_vma` (frame index + 1; 0: none).
+    pub(crate) mapping: Atomic,
 }
 
 impl Frame {
@@ -111,6 +115,8 @@ struct FrameSpec {
     refs: u64,
     compound: Option<crate::compound::CompoundState>,
     phys: Phys,
+    /// Words holding plain values, not entries (bit per slot; see [`WorldBuilder::object_with_fields`]).
+    fields: u64,
 }
 
 /// Protocol costs counted per execution: the quantities the seeds were written to cut.
@@ -130,6 +136,10 @@ pub struct Cost {
     pub pgd_lock_fork: u32,
     pub pgd_lock_exit: u32,
     pub pgd_lock_counted: bool,
+    /// Speculative page faults that fell back to the classic fault (`VM_FAULT_RETRY`), counted
+    /// by scenarios that model them (`spf_counted`).
+    pub spf_fallbacks: u32,
+    pub spf_counted: bool,
 }
 
 impl Cost {
@@ -143,6 +153,8 @@ impl Cost {
             pgd_lock_fork: self.pgd_lock_fork.max(o.pgd_lock_fork),
             pgd_lock_exit: self.pgd_lock_exit.max(o.pgd_lock_exit),
             pgd_lock_counted: self.pgd_lock_counted || o.pgd_lock_counted,
+            spf_fallbacks: self.spf_fallbacks.max(o.spf_fallbacks),
+            spf_counted: self.spf_counted || o.spf_counted,
         }
     }
 }
@@ -349,6 +361,7 @@ impl WorldBuilder {
                 low: self.frames.len(),
                 high: 0,
             },
+            fields: 0,
         });
         FrameId(self.frames.len() - 1)
     }
@@ -373,6 +386,25 @@ impl WorldBuilder {
     /// [`FrameKind::Object`].
     pub fn object(&mut self, name: &'static str, slots: usize) -> FrameId {
         self.push(FrameName::Named(name), FrameKind::Object, slots)
+    }
+
+    /// A kernel object whose words `fields` hold plain values (`vma->vm_sequence`,
+    /// `vma->vm_flags`), read and written with [`World::load_field`] / [`World::store_field`];
+    /// its other words are pointers. The leak oracle follows only the pointers.
+    pub fn object_with_fields(
+        &mut self,
+        name: &'static str,
+        slots: usize,
+        fields: &[usize],
+    ) -> FrameId {
+        let o = self.object(name, slots);
+        self.frames[o.0].fields = fields.iter().fold(0, |m, &f| m | 1 << f);
+        o
+    }
+
+    /// Initial value of a plain-value word of an object.
+    pub fn set_field(&mut self, o: FrameId, slot: usize, v: u64) {
+        self.frames[o.0].slots[slot] = v;
     }
 
     /// A data page with refcount `refs`, named `page A`, `page B`, ...
@@ -449,9 +481,11 @@ impl WorldBuilder {
                     refcount: Atomic::new(f.refs),
                     content: Atomic::new(0),
                     hpte: Atomic::new(0),
+                    mapping: Atomic::new(0),
                 }),
                 compound: f.compound,
                 phys: f.phys,
+                fields: f.fields,
             })
             .collect::<Vec<_>>();
         let split_phys = frames.iter().any(|f| f.phys.high != 0);
@@ -666,7 +700,7 @@ impl World {
     /// The oracle at every access to a frame (called right after the access's trace step): it
     /// must not be freed (interleaving order), and, under loom, the access is recorded so that a
     /// later unordered free is caught.
-    fn touch(&self, who: Actor, f: FrameId, access: &'static str, func: &'static str) {
+    pub(crate) fn touch(&self, who: Actor, f: FrameId, access: &'static str, func: &'static str) {
         let step = {
             let s = self.shadow();
             if let Some(freed) = &s.frames[f.0].freed {
@@ -1066,6 +1100,9 @@ impl World {
             }
             reachable[t.0] = true;
             for i in 0..self.slots(t) {
+                if self.frames[t.0].fields & (1 << i) != 0 {
+                    continue;
+                }
                 let e = self.final_entry(t, i);
                 if e.is_table() {
                     stack.push(e.pfn());

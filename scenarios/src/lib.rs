@@ -10,6 +10,7 @@ pub mod pgd_alloc_sync;
 pub mod pmd_clear_walk;
 pub mod pte_free_defer_retract;
 pub mod scenario;
+pub mod speculative_fault;
 pub mod thp_split_gup_fast;
 
 pub use scenario::{Absent, Applies, GuardDoc, Scenario, Setup, Variant};
@@ -23,6 +24,7 @@ pub const ALL: &[Scenario] = &[
     pte_free_defer_retract::PTE_FREE_DEFER_RETRACT,
     pgd_alloc_sync::PGD_ALLOC_SYNC,
     pgd_alloc_sync::PGD_ALLOC_LOCKLESS,
+    speculative_fault::SPECULATIVE_FAULT,
 ];
 
 /// Look a scenario up by name.

@@ -12,6 +12,7 @@
 //! | [`memory`] | the anonymous fault that installs a pte through `pte_offset_map_lock` (mm/memory.c) |
 //! | [`khugepaged`] | `retract_page_tables`, `collapse_pte_mapped_thp` (mm/khugepaged.c) |
 //! | [`pt_reclaim`] | empty pte-table reclaim in `zap_pte_range` (mm/pt_reclaim.c, v6.14; mm/memory.c today) |
+//! | [`spf`] | the 2017 speculative page fault (`handle_speculative_fault`, `pte_map_lock`), its classic fallback, and `do_munmap` / `mprotect_fixup` / `try_to_unmap_one` as the series has them |
 //! | [`fork`] | `copy_process` (a new mm published on the task list) and `do_exit` (`exit_mm`, `__mmdrop`) |
 //! | [`x86_pgd`] | x86 `pgd_alloc` / `pgd_free`, `sync_global_pgds`, `arch_sync_kernel_mappings`; the 2015 lockless series' `arch_pgd_init_late` |
 
@@ -26,6 +27,7 @@ pub mod munmap;
 pub mod pgtable_frag;
 pub mod pgtable_generic;
 pub mod pt_reclaim;
+pub mod spf;
 pub mod x86_pgd;
 
 use ptcheck_arch::ArchPolicy;

@@ -52,7 +52,7 @@ pub fn unmap_region(c: &Ctx, policy: &ArchPolicy, mm: Mm, a: Addr) {
 }
 
 /// `zap_pte_range`: clear the pte and gather its page.
-fn zap_pte_range(
+pub fn zap_pte_range(
     c: &Ctx,
     policy: &ArchPolicy,
     tlb: &mut MmuGather,
