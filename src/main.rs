@@ -552,6 +552,8 @@ fn list(json: bool) {
                 "variants": s.variants.iter().map(|v| serde_json::json!({
                     "name": v.name, "about": v.about, "off": v.off.names()})).collect::<Vec<_>>(),
                 "loom_bound": s.loom_bound,
+                "policies": ptcheck_arch::ALL.iter().filter(|p| s.applies_to(p)).map(|p| p.name).collect::<Vec<_>>(),
+                "not_applicable": ptcheck_arch::ALL.iter().filter(|p| !s.applies_to(p)).map(|p| p.name).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "policies": ptcheck_arch::ALL.iter().map(|p| serde_json::json!({
                 "name": p.name, "about": p.about,
@@ -567,6 +569,9 @@ fn list(json: bool) {
                 "pmd_invalidate": format!("{:?}", p.pmd_invalidate),
                 "pmd_collapse_flush": format!("{:?}", p.pmd_collapse_flush),
                 "splitting_flush": format!("{:?}", p.splitting_flush),
+                "pte_fragments": format!("{:?}", p.pte_fragments),
+                "pmd_halves": p.pmd_halves,
+                "kernel_pgd_sync": format!("{:?}", p.kernel_pgd_sync),
             })).collect::<Vec<_>>(),
             "guards": Guards::all().iter().map(|g| g.guard_name()).collect::<Vec<_>>(),
         });
@@ -577,6 +582,14 @@ fn list(json: bool) {
     for s in ptcheck_scenarios::ALL {
         println!("  {}  — {}", s.name, s.about);
         println!("    source: ../shared/seeds/{}", s.source);
+        let na: Vec<&str> = ptcheck_arch::ALL
+            .iter()
+            .filter(|p| !s.applies_to(p))
+            .map(|p| p.name)
+            .collect();
+        if !na.is_empty() {
+            println!("    n/a on: {} ({})", na.join(", "), s.applies.why_not);
+        }
         for c in s.cpus {
             println!("    {c}");
         }

@@ -781,21 +781,7 @@ impl World {
     ) -> u64 {
         self.check_is_table(who, o, slot, func);
         let v = self.frames[o.0].slots[slot].load(ord);
-        trace::record_access(
-            who,
-            func,
-            What::Field {
-                object: self.name(o),
-                field,
-                value: v,
-                write: false,
-            },
-            Some(EntryAccess {
-                entry: (o.0, slot),
-                write: false,
-                value: v,
-            }),
-        );
+        self.record_field(who, o, slot, field, v, false, func);
         self.touch(who, o, "read", func);
         self.note_read(who, o, slot, Entry::NONE);
         v
@@ -816,23 +802,38 @@ impl World {
         self.check_is_table(who, o, slot, func);
         self.frames[o.0].slots[slot].store(v, ord);
         self.record_value(who, o, slot, Entry(v));
+        self.record_field(who, o, slot, field, v, true, func);
+        self.touch(who, o, "wrote", func);
+        self.note_write(who, o, slot);
+    }
+
+    /// The trace step of a field access (with its entry access, for stale-read marking).
+    #[allow(clippy::too_many_arguments)]
+    fn record_field(
+        &self,
+        who: Actor,
+        o: FrameId,
+        slot: usize,
+        field: &'static str,
+        value: u64,
+        write: bool,
+        func: &'static str,
+    ) {
         trace::record_access(
             who,
             func,
             What::Field {
                 object: self.name(o),
                 field,
-                value: v,
-                write: true,
+                value,
+                write,
             },
             Some(EntryAccess {
                 entry: (o.0, slot),
-                write: true,
-                value: v,
+                write,
+                value,
             }),
         );
-        self.touch(who, o, "wrote", func);
-        self.note_write(who, o, slot);
     }
 
     /// Store to entry `slot` of table `t` (`WRITE_ONCE`, `set_pte_at`, `pmd_populate`, ...).

@@ -194,7 +194,7 @@ const LOCKLESS_VARIANTS: &[Variant] = &[
 const X86_ONLY: Applies = Applies {
     to: |p| p.kernel_pgd_sync != KernelPgdSync::NotApplicable,
     why_not: "only x86 keeps a copy of the kernel's top-level entries in every process pgd \
-              (pgd_list); this policy maps the kernel through a root every process shares",
+              (pgd_list); the others map the kernel through a root every process shares",
 };
 
 /// Mainline.

@@ -215,6 +215,7 @@ fn run(s: &Setup) {
         mmap_sem: RwSem::new("mmap_sem"),
         ptl: SpinLock::trylockable("ptl"),
         vma_srcu: Arc::new(Srcu::new("vma_srcu", 2)),
+        seq_written: std::sync::atomic::AtomicU64::new(0),
     });
     let (m0, m1) = (m.clone(), m.clone());
     let a = Addr::FIRST;

@@ -81,6 +81,8 @@ pub struct SpfMm {
     /// The split pte lock of `pt` (a lock word: the speculative fault trylocks it).
     pub ptl: SpinLock,
     pub vma_srcu: Arc<Srcu>,
+    /// The last value the (single, `mmap_sem`-holding) writer stored to `vm_sequence`.
+    pub seq_written: std::sync::atomic::AtomicU64,
 }
 
 /// Why the speculative path gave up (`VM_FAULT_RETRY`).
@@ -231,21 +233,26 @@ fn anon_pte(page: FrameId, flags: u64) -> Entry {
 fn pte_map_lock(c: &Ctx, m: &SpfMm, seq: u64) -> bool {
     const F: &str = "pte_map_lock";
     c.local_irq_disable(F);
-    let ok = !vma_has_changed(c, m, seq) && {
-        let taken = if c.guard(Guards::SPF_TRYLOCK) {
-            c.spin_trylock(&m.ptl, F)
-        } else {
-            c.spin_lock(&m.ptl, F);
-            true
-        };
-        taken && {
-            let changed = c.guard(Guards::SPF_SEQ_RECHECK) && vma_has_changed(c, m, seq);
-            if changed {
-                c.spin_unlock(&m.ptl, "pte_unmap_unlock");
+    // pte_offset_map(vmf->pmd, address) reads the pmd again: the first vma_has_changed()
+    // guarantees the table is still linked (free_pgtables bumps the count before pmd_clear).
+    let ok = !vma_has_changed(c, m, seq)
+        && c.load(m.pmd, 0, DEP, "pte_map_lock (pte_offset_map)")
+            .is_table()
+        && {
+            let taken = if c.guard(Guards::SPF_TRYLOCK) {
+                c.spin_trylock(&m.ptl, F)
+            } else {
+                c.spin_lock(&m.ptl, F);
+                true
+            };
+            taken && {
+                let changed = c.guard(Guards::SPF_SEQ_RECHECK) && vma_has_changed(c, m, seq);
+                if changed {
+                    c.spin_unlock(&m.ptl, "pte_unmap_unlock");
+                }
+                !changed
             }
-            !changed
-        }
-    };
+        };
     c.local_irq_enable(F);
     ok
 }
@@ -284,13 +291,18 @@ pub fn do_page_fault_classic(c: &Ctx, m: &SpfMm, a: Addr, page: FrameId) {
 }
 
 /// `vm_write_begin(vma)` / `vm_write_end(vma)`: `raw_write_seqcount_begin/end` of
-/// `vma->vm_sequence` (the writer holds `mmap_sem` for writing, so it is the only writer).
-fn vm_write(c: &Ctx, vma: FrameId, func: &'static str, begin: bool) {
+/// `vma->vm_sequence`. The writer holds `mmap_sem` for writing, so it is the only one that
+/// changes the count: its `sequence++` reads its own last store, kept here (`written`) instead
+/// of as a load the explorers would schedule; the store is the access readers race with.
+fn vm_write(c: &Ctx, m: &SpfMm, func: &'static str, begin: bool) {
     if !begin {
         smp_wmb();
     }
-    let s = c.load_field(vma, VM_SEQUENCE, "vm_sequence", ONCE, func);
-    c.store_field(vma, VM_SEQUENCE, "vm_sequence", s + 1, ONCE, func);
+    let s = m
+        .seq_written
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        + 1;
+    c.store_field(m.vma, VM_SEQUENCE, "vm_sequence", s, ONCE, func);
     if begin {
         smp_wmb();
     }
@@ -299,8 +311,9 @@ fn vm_write(c: &Ctx, vma: FrameId, func: &'static str, begin: bool) {
 /// `do_munmap` of the VMA (the series' order): under `mmap_sem` for writing,
 /// `detach_vmas_to_be_unmapped` (`vma_rb_erase`: out of `mm_rb`, `RB_CLEAR_NODE` after an
 /// `smp_wmb`), `unmap_region` (`unmap_page_range` inside `vm_write_begin/end`: the pte lock,
-/// `zap_pte_range` of each pte; `free_pgtables`: `unlink_anon_vmas`, then the pte table
-/// unlinked and freed per policy; `tlb_finish_mmu`), then `remove_vma`: the VMA freed through
+/// `zap_pte_range` of each pte; `free_pgtables`, also inside `vm_write_begin/end`:
+/// `unlink_anon_vmas`, then the pte table unlinked and freed per policy; `tlb_finish_mmu`),
+/// then `remove_vma`: the VMA freed through
 /// `call_srcu` (or at once, without the guard).
 pub fn do_munmap(c: &Ctx, policy: &ArchPolicy, m: &Arc<SpfMm>, ptes: usize) {
     const F: &str = "do_munmap";
@@ -316,13 +329,14 @@ pub fn do_munmap(c: &Ctx, policy: &ArchPolicy, m: &Arc<SpfMm>, ptes: usize) {
         "vma_rb_erase (RB_CLEAR_NODE)",
     );
     let mut tlb = MmuGather::new(c, policy);
-    vm_write(c, m.vma, "unmap_page_range (vm_write_begin)", true);
+    vm_write(c, m, "unmap_page_range (vm_write_begin)", true);
     c.spin_lock(&m.ptl, "zap_pte_range");
     for pte in 0..ptes {
         zap_pte_range(c, policy, &mut tlb, m.pt, Addr { pte, ..Addr::FIRST });
     }
     c.spin_unlock(&m.ptl, "zap_pte_range");
-    vm_write(c, m.vma, "unmap_page_range (vm_write_end)", false);
+    vm_write(c, m, "unmap_page_range (vm_write_end)", false);
+    vm_write(c, m, "free_pgtables (vm_write_begin)", true);
     c.free(
         m.anon_vma,
         "free_pgtables (unlink_anon_vmas: anon_vma_free)",
@@ -330,6 +344,7 @@ pub fn do_munmap(c: &Ctx, policy: &ArchPolicy, m: &Arc<SpfMm>, ptes: usize) {
     c.store(m.pmd, 0, Entry::NONE, ONCE, "free_pte_range (pmd_clear)");
     c.world.mark_detached(m.pt);
     tlb.free_table(m.pt, "pte_free_tlb");
+    vm_write(c, m, "free_pgtables (vm_write_end)", false);
     tlb.tlb_finish_mmu();
     if c.guard(Guards::VMA_SRCU_FREE) {
         let vma = m.vma;
@@ -351,7 +366,7 @@ pub fn do_munmap(c: &Ctx, policy: &ArchPolicy, m: &Arc<SpfMm>, ptes: usize) {
 pub fn mprotect_read_only(c: &Ctx, policy: &ArchPolicy, m: &SpfMm, ptes: usize) {
     const F: &str = "mprotect_fixup";
     c.down_write(&m.mmap_sem, F);
-    vm_write(c, m.vma, "mprotect_fixup (vm_write_begin)", true);
+    vm_write(c, m, "mprotect_fixup (vm_write_begin)", true);
     let flags = c.load_field(m.vma, VM_FLAGS, "vm_flags", ONCE, F);
     c.store_field(m.vma, VM_FLAGS, "vm_flags", flags & !VM_WRITE, ONCE, F);
     c.spin_lock(&m.ptl, "change_pte_range");
@@ -369,7 +384,7 @@ pub fn mprotect_read_only(c: &Ctx, policy: &ArchPolicy, m: &SpfMm, ptes: usize) 
         }
     }
     c.spin_unlock(&m.ptl, "change_pte_range");
-    vm_write(c, m.vma, "mprotect_fixup (vm_write_end)", false);
+    vm_write(c, m, "mprotect_fixup (vm_write_end)", false);
     flush_tlb_mm(c, policy);
     c.up_write(&m.mmap_sem, F);
 }
