@@ -21,9 +21,10 @@
 //! (`bad-pte`); no deadlock (reported with both CPUs' positions); no leak.
 //!
 //! Two CPUs and the SRCU callback runner (and RCU table freeing on RCU policies): loom at
-//! preemption bound 2 in the gate. Measured on one core: bound 2, 128 cells in 12.7 s; bound 3,
-//! the same 128 verdicts in 156 s (6.6 M executions), beyond the gate's budget (`--deep` runs
-//! bound 4); exhaustive did not finish the x86-v6.14 `correct` cell in 83 s (3.6 M executions).
+//! preemption bound 2 in the gate. Measured on one core: bound 2, 128 cells in 24.8 s (1.0 M
+//! executions); bound 3, the same 128 verdicts in 412 s (14.9 M executions), beyond the gate's
+//! budget (`--deep` runs bound 4); exhaustive did not finish the x86-v6.14 `correct` cell in 83 s
+//! (3.6 M executions).
 
 use crate::kernel::spf::{
     do_munmap, do_page_fault_classic, handle_speculative_fault, mprotect_read_only,
