@@ -342,7 +342,8 @@ pub fn do_munmap(c: &Ctx, policy: &ArchPolicy, m: &Arc<SpfMm>, ptes: usize) {
         "free_pgtables (unlink_anon_vmas: anon_vma_free)",
     );
     c.store(m.pmd, 0, Entry::NONE, ONCE, "free_pte_range (pmd_clear)");
-    c.world.mark_detached(m.pt);
+    // free_pgtables believes the zapped table empty: a pte still in it goes with the table.
+    c.world.detach(c.actor, m.pt, "free_pte_range");
     tlb.free_table(m.pt, "pte_free_tlb");
     vm_write(c, m, "free_pgtables (vm_write_end)", false);
     tlb.tlb_finish_mmu();
