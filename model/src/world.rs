@@ -216,7 +216,7 @@ struct FrameShadow {
     last_freed: Option<FreedAt>,
     generation: u8,
     /// Accesses since the frame was last allocated: (who, kernel function, step).
-    accesses: Vec<(Actor, &'static str, usize)>,
+    accesses: Vec<(Actor, &'static str, usize, &'static str)>,
     /// Detached from the tree (for the lost-update oracle).
     detached: bool,
     /// A data page that the allocator gave to someone outside the scenario after its free.
@@ -720,8 +720,8 @@ impl World {
         self.frames[f.0].cell.access();
         let mut s = self.shadow();
         let acc = &mut s.frames[f.0].accesses;
-        acc.retain(|(a, _, _)| *a != who);
-        acc.push((who, func, step));
+        acc.retain(|(a, _, _, _)| *a != who);
+        acc.push((who, func, step, access));
     }
 
     /// Load entry `slot` of table `t` (`READ_ONCE(*pXdp)` and friends): one scheduling point,
@@ -1009,11 +1009,11 @@ impl World {
                 .accesses
                 .iter()
                 .rev()
-                .find(|(a, _, _)| *a != who)
-                .map(|&(a, afunc, _)| Violation::UseAfterFree {
+                .find(|(a, _, _, _)| *a != who)
+                .map(|&(a, afunc, _, access)| Violation::UseAfterFree {
                     frame: self.name(f).to_string(),
                     by: a,
-                    access: "read",
+                    access,
                     func: afunc,
                     freed: here.clone(),
                     order: UafOrder::NotOrderedBeforeFree,
