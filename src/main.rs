@@ -553,7 +553,7 @@ fn list(json: bool) {
                     "name": v.name, "about": v.about, "off": v.off.names()})).collect::<Vec<_>>(),
                 "loom_bound": s.loom_bound,
                 "policies": ptcheck_arch::ALL.iter().filter(|p| s.applies_to(p)).map(|p| p.name).collect::<Vec<_>>(),
-                "not_applicable": ptcheck_arch::ALL.iter().filter(|p| !s.applies_to(p)).map(|p| p.name).collect::<Vec<_>>(),
+                "not_applicable": s.not_applicable(),
             })).collect::<Vec<_>>(),
             "policies": ptcheck_arch::ALL.iter().map(|p| serde_json::json!({
                 "name": p.name, "about": p.about,
@@ -582,11 +582,7 @@ fn list(json: bool) {
     for s in ptcheck_scenarios::ALL {
         println!("  {}  — {}", s.name, s.about);
         println!("    source: ../shared/seeds/{}", s.source);
-        let na: Vec<&str> = ptcheck_arch::ALL
-            .iter()
-            .filter(|p| !s.applies_to(p))
-            .map(|p| p.name)
-            .collect();
+        let na = s.not_applicable();
         if !na.is_empty() {
             println!("    n/a on: {} ({})", na.join(", "), s.applies.why_not);
         }

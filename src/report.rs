@@ -402,11 +402,7 @@ pub fn matrix_view(rows: &[Row]) -> String {
             }
         }
         let scenario = rs[0].cell.scenario;
-        let na: Vec<&str> = ptcheck_arch::ALL
-            .iter()
-            .filter(|p| !scenario.applies_to(p))
-            .map(|p| p.name)
-            .collect();
+        let na = scenario.not_applicable();
         if !na.is_empty() {
             let text = format!(
                 "n/a (not run): {}: {}",

@@ -104,6 +104,15 @@ impl Scenario {
         (self.applies.to)(policy)
     }
 
+    /// The policies of the matrix it does not apply to (`n/a`), in registry order.
+    pub fn not_applicable(&self) -> Vec<&'static str> {
+        ptcheck_arch::ALL
+            .iter()
+            .filter(|p| !self.applies_to(p))
+            .map(|p| p.name)
+            .collect()
+    }
+
     /// Every guard the protocol has.
     pub fn all_guards(&self) -> Guards {
         self.guards.iter().fold(Guards::empty(), |g, d| g | d.guard)

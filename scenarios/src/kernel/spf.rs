@@ -315,7 +315,7 @@ fn vm_write(c: &Ctx, m: &SpfMm, func: &'static str, begin: bool) {
 /// `unlink_anon_vmas`, then the pte table unlinked and freed per policy; `tlb_finish_mmu`),
 /// then `remove_vma`: the VMA freed through
 /// `call_srcu` (or at once, without the guard).
-pub fn do_munmap(c: &Ctx, policy: &ArchPolicy, m: &Arc<SpfMm>, ptes: usize) {
+pub fn do_munmap(c: &Ctx, policy: &ArchPolicy, m: &SpfMm, ptes: usize) {
     const F: &str = "do_munmap";
     c.down_write(&m.mmap_sem, F);
     c.store(m.mm_rb, 0, Entry::NONE, ONCE, "vma_rb_erase");

@@ -285,44 +285,41 @@ fn for_each_pgd(
         smp_mb();
         c.note(func, "spin_lock(pgd_lock) is a full barrier (x86 LOCK)");
     }
+    // Under the mm's page_table_lock (`pgd_page_get_mm(page)->page_table_lock`, "only for Xen").
+    let mut sync_one = |p: &Process, pgd: FrameId| {
+        c.spin_lock(&p.page_table_lock, func);
+        if let Some(slot) = k.slot(c, pgd, func) {
+            f(pgd, slot);
+        }
+        c.spin_unlock(&p.page_table_lock, func);
+    };
     for p in procs {
         if list {
             let e = c.load(k.pgd_list, p.slot, ONCE, "list_for_each_entry(pgd_list)");
-            if !e.is_table() {
-                continue;
+            if e.is_table() {
+                sync_one(p, e.pfn());
             }
-            let pgd = e.pfn();
-            c.spin_lock(&p.page_table_lock, func);
-            if let Some(slot) = k.slot(c, pgd, func) {
-                f(pgd, slot);
-            }
-            c.spin_unlock(&p.page_table_lock, func);
-        } else {
-            let t = c.load(
-                k.tasks,
-                p.slot,
-                Ordering::Acquire,
-                "for_each_process (rcu_dereference)",
-            );
-            if !t.is_table() {
-                continue;
-            }
-            let locked = c.guard(Guards::TASK_LOCK_MM);
-            if locked {
-                c.spin_lock(&p.task_lock, "find_lock_task_mm (task_lock)");
-            }
-            let mm = c.load(p.task, 0, ONCE, "find_lock_task_mm (p->mm)");
-            if mm.is_table() {
-                let pgd = mm.pfn();
-                c.spin_lock(&p.page_table_lock, func);
-                if let Some(slot) = k.slot(c, pgd, func) {
-                    f(pgd, slot);
-                }
-                c.spin_unlock(&p.page_table_lock, func);
-            }
-            if locked {
-                c.spin_unlock(&p.task_lock, "task_unlock");
-            }
+            continue;
+        }
+        let t = c.load(
+            k.tasks,
+            p.slot,
+            Ordering::Acquire,
+            "for_each_process (rcu_dereference)",
+        );
+        if !t.is_table() {
+            continue;
+        }
+        let locked = c.guard(Guards::TASK_LOCK_MM);
+        if locked {
+            c.spin_lock(&p.task_lock, "find_lock_task_mm (task_lock)");
+        }
+        let mm = c.load(p.task, 0, ONCE, "find_lock_task_mm (p->mm)");
+        if mm.is_table() {
+            sync_one(p, mm.pfn());
+        }
+        if locked {
+            c.spin_unlock(&p.task_lock, "task_unlock");
         }
     }
     c.spin_unlock(&k.pgd_lock, func);
