@@ -87,7 +87,7 @@ impl std::fmt::Display for Expect {
 
 /// A malformed expectation file.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("expected.matrix line {line}: {msg}")]
+#[error("line {line}: {msg}")]
 pub struct ParseError {
     pub line: usize,
     pub msg: String,
@@ -97,7 +97,9 @@ pub struct ParseError {
 #[derive(Clone, Debug, Default)]
 pub struct Expectations(pub BTreeMap<String, Expect>);
 
-fn short(s: &str) -> Option<ViolationKind> {
+/// A verdict name of the file: a short name, a kind's full name, or (with `own`) one of the
+/// block's scenario's own findings.
+fn short(s: &str, own: &dyn Fn(&str) -> Option<ViolationKind>) -> Option<ViolationKind> {
     use ViolationKind::*;
     Some(match s {
         "uaf" => UseAfterFree,
@@ -110,13 +112,22 @@ fn short(s: &str) -> Option<ViolationKind> {
         "leak" => Leak,
         "dfree" => DoubleFree,
         "badpte" => BadPte,
-        other => return ViolationKind::from_name(other),
+        other => return ViolationKind::from_name(other).or_else(|| own(other)),
     })
 }
 
 impl Expectations {
-    /// Parse the matrix text.
+    /// Parse the matrix text (verdicts: the model's violation kinds only).
     pub fn parse(text: &str) -> Result<Expectations, ParseError> {
+        Self::parse_with(text, &|_, _| None)
+    }
+
+    /// Parse the matrix text of a registry whose scenarios have their own findings: `own(scenario,
+    /// name)` resolves a verdict name the model does not know (`Scenario::finding_kind`).
+    pub fn parse_with(
+        text: &str,
+        own: &dyn Fn(&str, &str) -> Option<ViolationKind>,
+    ) -> Result<Expectations, ParseError> {
         let mut out = BTreeMap::new();
         let mut scenario: Option<String> = None;
         let mut columns: Option<Vec<String>> = None;
@@ -162,7 +173,10 @@ impl Expectations {
                             (_, Some(b)) => (b, "deep"),
                             _ => (*cell, ""),
                         };
-                    let kinds: Option<Vec<ViolationKind>> = body.split('|').map(short).collect();
+                    let kinds: Option<Vec<ViolationKind>> = body
+                        .split('|')
+                        .map(|k| short(k, &|name| own(sc, name)))
+                        .collect();
                     let kinds = kinds.ok_or_else(|| err(format!("unknown verdict `{cell}`")))?;
                     match kind {
                         "weak" => Expect::WeakOnly(kinds),
@@ -182,6 +196,17 @@ impl Expectations {
     /// The built-in matrix.
     pub fn builtin() -> Result<Expectations, ParseError> {
         Self::parse(TEXT)
+    }
+
+    /// Add `other`'s cells (a user's file next to the project's); a cell both name is an error.
+    pub fn merge(&mut self, other: Expectations) -> Result<(), String> {
+        for (id, e) in other.0 {
+            if self.0.contains_key(&id) {
+                return Err(format!("cell {id} has an expectation in two files"));
+            }
+            self.0.insert(id, e);
+        }
+        Ok(())
     }
 
     pub fn get(&self, cell: &Cell) -> Option<&Expect> {
@@ -233,7 +258,7 @@ mod tests {
     #[test]
     fn missing_cells_are_listed() {
         let e = Expectations::parse("[gup-fast-vs-munmap]\nvariant x86\ncorrect safe\n").unwrap();
-        let (missing, stale) = e.coverage_gaps(&crate::matrix::cells(None, None));
+        let (missing, stale) = e.coverage_gaps(&crate::registry::builtin().cells(None, None));
         assert!(missing.contains(&"gup-fast-vs-munmap/arm64/correct".to_string()));
         assert!(stale.is_empty());
     }

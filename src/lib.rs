@@ -7,11 +7,15 @@
 pub mod agree;
 pub mod baseline;
 pub mod bench;
+pub mod cli;
 pub mod cost;
 pub mod expected;
+pub mod gate;
 pub mod matrix;
 pub mod memo;
 pub mod necessity;
+pub mod policy_file;
+pub mod registry;
 pub mod report;
 
 pub use ptcheck_arch as arch;

@@ -42,27 +42,6 @@ pub fn applicable(s: &Scenario, p: &ArchPolicy) -> Result<(), LookupError> {
     }
 }
 
-fn names<T>(xs: &[T], f: impl Fn(&T) -> &str) -> String {
-    xs.iter().map(f).collect::<Vec<_>>().join(", ")
-}
-
-pub fn scenario(name: &str) -> Result<&'static Scenario, LookupError> {
-    ptcheck_scenarios::by_name(name).ok_or_else(|| {
-        LookupError::Scenario(name.into(), names(ptcheck_scenarios::ALL, |s| s.name))
-    })
-}
-
-pub fn policy(name: &str) -> Result<&'static ArchPolicy, LookupError> {
-    ptcheck_arch::by_name(name)
-        .ok_or_else(|| LookupError::Policy(name.into(), names(ptcheck_arch::ALL, |p| p.name)))
-}
-
-pub fn variant(s: &'static Scenario, name: &str) -> Result<&'static Variant, LookupError> {
-    s.variant(name).ok_or_else(|| {
-        LookupError::Variant(name.into(), s.name.into(), names(s.variants, |v| v.name))
-    })
-}
-
 impl Cell {
     /// `scenario/policy/variant`.
     pub fn id(&self) -> String {
@@ -72,20 +51,10 @@ impl Cell {
         )
     }
 
-    /// Parse `scenario/policy/variant`.
+    /// Parse `scenario/policy/variant` against the project's registry
+    /// ([`crate::registry::builtin`]; a user's registry has [`crate::registry::Registry::cell`]).
     pub fn parse(id: &str) -> Result<Cell, LookupError> {
-        let parts: Vec<&str> = id.split('/').collect();
-        let [s, p, v] = parts[..] else {
-            return Err(LookupError::Cell(id.into()));
-        };
-        let scenario = scenario(s)?;
-        let policy = policy(p)?;
-        applicable(scenario, policy)?;
-        Ok(Cell {
-            scenario,
-            policy,
-            variant: variant(scenario, v)?,
-        })
+        crate::registry::builtin().cell(id)
     }
 
     /// One execution of this cell, for an explorer.
@@ -126,33 +95,6 @@ pub fn body_for(scenario: &'static Scenario, policy: &'static ArchPolicy, guards
     })
 }
 
-/// Every cell, optionally restricted to one scenario and one policy; a policy the scenario
-/// does not apply to has no cells (`n/a`).
-pub fn cells(
-    scenario: Option<&'static Scenario>,
-    policy: Option<&'static ArchPolicy>,
-) -> Vec<Cell> {
-    let mut out = Vec::new();
-    for s in ptcheck_scenarios::ALL {
-        if scenario.is_some_and(|x| x.name != s.name) {
-            continue;
-        }
-        for p in ptcheck_arch::ALL {
-            if policy.is_some_and(|x| x.name != p.name) || !s.applies_to(p) {
-                continue;
-            }
-            for v in s.variants {
-                out.push(Cell {
-                    scenario: s,
-                    policy: p,
-                    variant: v,
-                });
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     /// Each gate cell is a test named after its cell id (`loom::<id>`, `pct::<id>`,
@@ -160,7 +102,11 @@ mod tests {
     /// exactly one partition only if the ids are unique and stable.
     #[test]
     fn cell_ids_are_unique_and_round_trip() {
-        let mut ids: Vec<String> = super::cells(None, None).iter().map(|c| c.id()).collect();
+        let mut ids: Vec<String> = crate::registry::builtin()
+            .cells(None, None)
+            .iter()
+            .map(|c| c.id())
+            .collect();
         for id in &ids {
             assert_eq!(super::Cell::parse(id).map(|p| p.id()).as_ref(), Ok(id));
             assert!(

@@ -176,7 +176,7 @@ impl Report {
             .guards
             .iter()
             .filter(|d| d.redundant.is_none() && self.necessary_on(d.guard).is_empty())
-            .map(|d| d.guard.guard_name())
+            .map(|d| self.scenario.guard_name(d.guard))
             .collect()
     }
 
@@ -209,7 +209,7 @@ impl Report {
         }
         out.push_str("---|\n");
         for d in s.guards {
-            out.push_str(&format!("| {} | {} |", d.guard.guard_name(), d.step));
+            out.push_str(&format!("| {} | {} |", s.guard_name(d.guard), d.step));
             for p in &self.policies {
                 out.push_str(&format!(
                     " {} |",
@@ -236,7 +236,7 @@ impl Report {
             for d in redundant {
                 out.push_str(&format!(
                     "- `{}`: {}\n",
-                    d.guard.guard_name(),
+                    s.guard_name(d.guard),
                     d.redundant.unwrap_or_default()
                 ));
             }
@@ -252,8 +252,8 @@ impl Report {
             out.push_str(&format!(
                 "- {}: `{}` + `{}` -> {}\n",
                 x.policy.name,
-                x.off.names()[0],
-                x.off.names().get(1).copied().unwrap_or_default(),
+                s.guard_names(x.off)[0],
+                s.guard_names(x.off).get(1).copied().unwrap_or_default(),
                 x.outcome.verdict()
             ));
         }
@@ -269,7 +269,7 @@ impl Report {
                 if let Some(f) = &x.outcome.finding {
                     out.push_str(&format!(
                         "\n== without {} on {} ({}) ==\n{}",
-                        d.guard.guard_name(),
+                        self.scenario.guard_name(d.guard),
                         x.policy.name,
                         x.outcome.coverage(),
                         render::counterexample(f)
@@ -281,7 +281,7 @@ impl Report {
             if let Some(f) = &x.outcome.finding {
                 out.push_str(&format!(
                     "\n== without {} on {} ({}) ==\n{}",
-                    x.off.names().join(" + "),
+                    self.scenario.guard_names(x.off).join(" + "),
                     x.policy.name,
                     x.outcome.coverage(),
                     render::counterexample(f)

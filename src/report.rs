@@ -206,7 +206,9 @@ fn expect_short(e: &Expect) -> String {
 
 /// `text` in lines of at most `width` columns, broken between words (a word longer than a
 /// line stays whole).
-fn wrap(text: &str, width: usize) -> Vec<String> {
+/// `text` broken between words into lines of at most `width` columns (a longer word gets its own
+/// line, never cut).
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split(' ') {
@@ -293,7 +295,7 @@ pub fn table(rows: &[Row]) -> String {
         } else {
             out.push_str(first.trim_end());
             out.push('\n');
-            for l in wrap(coverage, TABLE_WIDTH - 4) {
+            for l in wrap_words(coverage, TABLE_WIDTH - 4) {
                 out.push_str(&format!("    {l}\n"));
             }
         }
@@ -333,8 +335,9 @@ fn short(verdict: &str) -> &str {
 }
 
 /// The matrix at a glance: per scenario, one row per variant, one column per policy; a cell
-/// that differs from its expectation is marked `!`.
-pub fn matrix_view(rows: &[Row]) -> String {
+/// that differs from its expectation is marked `!`; the policies of `policies` a scenario does
+/// not apply to are listed as `n/a`.
+pub fn matrix_view(rows: &[Row], registered: &[&'static ptcheck_arch::ArchPolicy]) -> String {
     let mut out = String::new();
     let mut scenarios: Vec<&str> = rows.iter().map(|r| r.cell.scenario.name).collect();
     scenarios.dedup();
@@ -402,14 +405,14 @@ pub fn matrix_view(rows: &[Row]) -> String {
             }
         }
         let scenario = rs[0].cell.scenario;
-        let na = scenario.not_applicable();
+        let na = scenario.not_applicable(registered);
         if !na.is_empty() {
             let text = format!(
                 "n/a (not run): {}: {}",
                 na.join(", "),
                 scenario.applies.why_not
             );
-            for l in wrap(&text, TABLE_WIDTH) {
+            for l in wrap_words(&text, TABLE_WIDTH) {
                 out.push_str(&l);
                 out.push('\n');
             }
@@ -452,6 +455,7 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                 "scenario": r.cell.scenario.name,
                 "policy": r.cell.policy.name,
                 "variant": r.cell.variant.name,
+                "guards_off": r.cell.scenario.guard_names(r.cell.variant.off),
                 "expected": r.expect.as_ref().map(|e| e.to_string()),
                 "verdict": r.verdict(),
                 "matches": r.matches(),
@@ -498,8 +502,12 @@ mod tests {
             deep: true,
             ..RunConfig::default()
         };
-        let two_walkers = crate::matrix::scenario("gup-fast-vs-munmap-2w").expect("scenario");
-        let one_walker = crate::matrix::scenario("gup-fast-vs-munmap").expect("scenario");
+        let two_walkers = crate::registry::builtin()
+            .scenario("gup-fast-vs-munmap-2w")
+            .expect("scenario");
+        let one_walker = crate::registry::builtin()
+            .scenario("gup-fast-vs-munmap")
+            .expect("scenario");
         assert_eq!(
             deep.explorer_for(two_walkers),
             Ok(Explorer::Loom {

@@ -19,11 +19,9 @@
 //! schedules a cell) and put the clean-checkout gate at 340 s. `ptcheck agree` compares them at
 //! the scenario's own bound 3 (pte-free-defer-vs-retract: 288 cells, 0 disagreements, 805 s).
 
-mod common;
-
 use ptcheck::agree::{agree_cell, AgreeConfig, Agreement};
-use ptcheck::expected::{Expect, Expectations};
-use ptcheck::matrix::cells;
+use ptcheck::expected::Expect;
+use ptcheck::gate;
 use ptcheck_checks::Budget;
 use ptcheck_scenarios::Scenario;
 use std::time::Duration;
@@ -43,11 +41,11 @@ fn limit(scenario: &Scenario, expected_safe: bool) -> usize {
 }
 
 fn main() {
-    let args = common::args();
+    let reg = ptcheck::registry::builtin();
     let mut trials = Vec::new();
-    for cell in cells(None, None) {
-        trials.push(common::trial(format!("agree::{}", cell.id()), move || {
-            let exp = Expectations::builtin().map_err(|e| e.to_string())?;
+    for cell in reg.cells(None, None) {
+        trials.push(gate::trial(format!("agree::{}", cell.id()), move || {
+            let exp = reg.expectations().map_err(|e| e.to_string())?;
             let safe = exp.get(&cell) == Some(&Expect::Safe);
             let cfg = AgreeConfig {
                 dfs_limit: limit(cell.scenario, safe),
@@ -72,5 +70,5 @@ fn main() {
             Ok(())
         }));
     }
-    libtest_mimic::run(&args, trials).exit();
+    libtest_mimic::run(&gate::args(), trials).exit();
 }

@@ -5,6 +5,7 @@
 //! | file | what |
 //! |---|---|
 //! | [`policy`] | the policy type and its knobs |
+//! | [`knobs`] | the knobs by name and value name (`list`, policy files) |
 //! | [`tlb`] | TLB flush: IPI shootdown vs broadcast invalidation |
 //! | [`pmd`] | huge pmd updates: `pmdp_invalidate`, `pmdp_huge_get_and_clear`, `pmdp_collapse_flush`, `pmdp_splitting_flush`, `serialize_against_pte_lookup` |
 //! | [`mmu_gather`] | freeing pages and tables after an unmap: after the flush vs `tlb_remove_table` |
@@ -15,6 +16,7 @@
 
 pub mod arm64;
 pub mod generic;
+pub mod knobs;
 pub mod mmu_gather;
 pub mod pmd;
 pub mod policy;

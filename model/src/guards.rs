@@ -2,8 +2,13 @@
 //!
 //! Each scenario names the guards its protocol relies on; a *variant* runs the protocol with
 //! some of them off. The necessity analysis switches each one off in turn to show that the
-//! checker then finds a violation. The set is one vocabulary shared by every scenario so that
-//! "irq-off" means the same step wherever it appears.
+//! checker then finds a violation. The named flags are one vocabulary shared by every scenario
+//! of this project, so that "irq-off" means the same step wherever it appears.
+//!
+//! A scenario written in another crate declares its own guards on the sixteen user bits
+//! ([`Guards::user`]); their names and hazards come from the scenario that declares them
+//! (`ptcheck_scenarios::OwnGuard`), so one user bit can be "my-arch-flush-ipi" in one scenario
+//! and something else in another.
 
 use crate::hazard::Hazards;
 use bitflags::bitflags;
@@ -136,7 +141,32 @@ bitflags! {
 }
 
 impl Guards {
-    /// The guard's name in variants, reports and the necessity analysis.
+    /// The first of the bits reserved for guards a scenario outside this project declares.
+    pub const FIRST_USER_BIT: u32 = 48;
+    /// How many user guards one scenario can declare.
+    pub const USER_BITS: u32 = 16;
+    /// Every user bit.
+    pub const USER: Guards = Guards::from_bits_retain(0xFFFF << Self::FIRST_USER_BIT);
+
+    /// The `n`th user guard (`n` < 16): a guard a scenario of the user's own crate declares with
+    /// its own name (`ptcheck_scenarios::OwnGuard`). Panics at compile time in a `const` if
+    /// `n` is out of range.
+    pub const fn user(n: u32) -> Guards {
+        assert!(n < Self::USER_BITS, "a scenario has at most 16 user guards");
+        Guards::from_bits_retain(1 << (Self::FIRST_USER_BIT + n))
+    }
+
+    /// Each guard of the set alone, in bit order: the named ones and the user bits (bitflags'
+    /// own `iter` folds every unnamed bit into one item).
+    pub fn each(self) -> impl Iterator<Item = Guards> {
+        (0..64)
+            .map(|i| 1u64 << i)
+            .filter(move |b| self.bits() & b != 0)
+            .map(Guards::from_bits_retain)
+    }
+
+    /// The guard's name in variants, reports and the necessity analysis. A user bit is named
+    /// by the scenario that declares it (`Scenario::guard_name`); alone it reads `user-guard-N`.
     pub fn guard_name(self) -> &'static str {
         match self {
             g if g == Guards::IRQ_OFF => "irq-off",
@@ -173,6 +203,27 @@ impl Guards {
             g if g == Guards::SPF_SEQ_RECHECK => "spf-seq-recheck",
             g if g == Guards::SPF_TRYLOCK => "spf-trylock",
             g if g == Guards::SPF_RMAP_LOCKED => "spf-rmap-locked",
+            g if g.bits().count_ones() == 1 && Guards::USER.contains(g) => {
+                const NAMES: [&str; 16] = [
+                    "user-guard-0",
+                    "user-guard-1",
+                    "user-guard-2",
+                    "user-guard-3",
+                    "user-guard-4",
+                    "user-guard-5",
+                    "user-guard-6",
+                    "user-guard-7",
+                    "user-guard-8",
+                    "user-guard-9",
+                    "user-guard-10",
+                    "user-guard-11",
+                    "user-guard-12",
+                    "user-guard-13",
+                    "user-guard-14",
+                    "user-guard-15",
+                ];
+                NAMES[(g.bits().trailing_zeros() - Self::FIRST_USER_BIT) as usize]
+            }
             _ => "(several)",
         }
     }
@@ -249,9 +300,10 @@ impl Guards {
         h
     }
 
-    /// The names of the guards in this set, in bit order.
+    /// The names of the guards in this set, in bit order (user bits as `user-guard-N`; a
+    /// scenario's `guard_names` gives their declared names).
     pub fn names(self) -> Vec<&'static str> {
-        self.iter().map(|g| g.guard_name()).collect()
+        self.each().map(|g| g.guard_name()).collect()
     }
 }
 
@@ -268,5 +320,15 @@ mod tests {
             Guards::IRQ_OFF.hazards(),
             Hazards::TABLE_FREED | Hazards::ENTRY_CHANGED
         );
+    }
+
+    #[test]
+    fn user_bits_are_apart_from_the_project_guards_and_named_one_by_one() {
+        assert!((Guards::all() & Guards::USER).is_empty());
+        let two = Guards::user(0) | Guards::user(15) | Guards::IRQ_OFF;
+        assert_eq!(two.names(), ["irq-off", "user-guard-0", "user-guard-15"]);
+        assert_eq!(two.each().count(), 3);
+        // A user bit protects from nothing the project knows: its scenario says what.
+        assert!(Guards::user(3).hazards().is_empty());
     }
 }

@@ -23,6 +23,10 @@ pub enum ViolationKind {
     DoubleFree,
     ForbiddenOutcome,
     BadPte,
+    /// A finding of a scenario's own oracle, by the name the scenario declares
+    /// (`ptcheck_scenarios::FindingDoc`): "gup on mm A returned a page mm A never mapped" is
+    /// `wrong-page` in the user's expectation matrix and reports.
+    Own(&'static str),
 }
 
 impl ViolationKind {
@@ -58,6 +62,7 @@ impl ViolationKind {
             ViolationKind::DoubleFree => "double-free",
             ViolationKind::ForbiddenOutcome => "forbidden-outcome",
             ViolationKind::BadPte => "bad-pte",
+            ViolationKind::Own(name) => name,
         }
     }
 
@@ -191,6 +196,9 @@ pub enum Violation {
     Deadlock { detail: String },
     #[error("leak at the end: {detail}")]
     Leak { detail: String },
+    /// What a scenario's own oracle found ([`ViolationKind::Own`]): raised with [`raise_own`].
+    #[error("{name}: {detail}")]
+    Own { name: &'static str, detail: String },
     /// A litmus test observed the outcome its memory model forbids.
     #[error("forbidden outcome: {detail}")]
     ForbiddenOutcome { detail: String },
@@ -223,6 +231,7 @@ impl Violation {
                 ViolationKind::DoubleFree
             }
             Violation::ForbiddenOutcome { .. } => ViolationKind::ForbiddenOutcome,
+            Violation::Own { name, .. } => ViolationKind::Own(name),
         }
     }
 }
@@ -244,6 +253,16 @@ pub fn raise(v: Violation) -> ! {
         }
     });
     std::panic::panic_any(ViolationRaised)
+}
+
+/// Report a finding of the scenario's own oracle, `name` as its `FindingDoc` declares it, and
+/// end the execution: `raise_own("wrong-page", format!("gup on mm A returned {page}, which mm A
+/// never mapped"))`.
+pub fn raise_own(name: &'static str, detail: impl Into<String>) -> ! {
+    raise(Violation::Own {
+        name,
+        detail: detail.into(),
+    })
 }
 
 /// Take the violation raised in this OS thread, if any.

@@ -137,6 +137,8 @@ pub const GUP_FAST_MUNMAP: Scenario = Scenario {
     loom_bound: None,
     run,
     applies: Applies::EVERY_POLICY,
+    own_guards: &[],
+    findings: &[],
 };
 
 /// The same race with a second gup_fast CPU: three CPUs (plus the RCU callback runner on

@@ -13,7 +13,7 @@ pub mod scenario;
 pub mod speculative_fault;
 pub mod thp_split_gup_fast;
 
-pub use scenario::{Absent, Applies, GuardDoc, Scenario, Setup, Variant};
+pub use scenario::{Absent, Applies, FindingDoc, GuardDoc, OwnGuard, Scenario, Setup, Variant};
 
 /// Every scenario, in matrix order.
 pub const ALL: &[Scenario] = &[

@@ -215,6 +215,8 @@ pub const PGD_ALLOC_SYNC: Scenario = Scenario {
     loom_bound: None,
     run: |s| run(s, true),
     applies: X86_ONLY,
+    own_guards: &[],
+    findings: &[],
 };
 
 /// The 2015 lockless series.
@@ -235,6 +237,8 @@ pub const PGD_ALLOC_LOCKLESS: Scenario = Scenario {
     loom_bound: None,
     run: |s| run(s, false),
     applies: X86_ONLY,
+    own_guards: &[],
+    findings: &[],
 };
 
 /// The frames of the scenario's initial state, before the execution's locks exist: process B

@@ -273,6 +273,8 @@ pub const PMD_CLEAR_WALK: Scenario = Scenario {
     loom_bound: None,
     run,
     applies: Applies::EVERY_POLICY,
+    own_guards: &[],
+    findings: &[],
 };
 
 fn run(s: &Setup) {

@@ -354,6 +354,8 @@ pub const PTE_FREE_DEFER_RETRACT: Scenario = Scenario {
     loom_bound: Some(3),
     run,
     applies: Applies::EVERY_POLICY,
+    own_guards: &[],
+    findings: &[],
 };
 
 fn run(s: &Setup) {

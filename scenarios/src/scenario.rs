@@ -18,6 +18,27 @@ pub struct GuardDoc {
     pub redundant: Option<&'static str>,
 }
 
+/// A guard a scenario outside this project declares on a user bit ([`Guards::user`]): its
+/// name (in variants, reports, necessity and JSON) and the hazards it protects a walker from
+/// (a `safe` verdict about it means something only if an execution reached one of them). Its
+/// kernel step, why and redundancy are its [`GuardDoc`], as for every guard.
+#[derive(Clone, Copy, Debug)]
+pub struct OwnGuard {
+    pub guard: Guards,
+    /// Kebab-case, e.g. `flush-ipi-wait`.
+    pub name: &'static str,
+    pub hazards: Hazards,
+}
+
+/// A violation a scenario's own oracle can report (`ptcheck_model::violation::raise_own`): its
+/// name in the expectation matrix and reports (`wrong-page`), and what it means.
+#[derive(Clone, Copy, Debug)]
+pub struct FindingDoc {
+    pub name: &'static str,
+    /// One line: "gup on mm A returned a page mm A never mapped".
+    pub about: &'static str,
+}
+
 /// A step of a shared kernel path that this scenario's protocol does not have: the kernel
 /// era it models predates it, or the state that makes it matter never arises here. The step is
 /// off in every variant; saying so is what lets the path read the guard (an undeclared guard
@@ -89,6 +110,11 @@ pub struct Scenario {
     pub run: fn(&Setup),
     /// The policies it applies to.
     pub applies: Applies,
+    /// Guards on user bits this scenario declares (empty in this project's scenarios, whose
+    /// guards are the shared vocabulary of [`Guards`]).
+    pub own_guards: &'static [OwnGuard],
+    /// Violations its own oracles report, beyond the model's ([`ptcheck_model::ViolationKind`]).
+    pub findings: &'static [FindingDoc],
 }
 
 impl Setup<'_> {
@@ -104,13 +130,113 @@ impl Scenario {
         (self.applies.to)(policy)
     }
 
-    /// The policies of the matrix it does not apply to (`n/a`), in registry order.
-    pub fn not_applicable(&self) -> Vec<&'static str> {
-        ptcheck_arch::ALL
+    /// The policies of `policies` it does not apply to (`n/a`), in their order.
+    pub fn not_applicable(&self, policies: &[&'static ArchPolicy]) -> Vec<&'static str> {
+        policies
             .iter()
             .filter(|p| !self.applies_to(p))
             .map(|p| p.name)
             .collect()
+    }
+
+    /// The name of one guard: the scenario's own name for a user bit ([`OwnGuard`]), the
+    /// shared vocabulary's otherwise.
+    pub fn guard_name(&self, g: Guards) -> &'static str {
+        self.own_guards
+            .iter()
+            .find(|o| o.guard == g)
+            .map_or_else(|| g.guard_name(), |o| o.name)
+    }
+
+    /// The names of the guards in `set`, in bit order.
+    pub fn guard_names(&self, set: Guards) -> Vec<&'static str> {
+        set.each().map(|g| self.guard_name(g)).collect()
+    }
+
+    /// The guard named `name` among the scenario's guards.
+    pub fn guard_by_name(&self, name: &str) -> Option<Guards> {
+        self.declared().each().find(|g| self.guard_name(*g) == name)
+    }
+
+    /// The hazards the guards of `set` protect from: the shared vocabulary's, and what the
+    /// scenario's own guards declare.
+    pub fn guard_hazards(&self, set: Guards) -> Hazards {
+        self.own_guards
+            .iter()
+            .filter(|o| set.contains(o.guard))
+            .fold(set.hazards(), |h, o| h | o.hazards)
+    }
+
+    /// The violation kind a verdict name stands for: the model's, or one of the scenario's own
+    /// findings.
+    pub fn finding_kind(&self, name: &str) -> Option<ptcheck_model::ViolationKind> {
+        ptcheck_model::ViolationKind::from_name(name).or_else(|| {
+            self.findings
+                .iter()
+                .find(|f| f.name == name)
+                .map(|f| ptcheck_model::ViolationKind::Own(f.name))
+        })
+    }
+
+    /// What is wrong with the scenario as a value, if anything: user guards without a name or
+    /// a hazard, project guards renamed, a variant switching off a guard it does not have,
+    /// duplicate names. A registry refuses a scenario this finds fault with.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut errors = Vec::new();
+        for o in self.own_guards {
+            if o.guard.bits().count_ones() != 1 || !Guards::USER.contains(o.guard) {
+                errors.push(format!(
+                    "own guard `{}` is not one user bit (use Guards::user(n))",
+                    o.name
+                ));
+            }
+            if o.hazards.is_empty() {
+                errors.push(format!("own guard `{}` protects from no hazard", o.name));
+            }
+            if !self.guards.iter().any(|d| d.guard == o.guard) {
+                errors.push(format!("own guard `{}` has no GuardDoc", o.name));
+            }
+        }
+        for d in self.guards {
+            if Guards::USER.intersects(d.guard)
+                && !self.own_guards.iter().any(|o| o.guard == d.guard)
+            {
+                errors.push(format!(
+                    "guard `{}` (step `{}`) is a user bit with no OwnGuard naming it",
+                    d.guard.guard_name(),
+                    d.step
+                ));
+            }
+        }
+        let mut names: Vec<&str> = self.guard_names(self.declared());
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            errors.push("two guards share a name".into());
+        }
+        for v in self.variants {
+            if !self.all_guards().contains(v.off) {
+                errors.push(format!(
+                    "variant `{}` switches off a guard the scenario does not have",
+                    v.name
+                ));
+            }
+        }
+        if self.variant("correct").is_none() {
+            errors.push("no `correct` variant".into());
+        }
+        for f in self.findings {
+            if ptcheck_model::ViolationKind::from_name(f.name).is_some() {
+                errors.push(format!(
+                    "finding `{}` has the name of one of the model's violation kinds",
+                    f.name
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("scenario {}: {}", self.name, errors.join("; ")))
+        }
     }
 
     /// Every guard the protocol has.
@@ -135,9 +261,9 @@ impl Scenario {
     /// those of every guard it has. A safe run that reached none of them is `vacuous`.
     pub fn hazards_for_off(&self, off: Guards) -> Hazards {
         if off.is_empty() {
-            self.all_guards().hazards()
+            self.guard_hazards(self.all_guards())
         } else {
-            off.hazards()
+            self.guard_hazards(off)
         }
     }
 

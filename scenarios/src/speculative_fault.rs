@@ -177,6 +177,8 @@ pub const SPECULATIVE_FAULT: Scenario = Scenario {
     loom_bound: Some(2),
     run,
     applies: Applies::EVERY_POLICY,
+    own_guards: &[],
+    findings: &[],
 };
 
 fn run(s: &Setup) {

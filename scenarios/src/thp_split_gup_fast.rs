@@ -140,6 +140,8 @@ pub const THP_SPLIT_GUP_FAST: Scenario = Scenario {
     loom_bound: None,
     run,
     applies: Applies::EVERY_POLICY,
+    own_guards: &[],
+    findings: &[],
 };
 
 fn run(s: &Setup) {
