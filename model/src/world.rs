@@ -416,6 +416,13 @@ impl WorldBuilder {
         id
     }
 
+    /// A data page with a name that says whose it is (`mm B: page X`).
+    pub fn named_data_page(&mut self, refs: u64, name: &'static str) -> FrameId {
+        let id = self.push(FrameName::Named(name), FrameKind::Data, 0);
+        self.frames[id.0].refs = refs;
+        id
+    }
+
     /// A reference to data page `p` held outside the scenario (the page cache's, for a file
     /// page): one more count, which the leak oracle expects to remain.
     pub fn page_cache_ref(&mut self, p: FrameId) {
@@ -925,6 +932,15 @@ impl World {
     /// write into it is a lost update.
     pub fn mark_detached(&self, t: FrameId) {
         self.shadow().frames[t.0].detached = true;
+    }
+
+    /// A detached table handed out again without going through the page allocator (a
+    /// page-table cache: the old `quicklist`s, an arch's pte-fragment cache): to its new owner
+    /// it is a fresh table, so writes into it are not lost updates; a walker still inside it
+    /// from its old place sees whatever the new owner writes (no poison: nothing was freed).
+    pub fn reattach(&self, who: Actor, t: FrameId, func: &'static str) {
+        self.shadow().frames[t.0].detached = false;
+        trace::record(who, func, format!("{} handed out again", self.name(t)));
     }
 
     /// A remover that detaches a table it believes empty (`retract_page_tables`,

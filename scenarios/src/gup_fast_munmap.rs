@@ -22,7 +22,8 @@ use crate::kernel::{Addr, Mm};
 use crate::scenario::{Absent, Applies, GuardDoc, Scenario, Setup, Variant};
 use ptcheck_model::{run_cpus, Ctx, Entry, EntryFlags, Guards, Level, Program};
 
-const GUARDS: &[GuardDoc] = &[
+/// The guards of gup_fast vs munmap (public: a scenario built on the same two paths reuses them).
+pub const GUARDS: &[GuardDoc] = &[
     GuardDoc {
         guard: Guards::IRQ_OFF,
         step: "local_irq_save() in __get_user_pages_fast",
@@ -72,7 +73,8 @@ const GUARDS: &[GuardDoc] = &[
     },
 ];
 
-const VARIANTS: &[Variant] = &[
+/// The variants: each guard switched off alone.
+pub const VARIANTS: &[Variant] = &[
     Variant {
         name: "correct",
         about: "the protocol as merged",
