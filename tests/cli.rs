@@ -441,3 +441,71 @@ fn dfs_takes_a_preemption_bound() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("shuttle-dfs (preemption bound 1"), "{out}");
 }
+
+#[test]
+fn a_policy_file_adds_a_column_and_bad_ones_are_clear_errors() {
+    let dir = std::env::temp_dir().join(format!("ptcheck-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let good = dir.join("my.toml");
+    std::fs::write(
+        &good,
+        "name = \"my-arm64\"\nbase = \"arm64\"\nremove_table_one = \"ipi-sync\"\n",
+    )
+    .expect("write");
+    let g = good.to_str().expect("utf-8 path");
+    let (code, out, _) = ptcheck(&["--policy-file", g, "list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("my-arm64"), "{out}");
+    assert!(out.contains("remove_table_one = ipi-sync"), "{out}");
+    // Its cells run; they have no reviewed expectation, which the table says.
+    let (code, out, _) = ptcheck(&[
+        "check",
+        "gup-fast-vs-munmap",
+        "--arch",
+        "my-arm64",
+        "--variant",
+        "no-irq-off",
+        "--policy-file",
+        g,
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("gup-fast-vs-munmap/my-arm64/no-irq-off") && out.contains("MISSING"),
+        "{out}"
+    );
+    assert!(out.contains("uaf"), "{out}");
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"x\"\nbase = \"arm64\"\ntlb_flush = \"ipi\"\n",
+    )
+    .expect("write");
+    let (code, _, err) = ptcheck(&["--policy-file", bad.to_str().expect("utf-8"), "list"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("not a value of tlb_flush (valid: ipi-shootdown, broadcast-tlbi)"),
+        "{err}"
+    );
+    let (code, _, err) = ptcheck(&["--policy-file", "/no/such/file.toml", "list"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/no/such/file.toml"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn list_json_spells_knobs_as_policy_files_do() {
+    let (code, out, _) = ptcheck(&["list", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let x86 = v["policies"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "x86"))
+        .expect("x86");
+    assert_eq!(x86["tlb_flush"], "ipi-shootdown");
+    assert_eq!(x86["remove_table_one"], "synchronize-rcu");
+    assert_eq!(x86["pmd_halves"], "false");
+    let knobs = v["knobs"].as_array().expect("knobs");
+    assert!(knobs
+        .iter()
+        .any(|k| k["name"] == "deposit" && k["values"][0] == "struct-page"));
+}

@@ -31,3 +31,99 @@ pub const ALL: &[Scenario] = &[
 pub fn by_name(name: &str) -> Option<&'static Scenario> {
     ALL.iter().find(|s| s.name == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ptcheck_model::{Guards, Hazards, ViolationKind};
+
+    #[test]
+    fn every_project_scenario_is_a_valid_value() {
+        for s in ALL {
+            assert_eq!(s.validate(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_user_guard_is_named_by_its_scenario_and_must_be_declared_whole() {
+        const MINE: Guards = Guards::user(2);
+        const DOCS: &[GuardDoc] = &[GuardDoc {
+            guard: MINE,
+            step: "my_step()",
+            why: "",
+            redundant: None,
+        }];
+        const OWN: &[OwnGuard] = &[OwnGuard {
+            guard: MINE,
+            name: "my-step",
+            hazards: Hazards::TABLE_FREED,
+        }];
+        const VARIANTS: &[Variant] = &[
+            Variant {
+                name: "correct",
+                about: "",
+                off: Guards::empty(),
+            },
+            Variant {
+                name: "no-my-step",
+                about: "",
+                off: MINE,
+            },
+        ];
+        let s = Scenario {
+            name: "mine",
+            guards: DOCS,
+            absent: &[],
+            variants: VARIANTS,
+            own_guards: OWN,
+            findings: &[FindingDoc {
+                name: "wrong-page",
+                about: "",
+            }],
+            ..gup_fast_munmap::GUP_FAST_MUNMAP
+        };
+        assert_eq!(s.validate(), Ok(()));
+        assert_eq!(s.guard_name(MINE), "my-step");
+        assert_eq!(
+            s.guard_names(MINE | Guards::IRQ_OFF),
+            ["irq-off", "my-step"]
+        );
+        assert_eq!(s.guard_by_name("my-step"), Some(MINE));
+        assert_eq!(s.guard_hazards(MINE), Hazards::TABLE_FREED);
+        assert_eq!(s.hazards_for_off(MINE), Hazards::TABLE_FREED);
+        assert_eq!(
+            s.finding_kind("wrong-page"),
+            Some(ViolationKind::Own("wrong-page"))
+        );
+        assert_eq!(s.finding_kind("uaf"), None);
+        let unnamed = Scenario {
+            own_guards: &[],
+            ..s
+        };
+        assert!(unnamed
+            .validate()
+            .unwrap_err()
+            .contains("no OwnGuard naming it"));
+        let clash = Scenario {
+            findings: &[FindingDoc {
+                name: "torn",
+                about: "",
+            }],
+            ..s
+        };
+        assert!(clash
+            .validate()
+            .unwrap_err()
+            .contains("model's violation kinds"));
+        const NO_HAZARD: &[OwnGuard] = &[OwnGuard {
+            guard: MINE,
+            name: "my-step",
+            hazards: Hazards::empty(),
+        }];
+        let no_hazard = Scenario {
+            own_guards: NO_HAZARD,
+            ..s
+        };
+        assert!(no_hazard.validate().unwrap_err().contains("no hazard"));
+    }
+}
