@@ -52,7 +52,7 @@ pub fn get_user_pages_fast(c: &Ctx, mm: Mm, a: Addr) -> Option<Pinned> {
 
 /// `gup_pmd_range(pud, addr, ...)`: `pmd = pmdp_get_lockless(pmdp)` (in two halves on
 /// x86-PAE, where interrupts are already off).
-fn gup_pmd_range(c: &Ctx, mm: Mm, pud: Entry, a: Addr) -> Option<Pinned> {
+pub fn gup_pmd_range(c: &Ctx, mm: Mm, pud: Entry, a: Addr) -> Option<Pinned> {
     const F: &str = "gup_pmd_range";
     let pmdp = pud.pfn();
     let pmd = pmdp_get_lockless(c, mm.pmd_halves, pmdp, a.pmd, DEP, F);
@@ -76,7 +76,7 @@ fn gup_pmd_range(c: &Ctx, mm: Mm, pud: Entry, a: Addr) -> Option<Pinned> {
 }
 
 /// `page_cache_get_speculative(page)`, or a plain `get_page` when that guard is off.
-fn get_speculative(c: &Ctx, page: FrameId, func: &'static str) -> bool {
+pub fn get_speculative(c: &Ctx, page: FrameId, func: &'static str) -> bool {
     if c.guard(Guards::GET_UNLESS_ZERO) {
         c.get_page_unless_zero(page, func)
     } else {
@@ -89,7 +89,7 @@ fn get_speculative(c: &Ctx, page: FrameId, func: &'static str) -> bool {
 /// After the speculative reference, today's `gup_fast_pte_range` rereads the pmd first, then the
 /// pte (`pmd_val(pmd) != pmd_val(pmdp_get_lockless(pmdp)) || pte_val(pte) !=
 /// pte_val(ptep_get(ptep))`, short-circuit order).
-fn gup_pte_range(c: &Ctx, pmd: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> {
+pub fn gup_pte_range(c: &Ctx, pmd: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> {
     const F: &str = "gup_pte_range";
     let ptep = pmd.pfn(); // pte_offset_map(&pmd, addr)
     let pte = c.load(ptep, a.pte, ONCE, F);
@@ -111,7 +111,7 @@ fn gup_pte_range(c: &Ctx, pmd: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> 
 
 /// Take the speculative reference on `page`, found through entry `at` holding `seen`, then
 /// recheck the entry ([`recheck`]): the step `gup_huge_pmd` takes. `None`: no reference held.
-fn ref_and_recheck(
+pub fn ref_and_recheck(
     c: &Ctx,
     page: FrameId,
     at: (FrameId, usize),
@@ -127,7 +127,7 @@ fn ref_and_recheck(
 /// A recheck guard (`pte-recheck`, `pmd-recheck`): re-read the entry `at` (table, slot, the
 /// kernel function reading it) and back off, dropping the reference on `page`, if it no
 /// longer holds `seen`.
-fn recheck(
+pub fn recheck(
     c: &Ctx,
     guard: Guards,
     page: FrameId,
@@ -150,7 +150,7 @@ fn recheck(
 /// recheck the pmd, then record the pin in the tail page (`get_huge_page_tail`) if the page
 /// returned is a tail: `page = head + ((addr & ~PMD_MASK) >> PAGE_SHIFT)`, here the pte index
 /// of the address (a scenario lays a compound page's subpages out after its head).
-fn gup_huge_pmd(c: &Ctx, orig: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> {
+pub fn gup_huge_pmd(c: &Ctx, orig: Entry, pmdp: FrameId, a: Addr) -> Option<Pinned> {
     const F: &str = "gup_huge_pmd";
     let head = orig.pfn();
     let page = FrameId(head.0 + a.pte);

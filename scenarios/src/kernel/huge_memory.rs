@@ -123,6 +123,20 @@ pub fn collapse_huge_page(c: &Ctx, policy: &ArchPolicy, h: HugePmd, hpage: Frame
         // 2ba99c5e0881 (v6.1): a GUP-fast walker may still be inside the detached table.
         tlb_remove_table_sync_one(c, policy);
     }
+    let Some(ptes) = collapse_huge_page_isolate(c, h) else {
+        collapse_abort(c, h, old, hpage);
+        return false;
+    };
+    collapse_huge_page_copy(c, h, &ptes, hpage);
+    pgtable_trans_huge_deposit(c, policy, h);
+    collapse_set_pmd(c, h, hpage);
+    true
+}
+
+/// `__collapse_huge_page_isolate`: the present ptes of the detached table, if every page is
+/// held by its mapping alone (`is_refcount_suitable`); `None`: a page has an extra reference
+/// (a gup pin), the collapse must give up.
+pub fn collapse_huge_page_isolate(c: &Ctx, h: HugePmd) -> Option<Vec<(usize, Entry)>> {
     let ptes: Vec<(usize, Entry)> = (0..c.world.slots(h.deposited))
         .map(|i| {
             (
@@ -138,23 +152,34 @@ pub fn collapse_huge_page(c: &Ctx, policy: &ArchPolicy, h: HugePmd, hpage: Frame
             "__collapse_huge_page_isolate (is_refcount_suitable)",
         ) != 1
         {
-            c.note(
-                "collapse_huge_page",
-                "extra reference: give up, restore the pmd",
-            );
-            smp_wmb();
-            c.store(
-                h.pmd,
-                h.slot,
-                old,
-                PUBLISH,
-                "collapse_huge_page (pmd_populate)",
-            );
-            c.put_page(hpage, "collapse_huge_page (put_page(hpage))");
-            return false;
+            return None;
         }
     }
-    for (i, e) in &ptes {
+    Some(ptes)
+}
+
+/// The failed collapse: restore the pmd to the old table (`smp_wmb(); pmd_populate`) and drop
+/// the new huge page.
+pub fn collapse_abort(c: &Ctx, h: HugePmd, old: Entry, hpage: FrameId) {
+    c.note(
+        "collapse_huge_page",
+        "extra reference: give up, restore the pmd",
+    );
+    smp_wmb();
+    c.store(
+        h.pmd,
+        h.slot,
+        old,
+        PUBLISH,
+        "collapse_huge_page (pmd_populate)",
+    );
+    c.put_page(hpage, "collapse_huge_page (put_page(hpage))");
+}
+
+/// `__collapse_huge_page_copy`: copy each isolated page into `hpage`, clear its pte, drop the
+/// mapping's reference.
+pub fn collapse_huge_page_copy(c: &Ctx, h: HugePmd, ptes: &[(usize, Entry)], hpage: FrameId) {
+    for (i, e) in ptes {
         c.copy_page(e.pfn(), hpage, "__collapse_huge_page_copy");
         c.exchange(
             h.deposited,
@@ -168,7 +193,10 @@ pub fn collapse_huge_page(c: &Ctx, policy: &ArchPolicy, h: HugePmd, hpage: Frame
             "__collapse_huge_page_copy (free_page_and_swap_cache)",
         );
     }
-    pgtable_trans_huge_deposit(c, policy, h);
+}
+
+/// `smp_wmb(); set_pmd_at(mm, address, pmd, _pmd)`: publish the huge leaf of `hpage`.
+pub fn collapse_set_pmd(c: &Ctx, h: HugePmd, hpage: FrameId) {
     let gen = c.world.generation(hpage);
     let huge = Entry::leaf(hpage, gen, EntryFlags::WRITE | EntryFlags::PAGE_PTE);
     smp_wmb();
@@ -179,7 +207,6 @@ pub fn collapse_huge_page(c: &Ctx, policy: &ArchPolicy, h: HugePmd, hpage: Frame
         PUBLISH,
         "collapse_huge_page (set_pmd_at)",
     );
-    true
 }
 
 /// 2014 `split_huge_page(head)` of a compound page with `tails` tail pages, mapped by one huge
