@@ -1,0 +1,317 @@
+//! Entry and field accesses: every load, store and exchange of a table entry or object field
+//! checks the frame is live (the interleaving-order use-after-free oracle), touches its loom
+//! shadow cell (the unordered-free oracle), records the trace step and the hazards it sets up;
+//! and the detach / lost-update bookkeeping of tables unlinked from the tree.
+
+use super::*;
+
+impl World {
+    /// Record that CPU `who` read `v` from entry `slot` of `t` (for the hazard witnesses).
+    pub(super) fn note_read(&self, who: Actor, t: FrameId, slot: usize, v: Entry) {
+        let Actor::Cpu(n) = who else { return };
+        let mut s = self.shadow();
+        let r = &mut s.frames[t.0].readers;
+        if !r.contains(&(n, slot)) {
+            r.push((n, slot));
+        }
+        let p = v.pfn().0;
+        if v.is_leaf() && p < self.frames.len() && self.frames[p].kind == FrameKind::Data {
+            let by = &mut s.frames[p].reached_by;
+            if !by.contains(&n) {
+                by.push(n);
+            }
+        }
+    }
+
+    /// `who` changed or freed something that the CPUs satisfying `read` had read: an
+    /// opportunity for hazard `h`, and the hazard itself if one of them is still walking.
+    pub(super) fn note_hazard(
+        s: &mut Shadow,
+        who: Actor,
+        h: Hazards,
+        read: impl Fn(usize) -> bool,
+    ) {
+        let others = (0..s.finished.len()).filter(|&n| Actor::Cpu(n) != who && read(n));
+        for n in others {
+            s.opportunities |= h;
+            if !s.finished[n] {
+                s.hazards |= h;
+            }
+        }
+    }
+
+    /// `who` rewrote entry `slot` of `t`: an entry-changed hazard if a walker read it.
+    pub(super) fn note_write(&self, who: Actor, t: FrameId, slot: usize) {
+        let mut s = self.shadow();
+        let readers = s.frames[t.0].readers.clone();
+        Self::note_hazard(&mut s, who, Hazards::ENTRY_CHANGED, |n| {
+            readers.contains(&(n, slot))
+        });
+    }
+
+    /// The oracle at every access to a frame (called right after the access's trace step): it
+    /// must not be freed (interleaving order), and, under loom, the access is recorded so that a
+    /// later unordered free is caught.
+    pub(crate) fn touch(&self, who: Actor, f: FrameId, access: &'static str, func: &'static str) {
+        let step = {
+            let s = self.shadow();
+            if let Some(freed) = &s.frames[f.0].freed {
+                let freed = freed.clone();
+                drop(s);
+                violation::raise(Violation::UseAfterFree {
+                    frame: self.frames[f.0].name.to_string(),
+                    by: who,
+                    access,
+                    func,
+                    freed,
+                    order: UafOrder::AfterFree,
+                });
+            }
+            trace::snapshot_len().saturating_sub(1)
+        };
+        self.frames[f.0].cell.access();
+        let mut s = self.shadow();
+        let acc = &mut s.frames[f.0].accesses;
+        acc.retain(|(a, _, _, _)| *a != who);
+        acc.push((who, func, step, access));
+    }
+
+    /// Load entry `slot` of table `t` (`READ_ONCE(*pXdp)` and friends): one scheduling point,
+    /// then the use-after-free oracle in the same step (DESIGN.md §2: the check must follow the
+    /// racy load with no scheduling point between).
+    pub fn load(
+        &self,
+        who: Actor,
+        t: FrameId,
+        slot: usize,
+        o: Ordering,
+        func: &'static str,
+    ) -> Entry {
+        self.check_is_table(who, t, slot, func);
+        let v = Entry(self.frames[t.0].slots[slot].load(o));
+        trace::record_access(
+            who,
+            func,
+            What::Read {
+                table: self.name(t),
+                slot,
+                value: self.show(v),
+            },
+            Some(EntryAccess {
+                entry: (t.0, slot),
+                write: false,
+                value: v.0,
+            }),
+        );
+        self.touch(who, t, "read", func);
+        self.note_read(who, t, slot, v);
+        if v == Entry::DEPOSIT_LINK {
+            violation::raise(Violation::Misread {
+                by: who,
+                func,
+                seen: format!("{}[{slot}] = {}", self.name(t), self.show(v)),
+                detail: "not an entry: the list_head pgtable_trans_huge_deposit wrote over the \
+                         first entries of the detached table, which reads as a present pte"
+                    .into(),
+            });
+        }
+        v
+    }
+
+    /// Load word `slot` of kernel object `o` ([`WorldBuilder::object`]), a plain value named
+    /// `field` in the trace (`vma->vm_sequence`, `vma->vm_flags`): one scheduling point, the
+    /// use-after-free oracle in the same step, and the reader noted for the hazards (an object
+    /// word holds no page-table entry, so it is never followed as one).
+    pub fn load_field(
+        &self,
+        who: Actor,
+        o: FrameId,
+        slot: usize,
+        field: &'static str,
+        ord: Ordering,
+        func: &'static str,
+    ) -> u64 {
+        self.check_is_table(who, o, slot, func);
+        let v = self.frames[o.0].slots[slot].load(ord);
+        self.record_field(who, o, slot, field, v, false, func);
+        self.touch(who, o, "read", func);
+        self.note_read(who, o, slot, Entry::NONE);
+        v
+    }
+
+    /// Store `v` to word `slot` of kernel object `o`, named `field` in the trace.
+    #[allow(clippy::too_many_arguments)]
+    pub fn store_field(
+        &self,
+        who: Actor,
+        o: FrameId,
+        slot: usize,
+        field: &'static str,
+        v: u64,
+        ord: Ordering,
+        func: &'static str,
+    ) {
+        self.check_is_table(who, o, slot, func);
+        self.frames[o.0].slots[slot].store(v, ord);
+        self.record_value(who, o, slot, Entry(v));
+        self.record_field(who, o, slot, field, v, true, func);
+        self.touch(who, o, "wrote", func);
+        self.note_write(who, o, slot);
+    }
+
+    /// The trace step of a field access (with its entry access, for stale-read marking).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn record_field(
+        &self,
+        who: Actor,
+        o: FrameId,
+        slot: usize,
+        field: &'static str,
+        value: u64,
+        write: bool,
+        func: &'static str,
+    ) {
+        trace::record_access(
+            who,
+            func,
+            What::Field {
+                object: self.name(o),
+                field,
+                value,
+                write,
+            },
+            Some(EntryAccess {
+                entry: (o.0, slot),
+                write,
+                value,
+            }),
+        );
+    }
+
+    /// Store to entry `slot` of table `t` (`WRITE_ONCE`, `set_pte_at`, `pmd_populate`, ...).
+    pub fn store(
+        &self,
+        who: Actor,
+        t: FrameId,
+        slot: usize,
+        e: Entry,
+        o: Ordering,
+        func: &'static str,
+    ) {
+        self.check_is_table(who, t, slot, func);
+        self.frames[t.0].slots[slot].store(e.0, o);
+        self.record_value(who, t, slot, e);
+        trace::record_access(
+            who,
+            func,
+            What::Write {
+                table: self.name(t),
+                slot,
+                value: self.show(e),
+            },
+            Some(EntryAccess {
+                entry: (t.0, slot),
+                write: true,
+                value: e.0,
+            }),
+        );
+        self.touch(who, t, "wrote", func);
+        self.note_write(who, t, slot);
+        self.check_detached(who, t, e, func);
+    }
+
+    /// Exchange entry `slot` of table `t` (`xchg`: `ptep_get_and_clear`,
+    /// `pmdp_huge_get_and_clear`); `full` adds `smp_mb()` on both sides (a fully ordered RMW).
+    pub fn exchange(
+        &self,
+        who: Actor,
+        t: FrameId,
+        slot: usize,
+        e: Entry,
+        full: bool,
+        func: &'static str,
+    ) -> Entry {
+        if full {
+            rt::fence(Ordering::SeqCst);
+        }
+        self.check_is_table(who, t, slot, func);
+        let old = Entry(self.frames[t.0].slots[slot].swap(e.0, Ordering::Relaxed));
+        self.record_value(who, t, slot, e);
+        if full {
+            rt::fence(Ordering::SeqCst);
+        }
+        trace::record_access(
+            who,
+            func,
+            What::Exchange {
+                table: self.name(t),
+                slot,
+                old: self.show(old),
+                new: self.show(e),
+            },
+            Some(EntryAccess {
+                entry: (t.0, slot),
+                write: true,
+                value: e.0,
+            }),
+        );
+        self.touch(who, t, "wrote", func);
+        self.note_write(who, t, slot);
+        self.check_detached(who, t, e, func);
+        old
+    }
+
+    pub(super) fn check_detached(&self, who: Actor, t: FrameId, e: Entry, func: &'static str) {
+        if !e.is_none() && self.shadow().frames[t.0].detached {
+            violation::raise(Violation::LostUpdate {
+                by: who,
+                func,
+                frame: self.name(t).to_string(),
+                what: self.show(e).to_string(),
+                why: "which was already detached from the tree".into(),
+            });
+        }
+    }
+
+    /// Mark a table as unlinked from the tree (after `pmd_clear` & co): a later non-empty
+    /// write into it is a lost update.
+    pub fn mark_detached(&self, t: FrameId) {
+        self.shadow().frames[t.0].detached = true;
+    }
+
+    /// A detached table handed out again without going through the page allocator (a
+    /// page-table cache: the old `quicklist`s, an arch's pte-fragment cache): to its new owner
+    /// it is a fresh table, so writes into it are not lost updates; a walker still inside it
+    /// from its old place sees whatever the new owner writes (no poison: nothing was freed).
+    pub fn reattach(&self, who: Actor, t: FrameId, func: &'static str) {
+        self.shadow().frames[t.0].detached = false;
+        trace::record(who, func, format!("{} handed out again", self.name(t)));
+    }
+
+    /// A remover that detaches a table it believes empty (`retract_page_tables`,
+    /// `collapse_pte_mapped_thp` after clearing its ptes, empty-table reclaim): mark it
+    /// detached, and report a live entry still in it (the value written last in interleaving
+    /// order, which the lock the remover holds makes the one it would see) as an update lost
+    /// with the table.
+    pub fn detach(&self, who: Actor, t: FrameId, func: &'static str) {
+        let live = {
+            let mut s = self.shadow();
+            s.frames[t.0].detached = true;
+            (0..self.slots(t)).find_map(|i| {
+                s.current
+                    .get(&(t.0, i))
+                    .filter(|(e, _)| !e.is_none() && *e != Entry::POISON)
+                    .map(|&(e, by)| (i, e, by))
+            })
+        };
+        if let Some((i, e, by)) = live {
+            violation::raise(Violation::EntryDiscarded {
+                by: who,
+                func,
+                frame: format!("{}[{i}]", self.name(t)),
+                what: self.show(e).to_string(),
+                installed_by: by.map_or("the initial state".into(), |a| a.to_string()),
+            });
+        }
+    }
+}

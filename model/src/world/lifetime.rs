@@ -1,0 +1,229 @@
+//! Frame lifetime: the free (the allocator's write of every entry word), a freed data page
+//! handed to another user, and the final-state leak oracle.
+
+use super::*;
+
+impl World {
+    /// Return a frame to the allocator (`free_page`, `__free_page`, `pte_free`,
+    /// `__tlb_remove_table`). Every earlier access must happen before this point.
+    ///
+    /// The free is an *access the explorers see* (DESIGN.md §2, "a free that is not an atomic
+    /// access is invisible to DPOR"): the allocator writes the page it gets back (poisoning or
+    /// zeroing with `init_on_free`, the free-list link, then the next owner's `clear_page`), so
+    /// the free stores [`Entry::POISON`] into every entry word of a table frame. Each store is a
+    /// scheduling point that conflicts with every load and store of that word, so loom's DPOR
+    /// and shuttle both try "free, then the walker's access" wherever the two are not ordered,
+    /// and the interleaving-order oracle in [`World::load`] reports it. The frame counts as freed
+    /// from the first of those stores on (same step). A data page has no entry words: its free is
+    /// the `put_page` that dropped the refcount to zero, itself an RMW that conflicts with every
+    /// `get_page_unless_zero`, and a stale pin is caught by the pin oracle's generation check.
+    pub fn free(&self, who: Actor, f: FrameId, func: &'static str) {
+        {
+            let s = self.shadow();
+            if let Some(prev) = &s.frames[f.0].freed {
+                let prev = prev.clone();
+                drop(s);
+                violation::raise(Violation::DoubleFree {
+                    frame: self.name(f).to_string(),
+                    by: who,
+                    func,
+                    freed: prev,
+                });
+            }
+        }
+        let slots = &self.frames[f.0].slots;
+        match slots.first() {
+            None => self.mark_freed(who, f, func),
+            Some(first) => {
+                first.store(Entry::POISON.0, Ordering::Relaxed);
+                self.mark_freed(who, f, func);
+                for s in &slots[1..] {
+                    s.store(Entry::POISON.0, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// The bookkeeping of a free, in the step of the allocator's first write: the trace step,
+    /// the causality check of earlier accesses (loom), the shadow state.
+    pub(super) fn mark_freed(&self, who: Actor, f: FrameId, func: &'static str) {
+        let step = trace::record(who, func, What::Free(self.name(f)));
+        let here = FreedAt {
+            by: who,
+            func,
+            step,
+        };
+        let pending = {
+            let s = self.shadow();
+            s.frames[f.0]
+                .accesses
+                .iter()
+                .rev()
+                .find(|(a, _, _, _)| *a != who)
+                .map(|&(a, afunc, _, access)| Violation::UseAfterFree {
+                    frame: self.name(f).to_string(),
+                    by: a,
+                    access,
+                    func: afunc,
+                    freed: here.clone(),
+                    order: UafOrder::NotOrderedBeforeFree,
+                })
+        };
+        violation::set_pending_causality(pending);
+        self.frames[f.0].cell.free();
+        violation::set_pending_causality(None);
+        let mut s = self.shadow();
+        let (readers, reached) = (
+            s.frames[f.0].readers.clone(),
+            s.frames[f.0].reached_by.clone(),
+        );
+        Self::note_hazard(&mut s, who, Hazards::TABLE_FREED, |n| {
+            readers.iter().any(|&(r, _)| r == n)
+        });
+        Self::note_hazard(&mut s, who, Hazards::PAGE_FREED, |n| reached.contains(&n));
+        let fs = &mut s.frames[f.0];
+        fs.freed = Some(here.clone());
+        fs.last_freed = Some(here);
+        fs.generation = fs.generation.wrapping_add(1);
+    }
+
+    /// The page allocator hands a freed data page to someone outside the scenario (the
+    /// common case on a busy machine: the per-CPU free list is reused at once).
+    ///
+    /// The allocator orders the allocation after the free (zone lock, per-cpu lists); the model
+    /// gets that edge from the refcount itself: `set_page_count(page, 1)` is done as a
+    /// compare-exchange from 0 with acquire, reading the releasing put that freed the page.
+    /// No shadow-cell write: walkers never read a data page's contents, only its refcount.
+    pub fn reuse(&self, who: Actor, f: FrameId, func: &'static str) {
+        assert!(self.is_freed(f), "reuse of a live frame");
+        let r = self.frames[f.0].page().refcount.compare_exchange(
+            0,
+            1,
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        );
+        if let Err(c) = r {
+            trace::record(
+                who,
+                func,
+                format!("{} not reallocated: refcount {c}", self.name(f)),
+            );
+            return;
+        }
+        {
+            let mut s = self.shadow();
+            let fs = &mut s.frames[f.0];
+            fs.freed = None;
+            fs.reused = true;
+            fs.accesses.clear();
+            fs.reached_by.clear();
+        }
+        trace::record(
+            who,
+            func,
+            format!("{} reallocated to another user (refcount 1)", self.name(f)),
+        );
+    }
+
+    /// Entries of table `t` as now seen by the finishing thread (final-state oracles only).
+    pub fn final_entry(&self, t: FrameId, slot: usize) -> Entry {
+        Entry(self.frames[t.0].slots[slot].load(Ordering::Acquire))
+    }
+
+    pub fn slots(&self, t: FrameId) -> usize {
+        self.frames[t.0].slots.len()
+    }
+
+    /// The end-of-execution oracle: every table frame is either freed or reachable from a
+    /// root; every data page's refcount equals its mappings plus the pins still held plus one
+    /// for a reuse by another user; a page whose count is zero has been freed.
+    ///
+    /// An execution can break several of these at once (a tail page freed while still mapped
+    /// *and* a head reference leaked); the most severe is reported, naming its frame: a table
+    /// freed but still linked, then a page freed while still mapped, then a leak.
+    pub fn check_no_leak(&self, roots: &[FrameId]) {
+        let mut reachable = vec![false; self.frames.len()];
+        let mut mapcount = vec![0u64; self.frames.len()];
+        let mut stack: Vec<FrameId> = roots.to_vec();
+        while let Some(t) = stack.pop() {
+            if reachable[t.0] {
+                continue;
+            }
+            reachable[t.0] = true;
+            for i in 0..self.slots(t) {
+                if self.frames[t.0].fields & (1 << i) != 0 {
+                    continue;
+                }
+                let e = self.final_entry(t, i);
+                if e.is_table() {
+                    stack.push(e.pfn());
+                } else if e.is_leaf() && e.pfn().0 < self.frames.len() {
+                    mapcount[e.pfn().0] += 1;
+                }
+            }
+        }
+        // (severity: lower is worse, violation)
+        let mut found: Vec<(u8, Violation)> = Vec::new();
+        let s = self.shadow();
+        for (i, f) in self.frames.iter().enumerate() {
+            let fs = &s.frames[i];
+            match f.kind {
+                FrameKind::Table(_) | FrameKind::Object => {
+                    if fs.freed.is_none() && !reachable[i] {
+                        found.push((
+                            2,
+                            Violation::Leak {
+                                detail: format!("{} is neither freed nor reachable", f.name),
+                            },
+                        ));
+                    }
+                    if let (Some(freed), true) = (&fs.freed, reachable[i]) {
+                        found.push((
+                            0,
+                            Violation::FreedWhileMapped {
+                                frame: f.name.to_string(),
+                                what: "still linked in the tree".into(),
+                                freed: freed.clone(),
+                            },
+                        ));
+                    }
+                }
+                FrameKind::Data => {
+                    let pins = s.pins.iter().filter(|(_, p)| p.0 == i).count() as u64;
+                    let want = mapcount[i] + pins + u64::from(fs.reused);
+                    let have = f.page().refcount.load(Ordering::Acquire);
+                    match (&fs.freed, mapcount[i]) {
+                        (Some(freed), m) if m > 0 => found.push((
+                            1,
+                            Violation::FreedWhileMapped {
+                                frame: f.name.to_string(),
+                                what: format!("still mapped by {m} entr{}", if m == 1 { "y" } else { "ies" }),
+                                freed: freed.clone(),
+                            },
+                        )),
+                        _ if have != want => found.push((
+                            2,
+                            Violation::Leak {
+                                detail: format!(
+                                    "{} has refcount {have}, expected {want} ({} mappings, {pins} pins, {} other user)",
+                                    f.name, mapcount[i], u64::from(fs.reused)
+                                ),
+                            },
+                        )),
+                        (None, _) if have == 0 => found.push((
+                            2,
+                            Violation::Leak {
+                                detail: format!("{} has refcount 0 but was never freed", f.name),
+                            },
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        drop(s);
+        if let Some((_, v)) = found.into_iter().min_by_key(|(rank, _)| *rank) {
+            violation::raise(v);
+        }
+    }
+}

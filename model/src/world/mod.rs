@@ -1,0 +1,229 @@
+//! One execution's machine: the frame pool, the CPUs' interrupt and RCU state, and the
+//! bookkeeping the oracles read.
+//!
+//! A scenario builds a [`World`] inside the explorer's closure (loom and shuttle objects only
+//! exist inside an execution) with [`WorldBuilder`], then runs one program per CPU against it
+//! through a [`Ctx`]. Shared, explorer-tracked state is the frames' entry words and refcounts,
+//! the per-CPU irq and RCU locks, and whatever locks a scenario adds. Everything else (names,
+//! who freed what, costs, data choices) lives in [`Shadow`], plain memory read and written in
+//! interleaving order, which costs no scheduling point.
+//!
+//! | file | concept |
+//! |---|---|
+//! | `mod.rs` | [`World`]: the frames, CPU state, guards, data choices and costs of one execution |
+//! | [`frame`] | what a frame is: level, kind, physical address |
+//! | [`builder`] | [`WorldBuilder`]: the initial state |
+//! | `access` | entry and field accesses with their oracles; detach and lost updates |
+//! | `lifetime` | the free, the reuse of a freed page, the leak oracle |
+//! | `shadow` | [`Shadow`]: the bookkeeping outside tracked state |
+//! | [`choice`] | data choices ([`Choice`]) |
+//! | [`cost`] | the protocol cost ([`Cost`]) |
+//! | [`ctx`] | a CPU's [`Ctx`] and [`run_cpus`] |
+
+use crate::entry::{Entry, FrameId};
+use crate::guards::Guards;
+use crate::hazard::Hazards;
+use crate::name::{FrameName, Shown};
+use crate::rt::{self, Atomic, Ordering, RawLock, ShadowCell};
+use crate::trace::{self, Actor, EntryAccess, What};
+use crate::violation::{self, FreedAt, UafOrder, Violation};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+mod access;
+pub mod builder;
+pub mod choice;
+pub mod cost;
+pub mod ctx;
+pub mod frame;
+mod lifetime;
+mod shadow;
+
+pub use builder::WorldBuilder;
+pub use choice::{Choice, Choices, Picked};
+pub use cost::Cost;
+pub use ctx::{run_cpus, Ctx, Program};
+use frame::FrameSpec;
+pub(crate) use frame::PageWords;
+pub use frame::{Frame, FrameKind, Level, Phys};
+use shadow::FrameShadow;
+pub use shadow::{CpuState, Shadow};
+
+/// The machine of one execution.
+pub struct World {
+    pub frames: Vec<Frame>,
+    pub cpus: Vec<CpuState>,
+    /// The guards switched on for this run.
+    pub guards: Guards,
+    /// The guards the scenario declares: a kernel path that asks about another one is a
+    /// model error (it would silently run with that guard off).
+    declared: Guards,
+    /// Per CPU: in `mm_cpumask(mm)` of the scenario's mm ([`crate::ipi::IpiTargets`]).
+    mm_cpumask: Vec<bool>,
+    reuse: bool,
+    /// Some frame lies above 4 GiB ([`Phys`]): only then can a split read be torn.
+    split_phys: bool,
+    shadow: Mutex<Shadow>,
+}
+
+impl World {
+    /// The bookkeeping (never blocks: one model thread runs at a time).
+    pub fn shadow(&self) -> MutexGuard<'_, Shadow> {
+        self.shadow.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn name(&self, f: FrameId) -> FrameName {
+        self.frames[f.0].name
+    }
+
+    /// A readable rendering of an entry value: `none`, `->PT#2`, `page A [W]` (formatted
+    /// when displayed).
+    pub fn show(&self, e: Entry) -> Shown {
+        let special = e.is_none()
+            || e == Entry::POISON
+            || e == Entry::DEPOSIT_LINK
+            || e == Entry::DEPOSIT_LINK_LE;
+        Shown {
+            entry: e,
+            target: if special {
+                None
+            } else {
+                self.frames.get(e.pfn().0).map(|f| f.name)
+            },
+        }
+    }
+
+    /// The two 32-bit words of `e` as a PAE entry: the flag bits and the low page-frame bits,
+    /// and the page-frame bits above 4 GiB ([`Phys`]). An entry that points at no frame of the
+    /// pool (none, poison, a deposit link) is split as the raw value.
+    pub fn halves(&self, e: Entry) -> (u64, u64) {
+        match self.frames.get(e.pfn().0) {
+            Some(f) if !e.is_none() && e != Entry::POISON && e != Entry::DEPOSIT_LINK => (
+                (e.0 & 0xfff) | ((f.phys.low as u64) << 12),
+                f.phys.high as u64,
+            ),
+            _ => (e.0 & 0xffff_ffff, e.0 >> 32),
+        }
+    }
+
+    /// Can a read of an entry in two halves return a value no entry held? Only if some frame
+    /// lies above 4 GiB ([`WorldBuilder::above_4g`]); otherwise a split read returns the value
+    /// of its first load, and one load models it.
+    pub fn split_phys(&self) -> bool {
+        self.split_phys
+    }
+
+    /// Is CPU `cpu` in the mm's `mm_cpumask`?
+    pub fn in_mm_cpumask(&self, cpu: usize) -> bool {
+        self.mm_cpumask.get(cpu).copied().unwrap_or(false)
+    }
+
+    /// See [`WorldBuilder::reuse_freed_pages`].
+    pub fn reuses_freed_pages(&self) -> bool {
+        self.reuse
+    }
+
+    /// Is this guard switched on for the run? Kernel paths ask this for the steps a variant
+    /// can switch off; asking about a guard the scenario does not declare is a model error
+    /// (DESIGN.md §7: a scenario that forgets a guard would run a different kernel).
+    pub fn guard(&self, g: Guards) -> bool {
+        if !self.declared.contains(g) {
+            panic!(
+                "model error: a kernel path reads guard `{}`, which the scenario does not declare \
+                 (add its GuardDoc, or the path runs with the step switched off)",
+                g.names().join("`, `")
+            );
+        }
+        self.shadow().guards_read |= g;
+        self.guards.contains(g)
+    }
+
+    /// A CPU finished its program: it holds no pointer into the tables any more.
+    pub(crate) fn cpu_finished(&self, cpu: usize) {
+        if let Some(f) = self.shadow().finished.get_mut(cpu) {
+            *f = true;
+        }
+    }
+
+    /// The alternative of choice point `c` in this run (see [`Choice`]).
+    pub fn pick(&self, c: Choice) -> usize {
+        self.shadow().choices.pick(c)
+    }
+
+    /// A two-way choice point: `true` for its second alternative.
+    pub fn choose(&self, c: Choice) -> bool {
+        self.pick(c) != 0
+    }
+
+    /// Current generation of a data page (bumped when it is freed).
+    pub fn generation(&self, f: FrameId) -> u8 {
+        self.shadow().frames[f.0].generation
+    }
+
+    pub fn is_freed(&self, f: FrameId) -> bool {
+        self.shadow().frames[f.0].freed.is_some()
+    }
+
+    /// The most recent free of `f`, even if the frame was reused since.
+    pub fn last_freed_at(&self, f: FrameId) -> Option<FreedAt> {
+        self.shadow().frames[f.0].last_freed.clone()
+    }
+
+    /// Add to the execution's protocol cost.
+    pub fn cost(&self, f: impl FnOnce(&mut Cost)) {
+        f(&mut self.shadow().cost);
+    }
+
+    /// Keep a model thread to join at the end (RCU callback runners).
+    pub(crate) fn adopt(&self, h: rt::JoinHandle) {
+        self.shadow().threads.push(h);
+    }
+
+    pub(crate) fn next_rcu_batch(&self) -> usize {
+        let mut s = self.shadow();
+        s.rcu_batches += 1;
+        s.rcu_batches - 1
+    }
+
+    pub(crate) fn depth(&self, cpu: usize, rcu: bool) -> u32 {
+        let s = self.shadow();
+        if rcu {
+            s.rcu_depth[cpu]
+        } else {
+            s.irq_depth[cpu]
+        }
+    }
+
+    pub(crate) fn set_depth(&self, cpu: usize, rcu: bool, d: u32) {
+        let mut s = self.shadow();
+        if rcu {
+            s.rcu_depth[cpu] = d
+        } else {
+            s.irq_depth[cpu] = d
+        }
+    }
+
+    /// Join every model thread spawned during the execution (callback runners, which may
+    /// spawn no further threads themselves).
+    pub fn join_all(&self) {
+        loop {
+            let h = self.shadow().threads.pop();
+            match h {
+                Some(h) => h.join(),
+                None => break,
+            }
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let s = self.shadow();
+        crate::exec::finished(
+            s.cost,
+            &s.choices.met,
+            s.hazards,
+            s.opportunities,
+            s.guards_read,
+        );
+    }
+}
