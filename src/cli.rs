@@ -95,6 +95,13 @@ impl ExploreArgs {
     }
 }
 
+/// How `explain` prints a counterexample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Mermaid,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// List scenarios (with their CPUs, guards and variants), arch policies and guards.
@@ -129,6 +136,27 @@ enum Cmd {
         /// Print every trace cell whole (by default cells are cut at 76 characters).
         #[arg(long)]
         wide: bool,
+        /// `text` (the per-CPU table) or `mermaid` (a pull-request comment with a
+        /// `sequenceDiagram` of the counterexample).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Write a self-contained HTML report (the matrix coloured by verdict with each cell's
+    /// coverage, and a lane diagram of every counterexample) for the selected cells.
+    Report {
+        /// Only this scenario.
+        scenario: Option<String>,
+        /// Only this arch policy.
+        #[arg(long)]
+        arch: Option<String>,
+        /// Only this variant.
+        #[arg(long)]
+        variant: Option<String>,
+        #[command(flatten)]
+        explore: ExploreArgs,
+        /// The folder to write `index.html` into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        html: std::path::PathBuf,
     },
     /// Switch each guard off (alone, then in pairs) and report whether the checker catches it.
     Necessity {
@@ -293,13 +321,51 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
             cell,
             explore,
             wide,
+            format,
         } => {
             let cell = reg.cell(&cell)?;
             let cfg = explore.config();
             let exp = reg.expectations()?;
             let rows = report::run_cells(&[cell], &cfg, &exp)?;
-            print!("{}", report::explain_opts(&rows[0], wide));
+            match format {
+                Format::Text => print!("{}", report::explain_opts(&rows[0], wide)),
+                Format::Mermaid => match crate::mermaid::comment(&rows[0]) {
+                    Some(c) => print!("{c}"),
+                    None => println!(
+                        "{}: no counterexample ({}: {})",
+                        rows[0].cell.id(),
+                        rows[0].verdict(),
+                        rows[0].outcome.coverage()
+                    ),
+                },
+            }
             Ok(rows[0].matches())
+        }
+        Cmd::Report {
+            scenario,
+            arch,
+            variant,
+            explore,
+            html,
+        } => {
+            let cells = select(reg, scenario, arch, variant)?;
+            let exp = reg.expectations()?;
+            let rows = report::run_cells(&cells, &explore.config(), &exp)?;
+            std::fs::create_dir_all(&html)
+                .map_err(|e| CliError::Usage(format!("cannot create {}: {e}", html.display())))?;
+            let path = html.join("index.html");
+            std::fs::write(&path, crate::html::page(&rows))
+                .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))?;
+            let bad = rows.iter().filter(|r| !r.matches()).count();
+            let found = rows.iter().filter(|r| r.outcome.finding.is_some()).count();
+            println!(
+                "{}: {} cells, {} counterexamples drawn, {} differ from the expectations",
+                path.display(),
+                rows.len(),
+                found,
+                bad
+            );
+            Ok(bad == 0)
         }
         Cmd::Necessity {
             scenario,

@@ -4,14 +4,11 @@
 //!
 //! The project's gate binaries (`tests/gate_loom.rs`, `tests/gate_shuttle.rs`) are these
 //! functions on [`crate::registry::builtin`]; a user's crate gets the same gate for its own
-//! cells with a test file like
+//! cells with a test file (`harness = false` in its Cargo.toml) whose `main` is
 //!
 //! ```no_run
-//! // tests/gate.rs, with `harness = false` in Cargo.toml
-//! fn main() {
-//!     let registry = ptcheck::registry::Registry::builtin(); // plus the user's scenarios...
-//!     ptcheck::gate::main(registry.leak(), &[ptcheck::gate::Gate::Loom, ptcheck::gate::Gate::Pct]);
-//! }
+//! let registry = ptcheck::registry::Registry::builtin(); // plus the user's scenarios...
+//! ptcheck::gate::main(registry.leak(), &[ptcheck::gate::Gate::Loom, ptcheck::gate::Gate::Pct]);
 //! ```
 
 use crate::expected::{Expect, Expectations};

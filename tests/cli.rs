@@ -509,3 +509,52 @@ fn list_json_spells_knobs_as_policy_files_do() {
         .iter()
         .any(|k| k["name"] == "deposit" && k["values"][0] == "struct-page"));
 }
+
+#[test]
+fn report_writes_one_self_contained_page_and_explain_prints_mermaid() {
+    let dir = std::env::temp_dir().join(format!("ptcheck-report-{}", std::process::id()));
+    let d = dir.to_str().expect("utf-8 path");
+    let (code, out, err) = ptcheck(&["report", "gup-fast-vs-munmap", "--arch", "x86", "--html", d]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("7 cells, 2 counterexamples drawn, 0 differ"),
+        "{out}"
+    );
+    let page = std::fs::read_to_string(dir.join("index.html")).expect("index.html");
+    assert!(page.contains("<svg") && page.contains("gup-fast-vs-munmap/x86/no-irq-off"));
+    // No network: the only URL is the SVG namespace, which is a name, not a fetch.
+    let urls = page.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    assert!(
+        !urls.contains("http://") && !urls.contains("https://"),
+        "no network"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, out, _) = ptcheck(&[
+        "explain",
+        "gup-fast-vs-munmap/arm64-rfc-v4/correct",
+        "--format",
+        "mermaid",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("```mermaid\nsequenceDiagram\n"), "{out}");
+    assert!(out.contains("VIOLATION"), "{out}");
+    let (code, out, _) = ptcheck(&[
+        "explain",
+        "gup-fast-vs-munmap/x86/correct",
+        "--format",
+        "mermaid",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("no counterexample (safe"), "{out}");
+    let (code, _, err) = ptcheck(&[
+        "explain",
+        "gup-fast-vs-munmap/x86/correct",
+        "--format",
+        "svg",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("invalid value 'svg'") && !err.contains("panicked"),
+        "{err}"
+    );
+}

@@ -11,6 +11,7 @@
 //! sender's earlier writes happen before the target's next irq-off section, and the target's
 //! reads inside its last section happen before the sender returns.
 
+use crate::trace::SyncStep;
 use crate::world::Ctx;
 
 /// A per-CPU section that others wait for: interrupts off, or an RCU read-side section.
@@ -22,7 +23,7 @@ pub(crate) enum Section {
 
 impl Ctx {
     /// Enter a section (nesting counted; only the outermost takes the CPU's lock).
-    pub(crate) fn enter(&self, s: Section, func: &'static str, what: &'static str) {
+    pub(crate) fn enter(&self, s: Section, func: &'static str, what: SyncStep) {
         let cpu = self.cpu_id();
         let rcu = s == Section::RcuRead;
         let d = self.world.depth(cpu, rcu);
@@ -35,7 +36,7 @@ impl Ctx {
     }
 
     /// Leave a section entered with [`Ctx::enter`].
-    pub(crate) fn exit(&self, s: Section, func: &'static str, what: &'static str) {
+    pub(crate) fn exit(&self, s: Section, func: &'static str, what: SyncStep) {
         let cpu = self.cpu_id();
         let rcu = s == Section::RcuRead;
         let d = self.world.depth(cpu, rcu);
@@ -50,11 +51,11 @@ impl Ctx {
 
     /// `local_irq_disable` / `local_irq_save`.
     pub fn local_irq_disable(&self, func: &'static str) {
-        self.enter(Section::IrqOff, func, "local_irq_save: interrupts off");
+        self.enter(Section::IrqOff, func, SyncStep::IrqOff);
     }
 
     /// `local_irq_enable` / `local_irq_restore`.
     pub fn local_irq_enable(&self, func: &'static str) {
-        self.exit(Section::IrqOff, func, "local_irq_restore: interrupts on");
+        self.exit(Section::IrqOff, func, SyncStep::IrqOn);
     }
 }

@@ -13,6 +13,7 @@
 //! Calling it with interrupts off is a kernel bug (it can deadlock against another sender), and
 //! the model reports the deadlock when two CPUs do so.
 
+use crate::trace::SyncStep;
 use crate::world::Ctx;
 
 /// Which CPUs an IPI interrupts (and waits for).
@@ -48,7 +49,12 @@ impl Ctx {
     pub fn ipi_many(&self, targets: &[usize], why: &'static str) {
         let me = self.cpu_id();
         let others: Vec<usize> = targets.iter().copied().filter(|&c| c != me).collect();
-        self.note(why, format!("IPI -> {} (wait)", cpu_list(&others)));
+        self.note(
+            why,
+            SyncStep::IpiSent {
+                targets: others.clone(),
+            },
+        );
         for &t in &others {
             crate::trace::waiting(
                 self.actor,
@@ -64,7 +70,7 @@ impl Ctx {
             c.ipis += 1;
             c.cpus_interrupted += others.len() as u32;
         });
-        self.note(why, "IPI answered by all");
+        self.note(why, SyncStep::IpiAnswered);
     }
 
     /// `smp_call_function(handler, NULL, wait=1)`: every other online CPU.
@@ -72,11 +78,4 @@ impl Ctx {
         let all: Vec<usize> = (0..self.world.cpus.len()).collect();
         self.ipi_many(&all, why);
     }
-}
-
-fn cpu_list(cpus: &[usize]) -> String {
-    cpus.iter()
-        .map(|c| format!("CPU{c}"))
-        .collect::<Vec<_>>()
-        .join(",")
 }

@@ -51,6 +51,6 @@ pub use history::Meaning;
 pub use ipi::IpiTargets;
 pub use name::{FrameName, Shown};
 pub use rcu::RcuFlavour;
-pub use trace::{Actor, EntryAccess, Event, What};
+pub use trace::{Actor, EntryAccess, Event, SyncStep, What};
 pub use violation::{Violation, ViolationKind};
 pub use world::{run_cpus, Choice, Cost, Ctx, Level, Picked, Program, World, WorldBuilder};

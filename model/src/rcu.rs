@@ -19,7 +19,7 @@
 
 use crate::cpu::Section;
 use crate::rt;
-use crate::trace::Actor;
+use crate::trace::{Actor, SyncStep};
 use crate::world::Ctx;
 
 /// Which read-side sections a grace period waits for.
@@ -54,12 +54,12 @@ impl RcuFlavour {
 impl Ctx {
     /// `rcu_read_lock()` (nests).
     pub fn rcu_read_lock(&self, func: &'static str) {
-        self.enter(Section::RcuRead, func, "rcu_read_lock");
+        self.enter(Section::RcuRead, func, SyncStep::RcuReadLock);
     }
 
     /// `rcu_read_unlock()`.
     pub fn rcu_read_unlock(&self, func: &'static str) {
-        self.exit(Section::RcuRead, func, "rcu_read_unlock");
+        self.exit(Section::RcuRead, func, SyncStep::RcuReadUnlock);
     }
 
     /// Wait for a grace period of `flavour` on every CPU but the caller's own.
@@ -109,10 +109,15 @@ impl Ctx {
                 });
             }
         }
-        self.note(func, format!("synchronize_rcu [{}]: wait", flavour.name()));
+        self.note(
+            func,
+            SyncStep::SynchronizeRcu {
+                flavour: flavour.name(),
+            },
+        );
         self.wait_grace_period(flavour);
         self.world.cost(|c| c.grace_periods += 1);
-        self.note(func, "grace period over");
+        self.note(func, SyncStep::GracePeriodOver);
     }
 
     /// `call_rcu(head, cb)`: run `cb` after a grace period of `flavour`, on a callback runner
@@ -148,11 +153,18 @@ impl Ctx {
             actor: Actor::RcuCallback(n),
             world: self.world.clone(),
         };
-        self.note(func, format!("{how} -> {cb_name} (rcu-cb{n})"));
+        self.note(
+            func,
+            SyncStep::Deferred {
+                how,
+                callback: cb_name,
+                batch: n,
+            },
+        );
         self.world.cost(|c| c.grace_periods += 1);
         let h = rt::spawn(move || {
             wait(&runner);
-            runner.note(cb_name, "grace period over");
+            runner.note(cb_name, SyncStep::GracePeriodOver);
             cb(&runner);
         });
         self.world.adopt(h);

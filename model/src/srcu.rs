@@ -11,7 +11,7 @@
 //! release/acquire argument). Only scenarios that make a domain pay for its model objects.
 
 use crate::rt::RawLock;
-use crate::trace::Actor;
+use crate::trace::{Actor, SyncStep};
 use crate::world::Ctx;
 use std::sync::Mutex;
 
@@ -58,13 +58,13 @@ impl Ctx {
         if outer {
             s.readers[n].lock();
         }
-        self.note(func, format!("srcu_read_lock({})", s.name));
+        self.note(func, SyncStep::SrcuReadLock(s.name));
     }
 
     /// `srcu_read_unlock(&s, idx)`.
     pub fn srcu_read_unlock(&self, s: &Srcu, func: &'static str) {
         let n = self.srcu_cpu("srcu_read_unlock");
-        self.note(func, format!("srcu_read_unlock({})", s.name));
+        self.note(func, SyncStep::SrcuReadUnlock(s.name));
         let outer = {
             let mut d = s.depth();
             assert!(d[n] > 0, "srcu_read_unlock without srcu_read_lock");
@@ -110,10 +110,10 @@ impl Ctx {
                 });
             }
         }
-        self.note(func, format!("synchronize_srcu({}): wait", s.name));
+        self.note(func, SyncStep::SynchronizeSrcu { domain: s.name });
         self.wait_srcu_grace_period(s);
         self.world.cost(|c| c.grace_periods += 1);
-        self.note(func, "grace period over");
+        self.note(func, SyncStep::GracePeriodOver);
     }
 
     /// `call_srcu(&s, head, cb)`: run `cb` after a grace period of `s`, on a callback runner

@@ -87,6 +87,80 @@ pub enum What {
         value: u64,
         write: bool,
     },
+    /// A step of the synchronisation machinery (interrupts, IPIs, RCU, SRCU), typed so that
+    /// reports can draw it (sections, arrows, grace periods) without parsing its text.
+    Sync(SyncStep),
+}
+
+/// The synchronisation steps a report draws: irq-off and read-side sections, IPIs and their
+/// answers, grace periods, deferred callbacks. Each prints exactly the text the step had
+/// before it was typed (counterexamples and their snapshots do not change).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncStep {
+    /// `local_irq_save: interrupts off` (the outermost section only).
+    IrqOff,
+    /// `local_irq_restore: interrupts on` (the outermost section only).
+    IrqOn,
+    /// `rcu_read_lock` (the outermost section only).
+    RcuReadLock,
+    /// `rcu_read_unlock` (the outermost section only).
+    RcuReadUnlock,
+    /// `srcu_read_lock(domain)`.
+    SrcuReadLock(&'static str),
+    /// `srcu_read_unlock(domain)`.
+    SrcuReadUnlock(&'static str),
+    /// `IPI -> CPU1,CPU2 (wait)`: the sender interrupts these CPUs and waits for each.
+    IpiSent { targets: Vec<usize> },
+    /// `IPI answered by all`: the sender's last [`SyncStep::IpiSent`] is complete.
+    IpiAnswered,
+    /// `synchronize_rcu [flavour]: wait`: a grace period starts; the same actor's next
+    /// [`SyncStep::GracePeriodOver`] ends it.
+    SynchronizeRcu { flavour: &'static str },
+    /// `synchronize_srcu(domain): wait`, as [`SyncStep::SynchronizeRcu`].
+    SynchronizeSrcu { domain: &'static str },
+    /// `grace period over`: on a CPU, the end of its `synchronize_*`; as the first step of an
+    /// RCU callback runner, the end of the grace period its [`SyncStep::Deferred`] waited for.
+    GracePeriodOver,
+    /// `call_rcu [flavour] -> cb (rcu-cbN)` / `call_srcu(domain) -> cb (rcu-cbN)`: `callback`
+    /// runs on the actor `RcuCallback(batch)` after a grace period.
+    Deferred {
+        /// The queueing call as printed (`call_rcu [rcu (consolidated)]`).
+        how: String,
+        callback: &'static str,
+        batch: usize,
+    },
+}
+
+impl fmt::Display for SyncStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncStep::IrqOff => f.write_str("local_irq_save: interrupts off"),
+            SyncStep::IrqOn => f.write_str("local_irq_restore: interrupts on"),
+            SyncStep::RcuReadLock => f.write_str("rcu_read_lock"),
+            SyncStep::RcuReadUnlock => f.write_str("rcu_read_unlock"),
+            SyncStep::SrcuReadLock(d) => write!(f, "srcu_read_lock({d})"),
+            SyncStep::SrcuReadUnlock(d) => write!(f, "srcu_read_unlock({d})"),
+            SyncStep::IpiSent { targets } => {
+                f.write_str("IPI -> ")?;
+                for (i, t) in targets.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "CPU{t}")?;
+                }
+                f.write_str(" (wait)")
+            }
+            SyncStep::IpiAnswered => f.write_str("IPI answered by all"),
+            SyncStep::SynchronizeRcu { flavour } => write!(f, "synchronize_rcu [{flavour}]: wait"),
+            SyncStep::SynchronizeSrcu { domain } => write!(f, "synchronize_srcu({domain}): wait"),
+            SyncStep::GracePeriodOver => f.write_str("grace period over"),
+            SyncStep::Deferred {
+                how,
+                callback,
+                batch,
+            } => write!(f, "{how} -> {callback} (rcu-cb{batch})"),
+        }
+    }
 }
 
 impl fmt::Display for What {
@@ -118,6 +192,23 @@ impl fmt::Display for What {
                 value,
                 write: true,
             } => write!(f, "{object}->{field} := {value}"),
+            What::Sync(s) => s.fmt(f),
+        }
+    }
+}
+
+impl From<SyncStep> for What {
+    fn from(s: SyncStep) -> Self {
+        What::Sync(s)
+    }
+}
+
+impl Event {
+    /// The step's synchronisation meaning, if it is one ([`SyncStep`]).
+    pub fn sync(&self) -> Option<&SyncStep> {
+        match &self.what {
+            What::Sync(s) => Some(s),
+            _ => None,
         }
     }
 }
@@ -212,4 +303,59 @@ pub fn snapshot() -> Vec<Event> {
 /// Number of steps so far (the index the next step will get).
 pub fn snapshot_len() -> usize {
     LOG.with(|l| l.borrow().len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The typed steps print exactly the text they had as strings (counterexamples and their
+    /// snapshots must not change).
+    #[test]
+    fn sync_steps_print_as_before() {
+        let cases = [
+            (SyncStep::IrqOff, "local_irq_save: interrupts off"),
+            (SyncStep::IrqOn, "local_irq_restore: interrupts on"),
+            (SyncStep::RcuReadLock, "rcu_read_lock"),
+            (SyncStep::RcuReadUnlock, "rcu_read_unlock"),
+            (
+                SyncStep::SrcuReadLock("vma_srcu"),
+                "srcu_read_lock(vma_srcu)",
+            ),
+            (
+                SyncStep::SrcuReadUnlock("vma_srcu"),
+                "srcu_read_unlock(vma_srcu)",
+            ),
+            (
+                SyncStep::IpiSent {
+                    targets: vec![0, 2],
+                },
+                "IPI -> CPU0,CPU2 (wait)",
+            ),
+            (SyncStep::IpiSent { targets: vec![] }, "IPI ->  (wait)"),
+            (SyncStep::IpiAnswered, "IPI answered by all"),
+            (
+                SyncStep::SynchronizeRcu {
+                    flavour: "rcu-sched",
+                },
+                "synchronize_rcu [rcu-sched]: wait",
+            ),
+            (
+                SyncStep::SynchronizeSrcu { domain: "vma_srcu" },
+                "synchronize_srcu(vma_srcu): wait",
+            ),
+            (SyncStep::GracePeriodOver, "grace period over"),
+            (
+                SyncStep::Deferred {
+                    how: "call_rcu [rcu (consolidated)]".into(),
+                    callback: "pte_free_now",
+                    batch: 1,
+                },
+                "call_rcu [rcu (consolidated)] -> pte_free_now (rcu-cb1)",
+            ),
+        ];
+        for (step, text) in cases {
+            assert_eq!(What::from(step).to_string(), text);
+        }
+    }
 }
