@@ -15,7 +15,7 @@ fn main() {
         move || {
             let cell = Cell::parse("gup-fast-vs-munmap/arm64-rfc-v4/correct")
                 .map_err(|e| e.to_string())?;
-            let row = check_cell(reg, cell, &gate::pct_config(None))?;
+            let row = check_cell(reg, cell, &gate::pct_config(cell.scenario, None))?;
             let f = row.outcome.finding.ok_or("no finding")?;
             let schedule = f.schedule.clone().ok_or("no schedule recorded")?;
             let again = explore(
