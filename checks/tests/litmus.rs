@@ -740,3 +740,53 @@ fn an_object_field_read_after_its_free_is_found_and_a_semaphore_prevents_it() {
     let text = ptcheck_checks::render::counterexample(&f);
     assert!(text.contains("read VMA A->vm_sequence = "), "{text}");
 }
+
+/// CPU1 writes into table T, then frees it with `call_rcu`; CPU0 reads T with interrupts on and
+/// no read-side section. The free is not ordered after CPU0's read (loom's causality report):
+/// the counterexample must blame CPU0's read, not CPU1's own write, which the callback runner
+/// (spawned at `call_rcu`) is ordered after.
+fn write_then_call_rcu_free_vs_unprotected_reader() -> Body {
+    Arc::new(move |choices| {
+        let mut b = WorldBuilder::new(2, Guards::empty(), choices);
+        let root = b.table(Level::Pmd, 1);
+        let t = b.table(Level::Pte, 1);
+        b.set(root, 0, Entry::table(t));
+        let w = b.build();
+        run_cpus(
+            &w,
+            vec![
+                Box::new(move |c: &Ctx| {
+                    let p = c.load(root, 0, DEP, "reader");
+                    if p.is_table() {
+                        c.load(p.pfn(), 0, ONCE, "reader");
+                    }
+                }),
+                Box::new(move |c: &Ctx| {
+                    c.store(root, 0, Entry::NONE, Ordering::Release, "updater");
+                    c.store(t, 0, Entry::NONE, ONCE, "updater (clear)");
+                    c.world.mark_detached(t);
+                    c.call_rcu(RcuFlavour::Consolidated, "updater", "free_cb", move |cb| {
+                        cb.free(t, "free_cb")
+                    })
+                }),
+            ],
+        );
+        w.check_no_leak(&[root]);
+    })
+}
+
+#[test]
+fn an_unordered_free_by_an_rcu_callback_blames_the_reader_not_the_queuer() {
+    let o = explore(
+        &EXHAUSTIVE,
+        Budget::default(),
+        write_then_call_rcu_free_vs_unprotected_reader(),
+    );
+    let f = o
+        .finding
+        .expect("the unprotected reader races with the free");
+    let text = format!("{:?}", f.failure);
+    assert!(text.contains("UseAfterFree"), "{text}");
+    assert!(text.contains("by: Cpu(0)"), "{text}");
+    assert!(!text.contains("by: Cpu(1)"), "{text}");
+}

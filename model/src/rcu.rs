@@ -19,7 +19,7 @@
 
 use crate::cpu::Section;
 use crate::rt;
-use crate::trace::{Actor, SyncStep};
+use crate::trace::{self, Actor, SyncStep};
 use crate::world::Ctx;
 
 /// Which read-side sections a grace period waits for.
@@ -153,7 +153,8 @@ impl Ctx {
             actor: Actor::RcuCallback(n),
             world: self.world.clone(),
         };
-        self.note(
+        let step = trace::record(
+            self.actor,
             func,
             SyncStep::Deferred {
                 how,
@@ -161,6 +162,7 @@ impl Ctx {
                 batch: n,
             },
         );
+        self.world.rcu_queued(n, self.actor, step);
         self.world.cost(|c| c.grace_periods += 1);
         let h = rt::spawn(move || {
             wait(&runner);

@@ -55,11 +55,19 @@ impl World {
         };
         let pending = {
             let s = self.shadow();
-            s.frames[f.0]
-                .accesses
+            // An RCU callback's free is ordered after what its queuer did before `call_rcu`
+            // (the runner is spawned there): blame another actor's access if there is one.
+            let queued = match who {
+                Actor::RcuCallback(n) => s.rcu_queued_by.get(n).copied(),
+                Actor::Cpu(_) => None,
+            };
+            let ordered = |a: Actor, step: usize| queued.is_some_and(|(q, at)| q == a && step < at);
+            let accesses = &s.frames[f.0].accesses;
+            accesses
                 .iter()
                 .rev()
-                .find(|(a, _, _, _)| *a != who)
+                .find(|(a, _, step, _)| *a != who && !ordered(*a, *step))
+                .or_else(|| accesses.iter().rev().find(|(a, _, _, _)| *a != who))
                 .map(|&(a, afunc, _, access)| Violation::UseAfterFree {
                     frame: self.name(f).to_string(),
                     by: a,

@@ -184,6 +184,15 @@ impl World {
         s.rcu_batches - 1
     }
 
+    /// Batch `n` was queued by `by` at trace step `step` (see [`Shadow`]'s `rcu_queued_by`).
+    pub(crate) fn rcu_queued(&self, n: usize, by: Actor, step: usize) {
+        let mut s = self.shadow();
+        if s.rcu_queued_by.len() <= n {
+            s.rcu_queued_by.resize(n + 1, (by, step));
+        }
+        s.rcu_queued_by[n] = (by, step);
+    }
+
     pub(crate) fn depth(&self, cpu: usize, rcu: bool) -> u32 {
         let s = self.shadow();
         if rcu {

@@ -30,6 +30,9 @@ pub struct Shadow {
     pub choices: Choices,
     pub(super) threads: Vec<rt::JoinHandle>,
     pub(super) rcu_batches: usize,
+    /// Who queued each callback batch (`rcu-cbN`) and at which trace step: its accesses before
+    /// that step are ordered before the callback (the runner is spawned there).
+    pub(super) rcu_queued_by: Vec<(Actor, usize)>,
     pub(super) irq_depth: Vec<u32>,
     pub(super) rcu_depth: Vec<u32>,
     /// Pages a walker returned pinned, still held at the end: (who, page).
