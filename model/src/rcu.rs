@@ -34,6 +34,15 @@ pub enum RcuFlavour {
 }
 
 impl RcuFlavour {
+    /// `call_rcu [name]`, as the trace prints a `call_rcu` of this flavour.
+    pub fn call_rcu_text(self) -> &'static str {
+        match self {
+            RcuFlavour::Consolidated => "call_rcu [rcu (consolidated)]",
+            RcuFlavour::Sched => "call_rcu [rcu-sched]",
+            RcuFlavour::Preemptible => "call_rcu [rcu-preempt]",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             RcuFlavour::Consolidated => "rcu (consolidated)",
@@ -131,7 +140,7 @@ impl Ctx {
     ) {
         self.defer_callback(
             func,
-            format!("call_rcu [{}]", flavour.name()),
+            std::borrow::Cow::Borrowed(flavour.call_rcu_text()),
             cb_name,
             move |runner| runner.wait_grace_period(flavour),
             cb,
@@ -143,7 +152,7 @@ impl Ctx {
     pub(crate) fn defer_callback(
         &self,
         func: &'static str,
-        how: String,
+        how: std::borrow::Cow<'static, str>,
         cb_name: &'static str,
         wait: impl FnOnce(&Ctx) + Send + 'static,
         cb: impl FnOnce(&Ctx) + Send + 'static,

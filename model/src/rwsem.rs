@@ -11,6 +11,7 @@
 
 use crate::rt::{Atomic, Ordering, WaitQueue};
 use crate::world::Ctx;
+use crate::{FrameName, What};
 
 /// The writer bit of the lock word (below it: the number of readers).
 const WRITER: u64 = 1 << 32;
@@ -60,12 +61,24 @@ impl Ctx {
             }
             self.rwsem_wait(s, "down_read", func, |v| v & WRITER == 0);
         }
-        self.note(func, format!("down_read({})", s.name));
+        self.note(
+            func,
+            What::Call {
+                op: "down_read",
+                frame: FrameName::Named(s.name),
+            },
+        );
     }
 
     /// `up_read(sem)`.
     pub fn up_read(&self, s: &RwSem, func: &'static str) {
-        self.note(func, format!("up_read({})", s.name));
+        self.note(
+            func,
+            What::Call {
+                op: "up_read",
+                frame: FrameName::Named(s.name),
+            },
+        );
         let v = s.word.fetch_sub(1, Ordering::Release);
         assert!(
             v & !WRITER > 0 && v & WRITER == 0,
@@ -84,12 +97,24 @@ impl Ctx {
         {
             self.rwsem_wait(s, "down_write", func, |v| v == 0);
         }
-        self.note(func, format!("down_write({})", s.name));
+        self.note(
+            func,
+            What::Call {
+                op: "down_write",
+                frame: FrameName::Named(s.name),
+            },
+        );
     }
 
     /// `up_write(sem)`.
     pub fn up_write(&self, s: &RwSem, func: &'static str) {
-        self.note(func, format!("up_write({})", s.name));
+        self.note(
+            func,
+            What::Call {
+                op: "up_write",
+                frame: FrameName::Named(s.name),
+            },
+        );
         let v = s.word.swap(0, Ordering::Release);
         assert_eq!(v, WRITER, "up_write({}) not held for writing", s.name);
         s.waiters.wake_all();

@@ -15,6 +15,7 @@
 
 use crate::rt::{Atomic, Ordering, RawLock, WaitQueue};
 use crate::world::Ctx;
+use crate::{FrameName, What};
 
 /// A named kernel spinlock.
 pub struct SpinLock {
@@ -80,7 +81,13 @@ impl Ctx {
             }
         }
         crate::trace::waiting(self.actor, None);
-        self.note(func, format!("spin_lock({})", l.name));
+        self.note(
+            func,
+            What::Call {
+                op: "spin_lock",
+                frame: FrameName::Named(l.name),
+            },
+        );
     }
 
     /// `spin_trylock(l)`: take it if free, never wait (the speculative fault's way to avoid
@@ -109,7 +116,13 @@ impl Ctx {
 
     /// `spin_unlock(l)`.
     pub fn spin_unlock(&self, l: &SpinLock, func: &'static str) {
-        self.note(func, format!("spin_unlock({})", l.name));
+        self.note(
+            func,
+            What::Call {
+                op: "spin_unlock",
+                frame: FrameName::Named(l.name),
+            },
+        );
         match &l.kind {
             Kind::Mutex(m) => m.unlock(),
             Kind::Word(w) => {

@@ -128,7 +128,7 @@ impl Ctx {
         let s = s.clone();
         self.defer_callback(
             func,
-            format!("call_srcu({})", s.name),
+            format!("call_srcu({})", s.name).into(),
             cb_name,
             move |runner| runner.wait_srcu_grace_period(&s),
             cb,

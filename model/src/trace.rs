@@ -75,6 +75,11 @@ pub enum What {
     },
     /// A call on a frame: `tlb_remove_page(PT#2)`.
     Call { op: &'static str, frame: FrameName },
+    /// A frame and what happened to it: `page A reallocated to another user (refcount 1)`.
+    Suffixed {
+        frame: FrameName,
+        text: &'static str,
+    },
     /// A label and a frame: `batch PT#2`.
     Labelled {
         label: &'static str,
@@ -125,7 +130,7 @@ pub enum SyncStep {
     /// runs on the actor `RcuCallback(batch)` after a grace period.
     Deferred {
         /// The queueing call as printed (`call_rcu [rcu (consolidated)]`).
-        how: String,
+        how: std::borrow::Cow<'static, str>,
         callback: &'static str,
         batch: usize,
     },
@@ -179,6 +184,7 @@ impl fmt::Display for What {
             What::Free(frame) => write!(f, "free {frame}"),
             What::Count { op, page, from, to } => write!(f, "{op}({page}): {from} -> {to}"),
             What::Call { op, frame } => write!(f, "{op}({frame})"),
+            What::Suffixed { frame, text } => write!(f, "{frame} {text}"),
             What::Labelled { label, frame } => write!(f, "{label} {frame}"),
             What::Field {
                 object,

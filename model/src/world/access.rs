@@ -285,7 +285,14 @@ impl World {
     /// from its old place sees whatever the new owner writes (no poison: nothing was freed).
     pub fn reattach(&self, who: Actor, t: FrameId, func: &'static str) {
         self.shadow().frames[t.0].detached = false;
-        trace::record(who, func, format!("{} handed out again", self.name(t)));
+        trace::record(
+            who,
+            func,
+            What::Suffixed {
+                frame: self.name(t),
+                text: "handed out again",
+            },
+        );
     }
 
     /// A remover that detaches a table it believes empty (`retract_page_tables`,

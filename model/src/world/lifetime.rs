@@ -129,7 +129,10 @@ impl World {
         trace::record(
             who,
             func,
-            format!("{} reallocated to another user (refcount 1)", self.name(f)),
+            What::Suffixed {
+                frame: self.name(f),
+                text: "reallocated to another user (refcount 1)",
+            },
         );
     }
 
