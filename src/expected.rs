@@ -97,6 +97,12 @@ pub struct ParseError {
 #[derive(Clone, Debug, Default)]
 pub struct Expectations(pub BTreeMap<String, Expect>);
 
+/// Is `name` a verdict the expectation file already spells (a short name, a violation kind,
+/// `safe`, `vacuous`)? A scenario's own finding may not take one of these names.
+pub fn reserved_verdict(name: &str) -> bool {
+    matches!(name, "safe" | "vacuous") || short(name, &|_| None).is_some()
+}
+
 /// A verdict name of the file: a short name, a kind's full name, or (with `own`) one of the
 /// block's scenario's own findings.
 fn short(s: &str, own: &dyn Fn(&str) -> Option<ViolationKind>) -> Option<ViolationKind> {

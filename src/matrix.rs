@@ -78,7 +78,31 @@ impl Cell {
         );
         o.relevant = self.scenario.hazards_for_off(self.variant.off);
         o.off = self.variant.off;
+        undeclared_finding_is_a_model_error(self.scenario, &mut o);
         o
+    }
+}
+
+/// An oracle that raised a finding its scenario does not declare (`raise_own` with a name no
+/// `FindingDoc` has, a typo) has not found what the matrix can name: a model error, not a new
+/// verdict.
+fn undeclared_finding_is_a_model_error(s: &Scenario, o: &mut Outcome) {
+    use ptcheck_checks::Failure;
+    use ptcheck_model::Violation;
+    if let Some(f) = &mut o.finding {
+        if let Failure::Violation(Violation::Own { name, .. }) = &f.failure {
+            if !s.findings.iter().any(|d| d.name == *name) {
+                f.failure = Failure::ModelError(format!(
+                    "an oracle of {} raised `{name}`, which is none of its findings (known: {})",
+                    s.name,
+                    s.findings
+                        .iter()
+                        .map(|d| d.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
     }
 }
 
@@ -100,6 +124,40 @@ mod tests {
     /// Each gate cell is a test named after its cell id (`loom::<id>`, `pct::<id>`,
     /// `agree::<id>`): `cargo nextest run --partition count:K/N` or `hash:K/N` puts each in
     /// exactly one partition only if the ids are unique and stable.
+    /// A scenario whose oracle raises a finding it never declared (a typo) gets a model error,
+    /// not a verdict the expectation matrix cannot name.
+    #[test]
+    fn an_undeclared_own_finding_is_a_model_error() {
+        use ptcheck_scenarios::{FindingDoc, Scenario};
+        let typo: &'static Scenario = Box::leak(Box::new(Scenario {
+            name: "typo",
+            findings: &[FindingDoc {
+                name: "wrong-page",
+                about: "",
+            }],
+            run: |s| {
+                let _w = s.world(1).build();
+                ptcheck_model::violation::raise_own("wrong-pgae", "gup returned the wrong page")
+            },
+            ..ptcheck_scenarios::gup_fast_munmap::GUP_FAST_MUNMAP
+        }));
+        let cell = super::Cell {
+            scenario: typo,
+            policy: &ptcheck_arch::x86::X86,
+            variant: &typo.variants[0],
+        };
+        let o = cell.check(
+            &ptcheck_checks::Explorer::Loom { bound: None },
+            ptcheck_checks::Budget::default(),
+        );
+        let f = o.finding.expect("the oracle fires");
+        assert!(
+            matches!(&f.failure, ptcheck_checks::Failure::ModelError(m) if m.contains("`wrong-pgae`") && m.contains("known: wrong-page")),
+            "{:?}",
+            f.failure
+        );
+    }
+
     #[test]
     fn cell_ids_are_unique_and_round_trip() {
         let mut ids: Vec<String> = crate::registry::builtin()

@@ -52,7 +52,7 @@ pub fn parse(file: &str, text: &str, registry: &Registry) -> Result<ArchPolicy, 
         .parse()
         .map_err(|e: toml::de::Error| PolicyFileError::Toml {
             file: file.into(),
-            msg: e.message().to_string(),
+            msg: e.to_string().trim_end().to_string(),
         })?;
     let string = |key: &'static str| -> Result<Option<String>, PolicyFileError> {
         match table.get(key) {
@@ -125,8 +125,7 @@ pub fn add(registry: Registry, path: &Path) -> Result<Registry, crate::cli::CliE
         file: file.clone(),
         msg: e.to_string(),
     })?;
-    let p = parse(&file, &text, &registry)?;
-    Ok(registry.with_policy(Box::leak(Box::new(p)))?)
+    Ok(registry.with_policy_file(&file, &text)?)
 }
 
 #[cfg(test)]

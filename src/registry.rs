@@ -42,6 +42,35 @@ pub enum RegistryError {
     Expectations { origin: String, err: ParseError },
     #[error("{0}")]
     Overlap(String),
+    #[error(transparent)]
+    PolicyFile(#[from] crate::policy_file::PolicyFileError),
+    #[error("{what} name `{name}`: {why}")]
+    BadName {
+        what: &'static str,
+        name: String,
+        why: &'static str,
+    },
+    #[error("{origin} names cells no registered scenario, policy and variant make up (add the scenario or policy first, or fix the name): {cells}")]
+    UnknownCells { origin: String, cells: String },
+}
+
+/// A name users type in cell ids (`scenario/policy/variant`) and flags: not empty, no `/`, no
+/// white space.
+fn check_name(what: &'static str, name: &str) -> Result<(), RegistryError> {
+    let why = if name.is_empty() {
+        "empty"
+    } else if name.contains('/') {
+        "contains `/`, which separates the parts of a cell id"
+    } else if name.chars().any(char::is_whitespace) {
+        "contains white space"
+    } else {
+        return Ok(());
+    };
+    Err(RegistryError::BadName {
+        what,
+        name: name.into(),
+        why,
+    })
 }
 
 /// The project's registry (read-only, built once per process).
@@ -80,6 +109,23 @@ impl Registry {
             return Err(RegistryError::DuplicateScenario(s.name.into()));
         }
         s.validate().map_err(RegistryError::BadScenario)?;
+        check_name("scenario", s.name)?;
+        for v in s.variants {
+            check_name("variant", v.name)?;
+        }
+        for o in s.own_guards {
+            check_name("guard", o.name)?;
+        }
+        for f in s.findings {
+            check_name("finding", f.name)?;
+            if crate::expected::reserved_verdict(f.name) {
+                return Err(RegistryError::BadName {
+                    what: "finding",
+                    name: f.name.into(),
+                    why: "the expectation file already spells a model verdict that way",
+                });
+            }
+        }
         self.scenarios.push(s);
         Ok(self)
     }
@@ -89,8 +135,16 @@ impl Registry {
         if self.policies.iter().any(|x| x.name == p.name) {
             return Err(RegistryError::DuplicatePolicy(p.name.into()));
         }
+        check_name("arch policy", p.name)?;
         self.policies.push(p);
         Ok(self)
+    }
+
+    /// Add a policy written as data ([`crate::policy_file`]): `text` is the TOML, `origin`
+    /// names it in errors; its `base` must be registered already.
+    pub fn with_policy_file(self, origin: &str, text: &str) -> Result<Registry, RegistryError> {
+        let p = crate::policy_file::parse(origin, text, &self)?;
+        self.with_policy(Box::leak(Box::new(p)))
     }
 
     /// Add an expectation file (same format as `expected.matrix`; blocks may name any
@@ -103,6 +157,27 @@ impl Registry {
     ) -> Result<Registry, RegistryError> {
         self.expectation_files.push((origin.into(), text.into()));
         self.expectations()?;
+        let mine = Expectations::parse_with(text, &|s, n| {
+            self.scenarios
+                .iter()
+                .find(|x| x.name == s)
+                .and_then(|x| x.finding_kind(n))
+        })
+        .map_err(|err| RegistryError::Expectations {
+            origin: origin.into(),
+            err,
+        })?;
+        let unknown: Vec<&String> = mine.0.keys().filter(|id| self.cell(id).is_err()).collect();
+        if !unknown.is_empty() {
+            return Err(RegistryError::UnknownCells {
+                origin: origin.into(),
+                cells: unknown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
         Ok(self)
     }
 
@@ -279,6 +354,57 @@ mod tests {
             e.contains("unknown arch policy `nope`") && e.contains("arm64"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn names_users_type_must_fit_a_cell_id_and_findings_must_not_shadow_a_verdict() {
+        use ptcheck_scenarios::FindingDoc;
+        let bad = |name: &'static str| {
+            let p: &'static ArchPolicy = Box::leak(Box::new(ArchPolicy {
+                name,
+                ..ptcheck_arch::x86::X86
+            }));
+            Registry::empty().with_policy(p).unwrap_err().to_string()
+        };
+        assert!(bad("a/b").contains("contains `/`"), "{}", bad("a/b"));
+        assert!(bad("").contains("empty"));
+        assert!(bad("my arch").contains("white space"));
+        let shadowing: &'static Scenario = Box::leak(Box::new(Scenario {
+            name: "mine",
+            findings: &[FindingDoc {
+                name: "uaf",
+                about: "",
+            }],
+            ..ptcheck_scenarios::gup_fast_munmap::GUP_FAST_MUNMAP
+        }));
+        let e = Registry::empty()
+            .with_scenario(shadowing)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("finding name `uaf`"), "{e}");
+    }
+
+    #[test]
+    fn an_expectation_file_may_only_name_registered_cells_and_a_policy_file_adds_a_column() {
+        let r = Registry::builtin();
+        let typo = "[gup-fast-vs-munmap]\nvariant x68\ncorrect safe\n";
+        let e = r
+            .clone()
+            .with_expectations("mine", typo)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("mine names cells") && e.contains("gup-fast-vs-munmap/x68/correct"),
+            "{e}"
+        );
+        let r = r
+            .with_policy_file("my.toml", "name = \"my-x86\"\nbase = \"x86\"\n")
+            .expect("a policy file");
+        let ok = "[gup-fast-vs-munmap]\nvariant my-x86\ncorrect safe\n";
+        let r = r
+            .with_expectations("mine", ok)
+            .expect("names a registered cell");
+        assert!(r.cell("gup-fast-vs-munmap/my-x86/correct").is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use ptcheck_checks::{Budget, Explorer, ExplorerError, Outcome};
 use ptcheck_scenarios::Scenario;
 
 /// One checked cell.
+#[derive(Debug)]
 pub struct Row {
     pub cell: Cell,
     pub expect: Option<Expect>,

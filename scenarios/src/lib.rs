@@ -125,5 +125,25 @@ mod tests {
             ..s
         };
         assert!(no_hazard.validate().unwrap_err().contains("no hazard"));
+        const TWICE: &[Variant] = &[
+            Variant {
+                name: "correct",
+                about: "",
+                off: Guards::empty(),
+            },
+            Variant {
+                name: "correct",
+                about: "",
+                off: MINE,
+            },
+        ];
+        let twice = Scenario {
+            variants: TWICE,
+            ..s
+        };
+        assert!(twice
+            .validate()
+            .unwrap_err()
+            .contains("two variants are named `correct`"));
     }
 }

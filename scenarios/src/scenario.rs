@@ -210,8 +210,8 @@ impl Scenario {
         }
         let mut names: Vec<&str> = self.guard_names(self.declared());
         names.sort_unstable();
-        if names.windows(2).any(|w| w[0] == w[1]) {
-            errors.push("two guards share a name".into());
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            errors.push(format!("two guards are named `{}`", w[0]));
         }
         for v in self.variants {
             if !self.all_guards().contains(v.off) {
@@ -220,6 +220,11 @@ impl Scenario {
                     v.name
                 ));
             }
+        }
+        let mut vnames: Vec<&str> = self.variants.iter().map(|v| v.name).collect();
+        vnames.sort_unstable();
+        if let Some(w) = vnames.windows(2).find(|w| w[0] == w[1]) {
+            errors.push(format!("two variants are named `{}`", w[0]));
         }
         if self.variant("correct").is_none() {
             errors.push("no `correct` variant".into());

@@ -129,7 +129,8 @@ impl World {
         if !self.declared.contains(g) {
             panic!(
                 "model error: a kernel path reads guard `{}`, which the scenario does not declare \
-                 (add its GuardDoc, or the path runs with the step switched off)",
+                 (add its GuardDoc if the protocol has the step, or list it in the scenario's \
+                 `absent` steps, off in every variant, if it does not)",
                 g.names().join("`, `")
             );
         }
