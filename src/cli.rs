@@ -95,6 +95,19 @@ impl ExploreArgs {
     }
 }
 
+/// Which cells a command runs: `[SCENARIO] [--arch POLICY] [--variant VARIANT]`.
+#[derive(clap::Args, Clone)]
+struct Selection {
+    /// Only this scenario.
+    scenario: Option<String>,
+    /// Only this arch policy.
+    #[arg(long)]
+    arch: Option<String>,
+    /// Only this variant (needs SCENARIO).
+    #[arg(long)]
+    variant: Option<String>,
+}
+
 /// How `explain` prints a counterexample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
@@ -111,14 +124,8 @@ enum Cmd {
     },
     /// Check the matrix (or part of it) against the reviewed expectations.
     Check {
-        /// Only this scenario.
-        scenario: Option<String>,
-        /// Only this arch policy.
-        #[arg(long)]
-        arch: Option<String>,
-        /// Only this variant.
-        #[arg(long)]
-        variant: Option<String>,
+        #[command(flatten)]
+        select: Selection,
         #[command(flatten)]
         explore: ExploreArgs,
         /// Print the counterexample of every cell that found one (default: of the `correct`
@@ -144,14 +151,8 @@ enum Cmd {
     /// Write a self-contained HTML report (the matrix coloured by verdict with each cell's
     /// coverage, and a lane diagram of every counterexample) for the selected cells.
     Report {
-        /// Only this scenario.
-        scenario: Option<String>,
-        /// Only this arch policy.
-        #[arg(long)]
-        arch: Option<String>,
-        /// Only this variant.
-        #[arg(long)]
-        variant: Option<String>,
+        #[command(flatten)]
+        select: Selection,
         #[command(flatten)]
         explore: ExploreArgs,
         /// The folder to write `index.html` into (created if missing).
@@ -198,14 +199,8 @@ enum Cmd {
     /// Explorer agreement: a violation shuttle DFS (every sequentially consistent schedule)
     /// finds must be found by loom; exits 1 on any disagreement, printing both results.
     Agree {
-        /// Only this scenario.
-        scenario: Option<String>,
-        /// Only this arch policy.
-        #[arg(long)]
-        arch: Option<String>,
-        /// Only this variant.
-        #[arg(long)]
-        variant: Option<String>,
+        #[command(flatten)]
+        select: Selection,
         /// DFS schedules per data-choice combination before a cell counts as not affordable.
         #[arg(long, default_value_t = crate::agree::AgreeConfig::FULL_DFS_LIMIT)]
         dfs_limit: usize,
@@ -310,13 +305,11 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
             Ok(true)
         }
         Cmd::Check {
-            scenario,
-            arch,
-            variant,
+            select,
             explore,
             traces,
             json,
-        } => check(reg, scenario, arch, variant, &explore, traces, json),
+        } => check(reg, select, &explore, traces, json),
         Cmd::Explain {
             cell,
             explore,
@@ -342,13 +335,11 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
             Ok(rows[0].matches())
         }
         Cmd::Report {
-            scenario,
-            arch,
-            variant,
+            select,
             explore,
             html,
         } => {
-            let cells = select(reg, scenario, arch, variant)?;
+            let cells = cells_of(reg, select)?;
             let exp = reg.expectations()?;
             let rows = report::run_cells(&cells, &explore.config(), &exp)?;
             std::fs::create_dir_all(&html)
@@ -409,14 +400,12 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
             Ok(true)
         }
         Cmd::Agree {
-            scenario,
-            arch,
-            variant,
+            select,
             dfs_limit,
             budget,
             bound,
         } => {
-            let cells = select(reg, scenario, arch, variant)?;
+            let cells = cells_of(reg, select)?;
             let cfg = crate::agree::AgreeConfig {
                 bound: bound.map(usize::from),
                 dfs_limit,
@@ -481,12 +470,12 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
 }
 
 /// The cells a `SCENARIO --arch --variant` selection names.
-fn select(
-    reg: &Registry,
-    scenario: Option<String>,
-    arch: Option<String>,
-    variant: Option<String>,
-) -> Result<Vec<Cell>, CliError> {
+fn cells_of(reg: &Registry, select: Selection) -> Result<Vec<Cell>, CliError> {
+    let Selection {
+        scenario,
+        arch,
+        variant,
+    } = select;
     let s = scenario.as_deref().map(|n| reg.scenario(n)).transpose()?;
     let p = arch.as_deref().map(|n| reg.policy(n)).transpose()?;
     if let (Some(s), Some(p)) = (s, p) {
@@ -505,14 +494,12 @@ fn select(
 
 fn check(
     reg: &Registry,
-    scenario: Option<String>,
-    arch: Option<String>,
-    variant: Option<String>,
+    select: Selection,
     args: &ExploreArgs,
     traces: bool,
     json: bool,
 ) -> Result<bool, CliError> {
-    let cells = select(reg, scenario, arch, variant)?;
+    let cells = cells_of(reg, select)?;
     let exp = reg.expectations()?;
     let rows = report::run_cells(&cells, &args.config(), &exp)?;
     if json {

@@ -465,19 +465,7 @@ fn wrap(s: &str, width: usize, lines: usize) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // Verdicts.
 
-/// The short verdict names of `expected.matrix`.
-fn short(verdict: &str) -> &str {
-    match verdict {
-        "use-after-free" => "uaf",
-        "pin-of-freed-page" => "pin",
-        "lost-update" => "lost",
-        "missed-sync" => "missed",
-        "double-free" => "dfree",
-        "bad-pte" => "badpte",
-        v if v.starts_with("undecided") => "undecided",
-        v => v,
-    }
-}
+use crate::report::short;
 
 /// Verdicts with a colour of their own: (verdict, CSS class, background, text colour).
 const VERDICTS: &[(&str, &str, &str, &str)] = &[

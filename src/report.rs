@@ -320,8 +320,9 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-/// Short verdict names, as in `expected.matrix`.
-fn short(verdict: &str) -> &str {
+/// Short verdict names, as in `expected.matrix` (`uaf`, `pin`, ...; both undecided verdicts
+/// are `undecided`).
+pub fn short(verdict: &str) -> &str {
     match verdict {
         "use-after-free" => "uaf",
         "pin-of-freed-page" => "pin",
