@@ -7,7 +7,11 @@
 //! cells with a test file (`harness = false` in its Cargo.toml) whose `main` is
 //!
 //! ```no_run
-//! let registry = ptcheck::registry::Registry::builtin(); // plus the user's scenarios...
+//! // The project's scenarios and policies (plus the user's, `with_scenario`...), but not its
+//! // README, and the user's own snapshot folder.
+//! let registry = ptcheck::registry::Registry::builtin()
+//!     .with_readme(None)
+//!     .with_snapshots(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
 //! ptcheck::gate::main(registry.leak(), &[ptcheck::gate::Gate::Loom, ptcheck::gate::Gate::Pct]);
 //! ```
 

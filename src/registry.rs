@@ -92,7 +92,9 @@ impl Registry {
     }
 
     /// The project's scenarios ([`ptcheck_scenarios::ALL`]), policies ([`ptcheck_arch::ALL`])
-    /// and `expected.matrix`, with the project's `snapshots/` and README.
+    /// and `expected.matrix`, with the project's `snapshots/` and README (paths into the
+    /// ptcheck checkout: a user's crate that starts from here sets its own with
+    /// [`Registry::with_snapshots`] and [`Registry::with_readme`]).
     pub fn builtin() -> Registry {
         Registry {
             scenarios: ptcheck_scenarios::ALL.iter().collect(),
