@@ -413,8 +413,8 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-/// `s` cut to `max` characters with an ellipsis.
-fn truncate(s: &str, max: usize) -> String {
+/// `s` cut to `max` characters with an ellipsis (also mermaid's notes).
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {

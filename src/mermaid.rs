@@ -41,17 +41,6 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// `s` cut to `max` characters with an ellipsis.
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max - 1).collect();
-        t.push('…');
-        t
-    }
-}
-
 /// The participant id of an actor (`C0`, `R0`; the alias shows `CPU0`, `rcu-cb0`).
 fn pid(a: Actor) -> String {
     match a {
@@ -105,7 +94,7 @@ pub fn sequence_diagram(f: &Finding) -> String {
             }
         }
         let mut text = format!("{}. {}: {}", n + 1, e.func, e.what);
-        text = cut(&text, NOTE_MAX);
+        text = crate::html::truncate(&text, NOTE_MAX);
         if st.offending == Some(n) {
             text = format!("VIOLATION at {text}");
         } else if st.freed == Some(n) {
