@@ -33,12 +33,7 @@ pub enum Meaning {
 impl World {
     /// Record that entry `slot` of `t` now holds `e` (shadow only).
     pub(crate) fn record_value(&self, who: Actor, t: FrameId, slot: usize, e: Entry) {
-        let mut s = self.shadow();
-        s.current.insert((t.0, slot), (e, Some(who)));
-        let h = s.history.entry((t.0, slot)).or_default();
-        if !h.iter().any(|v| v.same(e)) {
-            h.push(e);
-        }
+        self.shadow().values.record(t, slot, e, Some(who));
     }
 
     /// The frame an access goes to must be a page table with that slot: a walker that follows
@@ -72,11 +67,12 @@ impl World {
 
     /// The values entry `slot` of `t` has held so far.
     pub fn history(&self, t: FrameId, slot: usize) -> Vec<Entry> {
-        self.shadow()
-            .history
-            .get(&(t.0, slot))
-            .cloned()
-            .unwrap_or_else(|| vec![Entry::NONE])
+        self.shadow().values.held(t, slot)
+    }
+
+    /// Whether entry `slot` of `t` ever held `e` as a whole (without copying its history).
+    fn ever_held(&self, t: FrameId, slot: usize, e: Entry) -> bool {
+        self.shadow().values.ever_held(t, slot, e)
     }
 }
 
@@ -104,13 +100,14 @@ impl Ctx {
         func: &'static str,
     ) {
         let w = &self.world;
-        let held = w.history(t, slot);
-        let seen = format!("{}[{slot}] = {}", w.name(t), w.show(used));
-        if !held.iter().any(|h| h.same(used)) {
+        // Formatted only when a violation is raised (this runs on every walker step).
+        let seen = || format!("{}[{slot}] = {}", w.name(t), w.show(used));
+        if !w.ever_held(t, slot, used) {
+            let held = w.history(t, slot);
             violation::raise(Violation::Torn {
                 by: self.actor,
                 func,
-                seen,
+                seen: seen(),
                 detail: format!(
                     "{} held only {}",
                     w.name(t),
@@ -135,7 +132,7 @@ impl Ctx {
             violation::raise(Violation::Stale {
                 by: self.actor,
                 func,
-                seen,
+                seen: seen(),
                 tested: w.show(tested).to_string(),
                 detail: wrong.into(),
             });
@@ -143,7 +140,7 @@ impl Ctx {
         violation::raise(Violation::Misread {
             by: self.actor,
             func,
-            seen,
+            seen: seen(),
             detail: wrong.into(),
         });
     }

@@ -58,10 +58,11 @@ impl Ctx {
         for &t in &others {
             crate::trace::waiting(
                 self.actor,
-                Some(format!(
-                    "{why} waits for CPU{t} to answer its IPI{}",
-                    self.irqs_off_note()
-                )),
+                Some(crate::trace::WaitFor::IpiAnswer {
+                    why,
+                    cpu: t,
+                    irqs_off: self.irqs_off(),
+                }),
             );
             self.world.cpus[t].irq.wait_unheld();
         }

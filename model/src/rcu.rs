@@ -83,10 +83,10 @@ impl Ctx {
             }
             crate::trace::waiting(
                 self.actor,
-                Some(format!(
-                    "a grace period [{}] waits for CPU{i}'s read-side section",
-                    flavour.name()
-                )),
+                Some(crate::trace::WaitFor::GracePeriod {
+                    flavour: flavour.name(),
+                    cpu: i,
+                }),
             );
             if flavour.waits_irq_off() {
                 cpu.irq.wait_unheld();

@@ -34,14 +34,21 @@ impl RwSem {
 }
 
 impl Ctx {
-    fn rwsem_wait(&self, s: &RwSem, op: &str, func: &'static str, free: impl Fn(u64) -> bool) {
+    fn rwsem_wait(
+        &self,
+        s: &RwSem,
+        op: &'static str,
+        func: &'static str,
+        free: impl Fn(u64) -> bool,
+    ) {
         crate::trace::waiting(
             self.actor,
-            Some(format!(
-                "{op}({}) in {func}{}",
-                s.name,
-                self.irqs_off_note()
-            )),
+            Some(crate::trace::WaitFor::Lock {
+                op,
+                lock: s.name,
+                func,
+                irqs_off: self.irqs_off(),
+            }),
         );
         s.waiters
             .wait_while(|| !free(s.word.load(Ordering::Relaxed)));

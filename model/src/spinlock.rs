@@ -65,11 +65,12 @@ impl Ctx {
     pub fn spin_lock(&self, l: &SpinLock, func: &'static str) {
         crate::trace::waiting(
             self.actor,
-            Some(format!(
-                "spin_lock({}) in {func}{}",
-                l.name,
-                self.irqs_off_note()
-            )),
+            Some(crate::trace::WaitFor::Lock {
+                op: "spin_lock",
+                lock: l.name,
+                func,
+                irqs_off: self.irqs_off(),
+            }),
         );
         match &l.kind {
             Kind::Mutex(m) => m.lock(),

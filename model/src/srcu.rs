@@ -85,10 +85,10 @@ impl Ctx {
             if Some(i) != me {
                 crate::trace::waiting(
                     self.actor,
-                    Some(format!(
-                        "a grace period of {} waits for CPU{i}'s srcu_read_lock section",
-                        s.name
-                    )),
+                    Some(crate::trace::WaitFor::SrcuReader {
+                        domain: s.name,
+                        cpu: i,
+                    }),
                 );
                 r.wait_unheld();
             }

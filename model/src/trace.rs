@@ -243,7 +243,7 @@ pub struct EntryAccess {
 thread_local! {
     static LOG: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
     /// What each actor is blocked on right now, if anything (for a deadlock's report).
-    static WAITING: RefCell<Vec<(Actor, String)>> = const { RefCell::new(Vec::new()) };
+    static WAITING: RefCell<Vec<(Actor, WaitFor)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Forget the previous execution's steps.
@@ -252,9 +252,61 @@ pub fn clear() {
     WAITING.with(|w| w.borrow_mut().clear());
 }
 
+/// What an actor is blocked on, kept as data and formatted only for a deadlock's report (the
+/// common case, an execution without one, never pays for the text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitFor {
+    /// `smp_call_function_many` (called from `why`) waiting for `cpu` to answer its IPI.
+    IpiAnswer {
+        why: &'static str,
+        cpu: usize,
+        irqs_off: bool,
+    },
+    /// A grace period of `flavour` waiting for `cpu`'s read-side section.
+    GracePeriod { flavour: &'static str, cpu: usize },
+    /// `synchronize_srcu(domain)` waiting for `cpu`'s `srcu_read_lock` section.
+    SrcuReader { domain: &'static str, cpu: usize },
+    /// A sleeping or spinning lock: `op(lock)` in `func`.
+    Lock {
+        op: &'static str,
+        lock: &'static str,
+        func: &'static str,
+        irqs_off: bool,
+    },
+}
+
+impl fmt::Display for WaitFor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let off = |b: bool| if b { " (interrupts off)" } else { "" };
+        match *self {
+            WaitFor::IpiAnswer { why, cpu, irqs_off } => {
+                write!(
+                    f,
+                    "{why} waits for CPU{cpu} to answer its IPI{}",
+                    off(irqs_off)
+                )
+            }
+            WaitFor::GracePeriod { flavour, cpu } => write!(
+                f,
+                "a grace period [{flavour}] waits for CPU{cpu}'s read-side section"
+            ),
+            WaitFor::SrcuReader { domain, cpu } => write!(
+                f,
+                "a grace period of {domain} waits for CPU{cpu}'s srcu_read_lock section"
+            ),
+            WaitFor::Lock {
+                op,
+                lock,
+                func,
+                irqs_off,
+            } => write!(f, "{op}({lock}) in {func}{}", off(irqs_off)),
+        }
+    }
+}
+
 /// `actor` is about to block on `what` (a lock, an IPI answer, a grace period); `None` once it
 /// got past it.
-pub fn waiting(actor: Actor, what: Option<String>) {
+pub fn waiting(actor: Actor, what: Option<WaitFor>) {
     WAITING.with(|w| {
         let mut w = w.borrow_mut();
         w.retain(|(a, _)| *a != actor);

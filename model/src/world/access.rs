@@ -305,10 +305,10 @@ impl World {
             let mut s = self.shadow();
             s.frames[t.0].detached = true;
             (0..self.slots(t)).find_map(|i| {
-                s.current
-                    .get(&(t.0, i))
+                s.values
+                    .current(t, i)
                     .filter(|(e, _)| !e.is_none() && *e != Entry::POISON)
-                    .map(|&(e, by)| (i, e, by))
+                    .map(|(e, by)| (i, e, by))
             })
         };
         if let Some((i, e, by)) = live {

@@ -182,9 +182,9 @@ impl WorldBuilder {
             ..Shadow::default()
         };
         let mut shadow = shadow;
+        shadow.values = EntryValues::with_capacity(self.initial.len());
         for (t, slot, e) in self.initial {
-            shadow.history.insert((t.0, slot), vec![e]);
-            shadow.current.insert((t.0, slot), (e, None));
+            shadow.values.record(t, slot, e, None);
         }
         for p in self.external {
             shadow.frames[p.0].reused = true;

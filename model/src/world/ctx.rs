@@ -54,13 +54,9 @@ impl Ctx {
         }
     }
 
-    /// ` (interrupts off)` when this CPU is in an irq-off section, for reports of where it
-    /// waits.
-    pub(crate) fn irqs_off_note(&self) -> &'static str {
-        match self.actor {
-            Actor::Cpu(n) if self.world.depth(n, false) > 0 => " (interrupts off)",
-            _ => "",
-        }
+    /// Whether this CPU is in an irq-off section, for reports of where it waits.
+    pub(crate) fn irqs_off(&self) -> bool {
+        matches!(self.actor, Actor::Cpu(n) if self.world.depth(n, false) > 0)
     }
 
     /// Record a step that touches no shared state (a decision, a bail-out).

@@ -45,8 +45,8 @@ pub use ctx::{run_cpus, Ctx, Program};
 use frame::FrameSpec;
 pub(crate) use frame::PageWords;
 pub use frame::{Frame, FrameKind, Level, Phys};
-use shadow::FrameShadow;
 pub use shadow::{CpuState, Shadow};
+use shadow::{EntryValues, FrameShadow};
 
 /// The machine of one execution.
 pub struct World {

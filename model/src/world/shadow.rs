@@ -39,12 +39,8 @@ pub struct Shadow {
     pub pins: Vec<(Actor, FrameId)>,
     /// Writes made through gup pins: (who, page).
     pub writes: Vec<(Actor, FrameId)>,
-    /// Every value each entry has held, (frame, slot) -> values in store order (the
-    /// entry-value oracles, [`crate::history`]).
-    pub(crate) history: std::collections::HashMap<(usize, usize), Vec<Entry>>,
-    /// Per entry, the value written last in interleaving order and its writer (`None`: the
-    /// initial state); the entries a detached table still holds ([`World::detach`]).
-    pub(crate) current: std::collections::HashMap<(usize, usize), (Entry, Option<Actor>)>,
+    /// Every value each entry has held and the one written last ([`EntryValues`]).
+    pub(crate) values: EntryValues,
     /// The hazards this execution reached: a walker in danger ([`crate::hazard`]).
     pub hazards: Hazards,
     /// The hazards this execution set up: a CPU changed or freed what another CPU read, at
@@ -56,6 +52,79 @@ pub struct Shadow {
     pub guards_read: Guards,
     /// Data pages with an HPTE inserted and not yet flushed ([`crate::hpte`]).
     pub(crate) hptes: Vec<FrameId>,
+}
+
+/// The values of every entry word, for the entry-value oracles ([`crate::history`]) and the
+/// entries a detached table still holds ([`World::detach`]). A world has a few dozen entry
+/// words and each holds a handful of values, so these are flat lists searched in order: every
+/// walker step consults them, and hashing a `(frame, slot)` key cost more than the scan.
+#[derive(Default)]
+pub(crate) struct EntryValues {
+    /// `(frame, slot, value)`: each distinct value an entry held, in store order.
+    held: Vec<(u32, u32, Entry)>,
+    /// `(frame, slot, value, writer)`: the value written last in interleaving order and its
+    /// writer (`None`: the initial state).
+    current: Vec<(u32, u32, Entry, Option<Actor>)>,
+}
+
+impl EntryValues {
+    /// Room for `n` entry words (the builder's initial values).
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        EntryValues {
+            held: Vec::with_capacity(2 * n),
+            current: Vec::with_capacity(n),
+        }
+    }
+
+    /// Entry `slot` of `t` now holds `e`, written by `who` (`None`: the initial state).
+    pub(crate) fn record(&mut self, t: FrameId, slot: usize, e: Entry, who: Option<Actor>) {
+        let (f, i) = (t.0 as u32, slot as u32);
+        match self.current.iter_mut().find(|c| c.0 == f && c.1 == i) {
+            Some(c) => (c.2, c.3) = (e, who),
+            None => self.current.push((f, i, e, who)),
+        }
+        if !self.ever_held(t, slot, e) {
+            self.held.push((f, i, e));
+        }
+    }
+
+    /// Whether the entry ever held `e` as a whole (an entry never written held `none`).
+    pub(crate) fn ever_held(&self, t: FrameId, slot: usize, e: Entry) -> bool {
+        let (f, i) = (t.0 as u32, slot as u32);
+        let mut any = false;
+        for h in self.held.iter().filter(|h| h.0 == f && h.1 == i) {
+            if h.2.same(e) {
+                return true;
+            }
+            any = true;
+        }
+        !any && Entry::NONE.same(e)
+    }
+
+    /// The values the entry held, in store order (`[none]` for one never written).
+    pub(crate) fn held(&self, t: FrameId, slot: usize) -> Vec<Entry> {
+        let (f, i) = (t.0 as u32, slot as u32);
+        let v: Vec<Entry> = self
+            .held
+            .iter()
+            .filter(|h| h.0 == f && h.1 == i)
+            .map(|h| h.2)
+            .collect();
+        if v.is_empty() {
+            vec![Entry::NONE]
+        } else {
+            v
+        }
+    }
+
+    /// The value written last and its writer, if the entry was ever given one.
+    pub(crate) fn current(&self, t: FrameId, slot: usize) -> Option<(Entry, Option<Actor>)> {
+        let (f, i) = (t.0 as u32, slot as u32);
+        self.current
+            .iter()
+            .find(|c| c.0 == f && c.1 == i)
+            .map(|c| (c.2, c.3))
+    }
 }
 
 /// Per-CPU explorer-tracked state.
