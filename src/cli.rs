@@ -221,6 +221,17 @@ enum Cmd {
         /// Also compare time per execution with the hand-written raw loom/shuttle model.
         #[arg(long)]
         baseline: bool,
+        /// Instead: every cell the reviewed expectations mark as broken, explored by loom and
+        /// by PCT and random at seeds 1-10 with `--within` iterations per choice combination;
+        /// reports how many each explorer finds within that many executions at every seed.
+        #[arg(long, conflicts_with = "baseline")]
+        broken: bool,
+        /// The execution budget of `--broken`.
+        #[arg(long, default_value_t = 1_000, requires = "broken", value_parser = clap::value_parser!(u64).range(1..))]
+        within: u64,
+        /// `--broken` on this scenario's cells only.
+        #[arg(long, requires = "broken")]
+        scenario: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -425,9 +436,35 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
             Ok(r.failures().is_empty())
         }
         Cmd::Bench {
+            broken: true,
+            within,
+            json,
+            scenario,
+            ..
+        } => {
+            let scenario = scenario.map(|s| reg.scenario(&s)).transpose()?;
+            let bar = crate::report::progress_bar(reg.cells(scenario, None).len());
+            let rows = crate::bench::broken(reg, scenario, within as usize, |r| {
+                bar.set_message(r.cell.clone());
+                bar.inc(1);
+            })?;
+            bar.finish_and_clear();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows)
+                        .map_err(|e| CliError::Usage(e.to_string()))?
+                );
+            } else {
+                print!("{}", crate::bench::render_broken(&rows, within as usize));
+            }
+            Ok(true)
+        }
+        Cmd::Bench {
             iterations,
             baseline,
             json,
+            ..
         } => {
             let r = crate::bench::run(iterations as usize, baseline)?;
             if json {

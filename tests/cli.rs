@@ -161,6 +161,43 @@ fn check_exits_zero_when_every_cell_is_as_expected_and_prints_coverage() {
 }
 
 #[test]
+fn bench_broken_measures_every_broken_cell_of_a_scenario() {
+    let (code, out, err) = ptcheck(&[
+        "bench",
+        "--broken",
+        "--scenario",
+        "thp-split-vs-gup-fast",
+        "--within",
+        "1000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // thp-split-vs-gup-fast has broken cells on every policy; each is found by loom.
+    let first = out.lines().next().expect("a summary");
+    assert!(first.starts_with("broken cells: "), "{out}");
+    let n: usize = first["broken cells: ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(n > 0, "{out}");
+    assert!(out.contains(&format!("found {n}/{n}")), "{out}");
+    assert!(
+        out.contains("pct (depth 3): every seed 1-10 within 1000"),
+        "{out}"
+    );
+    assert!(out.contains("random: every seed 1-10 within 1000"), "{out}");
+    // Bad input: a flag of --broken without it, both modes at once, an unknown scenario.
+    let (code, _, err) = ptcheck(&["bench", "--within", "10"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--broken"), "{err}");
+    let (code, _, err) = ptcheck(&["bench", "--broken", "--baseline"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = ptcheck(&["bench", "--broken", "--scenario", "nope"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("nope") && !err.contains("panicked"), "{err}");
+}
+
+#[test]
 fn bench_and_cost_print_their_tables() {
     let (code, out, err) = ptcheck(&["bench", "--iterations", "10"]);
     assert_eq!(code, 0, "{err}");

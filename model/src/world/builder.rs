@@ -20,8 +20,10 @@ pub struct WorldBuilder {
 
 impl WorldBuilder {
     pub fn new(ncpus: usize, guards: Guards, choices: &[Picked]) -> Self {
+        // Room for a scenario's usual world (a few tables, pages and objects, their entries):
+        // a builder runs once per execution, and growing these vectors showed in profiles.
         WorldBuilder {
-            frames: Vec::new(),
+            frames: Vec::with_capacity(16),
             ncpus,
             guards,
             declared: Guards::all(),
@@ -32,7 +34,7 @@ impl WorldBuilder {
             },
             data_names: 0,
             reuse: false,
-            initial: Vec::new(),
+            initial: Vec::with_capacity(16),
             external: Vec::new(),
         }
     }
