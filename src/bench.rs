@@ -154,7 +154,7 @@ pub const BASELINE_CELL: &str = "gup-fast-vs-munmap/x86-v6.14/correct";
 
 /// Explore `cell` afresh (not [`Cell::check`], which explores a cell once per process).
 fn fresh(cell: &Cell, e: &Explorer, budget: Budget) -> ptcheck_checks::Outcome {
-    let mut o = ptcheck_checks::explore(e, budget, cell.body());
+    let mut o = ptcheck_checks::explore_focused(e, budget, cell.body(), cell.variant.off);
     o.relevant = cell.scenario.hazards_for_off(cell.variant.off);
     o
 }

@@ -5,7 +5,7 @@
 //! (under `cargo nextest`, where each test is its own process, it explores them itself).
 
 use ptcheck_arch::ArchPolicy;
-use ptcheck_checks::{explore, Budget, Explorer, Outcome};
+use ptcheck_checks::{explore_focused, Budget, Explorer, Outcome};
 use ptcheck_model::Guards;
 use ptcheck_scenarios::Scenario;
 use std::collections::HashMap;
@@ -37,10 +37,11 @@ pub fn explore_once(
     if let Some(o) = memo().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return o.clone();
     }
-    let o = explore(
+    let o = explore_focused(
         explorer,
         budget,
         crate::matrix::body_for(scenario, policy, guards),
+        scenario.all_guards() - guards,
     );
     memo()
         .lock()

@@ -26,4 +26,4 @@ pub mod search;
 pub use capture::Failure;
 pub use explorer::{Budget, Explorer, ExplorerError};
 pub use outcome::{Finding, Outcome};
-pub use run::{explore, validate_schedule, BadSchedule, Body};
+pub use run::{explore, explore_focused, validate_schedule, BadSchedule, Body};

@@ -52,7 +52,26 @@ pub fn validate_schedule(s: &str) -> Result<(), BadSchedule> {
 /// not re-explore lower bounds); when a combination fails, the bounds below are searched
 /// from 0 for the counterexample with the fewest preemptions (DESIGN.md §2).
 pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
+    explore_focused(explorer, budget, body, Guards::empty())
+}
+
+/// How often a combination that never consulted a focus guard runs, while one that did is
+/// still being explored: every [`DEFERRED_EVERY`]th round.
+pub const DEFERRED_EVERY: u32 = 4;
+
+/// [`explore`], for a variant whose guards `focus` are switched off. Under PCT and random,
+/// a combination none of whose executions so far asked about a guard in `focus` runs the
+/// same program as the protocol with those guards on; while some combination that did ask is
+/// still being explored, it gets a slice only every [`DEFERRED_EVERY`]th round (it runs
+/// every round once no such combination is left, and joins them as soon as one of its
+/// executions asks). Every combination still runs its whole budget: only the order changes,
+/// so the verdict of a cell is the same; a broken variant is found after fewer executions of
+/// the combinations that cannot show its bug. loom, DFS and replay keep the plain
+/// round-robin (their counterexamples and agreement figures depend on the order).
+pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: Guards) -> Outcome {
     capture::install_hook();
+    let focused =
+        !focus.is_empty() && matches!(explorer, Explorer::Pct { .. } | Explorer::Random { .. });
     let start = Instant::now();
     let target = match explorer {
         Explorer::Loom { bound } => *bound,
@@ -61,6 +80,8 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
     let mut tree = ChoiceTree::new();
     let mut searches: Vec<Option<Search>> = Vec::new();
     let mut per_combo: Vec<u64> = Vec::new();
+    // Per combination: some execution asked about a guard in `focus`.
+    let mut asked: Vec<bool> = Vec::new();
     let mut total = exec::ExecStats::default();
     let mut complete = true;
     let mut finding = None;
@@ -69,6 +90,8 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
     let mut round = 0u32;
     'rounds: loop {
         let slice = slice(round);
+        let deferred_turn = round.is_multiple_of(DEFERRED_EVERY)
+            || !(0..searches.len()).any(|i| asked[i] && searches[i].is_some());
         round += 1;
         let mut active = false;
         let mut i = 0;
@@ -82,15 +105,22 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
                     &tree.nodes[i].picked,
                 )));
                 per_combo.push(0);
+                asked.push(false);
             }
             let Some(search) = searches[i].as_mut() else {
                 i += 1;
                 continue;
             };
+            if focused && per_combo[i] > 0 && !asked[i] && !deferred_turn {
+                active = true;
+                i += 1;
+                continue;
+            }
             exec::reset();
             let progress = search.advance(slice);
             let s = exec::stats();
             per_combo[i] += s.executions;
+            asked[i] |= s.guards_read.intersects(focus);
             total.merge(&s);
             tree.grow(i, &s.choices_met);
             match progress {

@@ -132,3 +132,85 @@ fn a_safe_loom_verdict_explores_each_combination_once_at_its_bound() {
     let one = direct.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(o.combo_executions, vec![one; 3]);
 }
+
+/// Eight writers; only the last one asks about the guard the variant switches off, and it
+/// fails on its 40th execution (a bug that needs that many schedules of its combination).
+const EIGHT: Choice = Choice {
+    name: "writer",
+    options: &["a", "b", "c", "d", "e", "f", "g", "asks"],
+};
+
+static ASKS_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn eight_writers(fails: bool) -> ptcheck_checks::Body {
+    Arc::new(move |choices: &[ptcheck_model::Picked]| {
+        let w = WorldBuilder::new(1, Guards::all() - Guards::GET_UNLESS_ZERO, choices).build();
+        if w.pick(EIGHT) == 7 && !w.guard(Guards::GET_UNLESS_ZERO) {
+            let n = ASKS_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            assert!(!fails || n < 40, "the guard-off writer, 40th run");
+        }
+        race(2);
+    })
+}
+
+#[test]
+fn pct_and_random_defer_combinations_that_never_ask_about_the_guards_off() {
+    use ptcheck_checks::explore_focused;
+    let focus = Guards::GET_UNLESS_ZERO;
+    for e in [
+        Explorer::Pct {
+            seed: 1,
+            depth: 3,
+            iterations: 200,
+        },
+        Explorer::Random {
+            seed: 1,
+            iterations: 200,
+        },
+    ] {
+        // Broken: the combination that asks runs every round, the others every 4th.
+        ASKS_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
+        let plain = explore(&e, Budget::default(), eight_writers(true));
+        ASKS_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
+        let focused = explore_focused(&e, Budget::default(), eight_writers(true), focus);
+        let (p, _) = plain.first_found.expect("found without focus");
+        let (f, _) = focused.first_found.expect("found with focus");
+        assert_eq!(
+            plain.finding.as_ref().map(|f| Choice::describe(&f.choices)),
+            focused
+                .finding
+                .as_ref()
+                .map(|f| Choice::describe(&f.choices)),
+            "{e}"
+        );
+        let asks = focused.combo_executions[7];
+        assert!(asks >= 40, "{e}: {:?}", focused.combo_executions);
+        assert!(
+            focused.combo_executions[..7].iter().all(|&n| 2 * n <= asks),
+            "{e}: the deferred combinations ran as much: {:?}",
+            focused.combo_executions
+        );
+        assert!(
+            2 * f < p,
+            "{e}: {f} executions with focus, {p} without ({:?} vs {:?})",
+            focused.combo_executions,
+            plain.combo_executions
+        );
+        // Safe: the order changes, not the work. Every combination runs its whole budget.
+        let safe_plain = explore(&e, Budget::default(), eight_writers(false));
+        let safe_focused = explore_focused(&e, Budget::default(), eight_writers(false), focus);
+        assert!(
+            safe_focused.finding.is_none() && safe_focused.complete,
+            "{e}"
+        );
+        assert_eq!(safe_plain.combo_executions, vec![200; 8], "{e}");
+        assert_eq!(safe_focused.combo_executions, vec![200; 8], "{e}");
+    }
+    // loom keeps the plain round-robin: the same executions with and without focus.
+    let e = Explorer::Loom { bound: None };
+    ASKS_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
+    let plain = explore(&e, Budget::default(), eight_writers(false));
+    ASKS_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
+    let focused = explore_focused(&e, Budget::default(), eight_writers(false), focus);
+    assert_eq!(plain.combo_executions, focused.combo_executions);
+}
