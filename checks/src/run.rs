@@ -24,7 +24,7 @@ pub struct BadSchedule;
 pub fn validate_schedule(s: &str) -> Result<(), BadSchedule> {
     let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let hex_ok = compact.len() >= 4
-        && compact.len().is_multiple_of(2)
+        && compact.len() % 2 == 0
         && compact.chars().all(|c| c.is_ascii_hexdigit());
     if !hex_ok {
         return Err(BadSchedule);
@@ -90,7 +90,7 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
     let mut round = 0u32;
     'rounds: loop {
         let slice = slice(round);
-        let deferred_turn = round.is_multiple_of(DEFERRED_EVERY)
+        let deferred_turn = round % DEFERRED_EVERY == 0
             || !(0..searches.len()).any(|i| asked[i] && searches[i].is_some());
         round += 1;
         let mut active = false;
