@@ -402,6 +402,7 @@ mod tests {
             guards_read: Default::default(),
             first_found: None,
             off: Default::default(),
+            shared: false,
         }
     }
 

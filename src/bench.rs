@@ -1,7 +1,7 @@
 //! `ptcheck bench`: speed and memory of the explorers on fixed cells (the project's
 //! performance figures live here, not in timed tests).
 //!
-//! Three tables:
+//! Three tables (and, with `--broken`, a fourth report instead: [`broken`]):
 //! - **explore**: each benchmark cell explored to its end by loom (exhaustive, or the cell's
 //!   bound on three CPUs), shuttle PCT and shuttle random: executions, wall time, executions
 //!   per second, and the peak resident memory *of that run* (`VmHWM` after resetting it through
@@ -501,7 +501,8 @@ pub fn budget() -> Budget {
 #[derive(Clone, Debug, Serialize)]
 pub struct Reach {
     pub cell: String,
-    /// The reviewed expectation (`found(uaf)`, `found(pin) kind(deep)`, ...).
+    /// The reviewed expectation as `check` prints it (`use-after-free`, `pin-of-freed-page
+    /// (beyond bounded shuttle)`, `a|b`).
     pub expect: String,
     /// Whether a sequentially consistent explorer can reach it at all (not `kind(weak)`).
     pub sc_reachable: bool,
@@ -514,10 +515,11 @@ pub struct Reach {
 }
 
 /// `ptcheck bench --broken`: every cell the reviewed expectations mark as broken, explored by
-/// loom (the cell's bound) and by PCT and random at seeds 1..=10 with `within` iterations
-/// per choice combination, recording the executions to the first counterexample (the
-/// combinations are interleaved, so a cell is found within `within` executions when its
-/// cheapest failing combination is).
+/// loom (the cell's bound) and by PCT and random at seeds 1..=10, recording the executions to
+/// the first counterexample. `within` is both the iterations each data-choice combination may
+/// run and the threshold: a seed counts as found only if the cell's *total* executions, over
+/// all its combinations (explored round-robin), stayed within `within`. So a cell with many
+/// combinations whose failing one needs `within` on its own counts as missed.
 pub fn broken(
     reg: &crate::registry::Registry,
     scenario: Option<&'static ptcheck_scenarios::Scenario>,
@@ -610,7 +612,7 @@ pub fn render_broken(rows: &[Reach], within: usize) -> String {
         .filter(|r| r.loom_ms > 1000.0 || r.loom_executions.is_none())
     {
         out.push_str(&format!(
-            "    over 1 s: {:<60} {:<28} {:.1} ms, {}\n",
+            "    loom over 1 s or not found: {:<60} {:<28} {:.1} ms, {}\n",
             r.cell,
             r.expect,
             r.loom_ms,

@@ -110,12 +110,7 @@ fn undeclared_finding_is_a_model_error(s: &Scenario, o: &mut Outcome) {
 /// their variant's guards; the necessity analysis uses any set).
 pub fn body_for(scenario: &'static Scenario, policy: &'static ArchPolicy, guards: Guards) -> Body {
     Arc::new(move |choices| {
-        (scenario.run)(&Setup {
-            policy,
-            guards,
-            declared: scenario.declared(),
-            choices,
-        })
+        (scenario.run)(&Setup::new(policy, guards, scenario.declared(), choices))
     })
 }
 

@@ -192,6 +192,8 @@ fn bench_broken_measures_every_broken_cell_of_a_scenario() {
     assert!(err.contains("--broken"), "{err}");
     let (code, _, err) = ptcheck(&["bench", "--broken", "--baseline"]);
     assert_eq!(code, 2, "{err}");
+    let (code, _, err) = ptcheck(&["bench", "--broken", "--iterations", "5"]);
+    assert_eq!(code, 2, "{err}");
     let (code, _, err) = ptcheck(&["bench", "--broken", "--scenario", "nope"]);
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("nope") && !err.contains("panicked"), "{err}");

@@ -83,6 +83,10 @@ pub struct Outcome {
     /// For a finding: the executions run, and the time taken, until the first failing
     /// execution (the rest of `executions` looked for the simplest counterexample).
     pub first_found: Option<(u64, Duration)>,
+    /// This outcome is the exploration of another set of guards, shared because no execution
+    /// of it asked about a guard the two sets differ in (so every execution ran the same
+    /// steps): its executions and time are that exploration's.
+    pub shared: bool,
 }
 
 impl Outcome {
@@ -132,8 +136,13 @@ impl Outcome {
         } else {
             String::new()
         };
+        let shared = if self.shared {
+            " (explored once with the variants that differ only in guards no execution asks about)"
+        } else {
+            ""
+        };
         format!(
-            "{} ({bound}{choices}), {} executions{witness}, {:.2?}",
+            "{} ({bound}{choices}), {} executions{witness}, {:.2?}{shared}",
             self.explorer.name(),
             self.executions,
             self.elapsed

@@ -24,7 +24,7 @@ pub struct BadSchedule;
 pub fn validate_schedule(s: &str) -> Result<(), BadSchedule> {
     let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let hex_ok = compact.len() >= 4
-        && compact.len() % 2 == 0
+        && compact.len().is_multiple_of(2)
         && compact.chars().all(|c| c.is_ascii_hexdigit());
     if !hex_ok {
         return Err(BadSchedule);
@@ -64,10 +64,12 @@ pub const DEFERRED_EVERY: u32 = 4;
 /// same program as the protocol with those guards on; while some combination that did ask is
 /// still being explored, it gets a slice only every [`DEFERRED_EVERY`]th round (it runs
 /// every round once no such combination is left, and joins them as soon as one of its
-/// executions asks). Every combination still runs its whole budget: only the order changes,
-/// so the verdict of a cell is the same; a broken variant is found after fewer executions of
-/// the combinations that cannot show its bug. loom, DFS and replay keep the plain
-/// round-robin (their counterexamples and agreement figures depend on the order).
+/// executions asks). Every combination runs the same executions as without focus and, unless a
+/// finding stops the cell, its whole budget: whether a cell finds a bug, and a safe, vacuous or
+/// incomplete verdict, do not change. Which counterexample is reported first can: where the
+/// protocol is broken on the policy anyway, the variant's own bug now tends to come first (the
+/// expectations accept either, `a|b`). loom, DFS and replay keep the plain round-robin (their
+/// counterexamples, the snapshots, and the agreement figures depend on the order).
 pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: Guards) -> Outcome {
     capture::install_hook();
     let focused =
@@ -90,7 +92,7 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
     let mut round = 0u32;
     'rounds: loop {
         let slice = slice(round);
-        let deferred_turn = round % DEFERRED_EVERY == 0
+        let deferred_turn = round.is_multiple_of(DEFERRED_EVERY)
             || !(0..searches.len()).any(|i| asked[i] && searches[i].is_some());
         round += 1;
         let mut active = false;
@@ -204,6 +206,7 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
         guards_read: total.guards_read,
         first_found,
         off: Guards::empty(),
+        shared: false,
     }
 }
 

@@ -273,6 +273,8 @@ pub enum WaitFor {
         func: &'static str,
         irqs_off: bool,
     },
+    /// A blocking step of a user crate's own primitive, as it should read in a deadlock report.
+    Other(&'static str),
 }
 
 impl fmt::Display for WaitFor {
@@ -300,6 +302,7 @@ impl fmt::Display for WaitFor {
                 func,
                 irqs_off,
             } => write!(f, "{op}({lock}) in {func}{}", off(irqs_off)),
+            WaitFor::Other(what) => f.write_str(what),
         }
     }
 }

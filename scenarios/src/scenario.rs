@@ -63,8 +63,11 @@ pub struct Variant {
 #[derive(Clone, Copy, Debug)]
 pub struct Setup<'a> {
     pub policy: &'a ArchPolicy,
-    /// The guards switched on.
-    pub guards: Guards,
+    /// The guards switched on. Private: a kernel path learns a guard only by asking the world
+    /// (`World::guard`, through [`Setup::world`]), which records the question. Explorations
+    /// rely on that record: one that never asked about a guard is shared with the variants
+    /// that switch only such guards off (src/memo.rs).
+    guards: Guards,
     /// The guards the scenario declares (its `GuardDoc`s): a kernel path that asks about any
     /// other guard is a model error, so no path silently runs with a step switched off.
     pub declared: Guards,
@@ -117,7 +120,22 @@ pub struct Scenario {
     pub findings: &'static [FindingDoc],
 }
 
-impl Setup<'_> {
+impl<'a> Setup<'a> {
+    /// What one execution of a cell on `policy` with the guards `guards` on is given.
+    pub fn new(
+        policy: &'a ArchPolicy,
+        guards: Guards,
+        declared: Guards,
+        choices: &'a [ptcheck_model::Picked],
+    ) -> Self {
+        Setup {
+            policy,
+            guards,
+            declared,
+            choices,
+        }
+    }
+
     /// A world for `ncpus` CPUs with this run's guards, declared guards and data choices.
     pub fn world(&self, ncpus: usize) -> ptcheck_model::WorldBuilder {
         ptcheck_model::WorldBuilder::new(ncpus, self.guards, self.choices).declared(self.declared)

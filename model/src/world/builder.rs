@@ -186,7 +186,7 @@ impl WorldBuilder {
         let mut shadow = shadow;
         shadow.values = EntryValues::with_capacity(self.initial.len());
         for (t, slot, e) in self.initial {
-            shadow.values.record(t, slot, e, None);
+            shadow.values.set_initial(t, slot, e);
         }
         for p in self.external {
             shadow.frames[p.0].reused = true;

@@ -65,6 +65,9 @@ pub(crate) struct EntryValues {
     /// `(frame, slot, value, writer)`: the value written last in interleaving order and its
     /// writer (`None`: the initial state).
     current: Vec<(u32, u32, Entry, Option<Actor>)>,
+    /// `(frame, slot)` of the entries the builder gave an initial value; every other entry
+    /// started out `none` (a new table is zeroed).
+    initial: Vec<(u32, u32)>,
 }
 
 impl EntryValues {
@@ -73,6 +76,7 @@ impl EntryValues {
         EntryValues {
             held: Vec::with_capacity(2 * n),
             current: Vec::with_capacity(n),
+            initial: Vec::with_capacity(n),
         }
     }
 
@@ -83,38 +87,56 @@ impl EntryValues {
             Some(c) => (c.2, c.3) = (e, who),
             None => self.current.push((f, i, e, who)),
         }
-        if !self.ever_held(t, slot, e) {
+        if !self
+            .held
+            .iter()
+            .any(|h| h.0 == f && h.1 == i && h.2.same(e))
+        {
             self.held.push((f, i, e));
         }
     }
 
-    /// Whether the entry ever held `e` as a whole (an entry never written held `none`).
-    pub(crate) fn ever_held(&self, t: FrameId, slot: usize, e: Entry) -> bool {
+    /// The builder's initial value of the entry: replaces whatever an earlier `set` of the same
+    /// entry gave it (its history starts here).
+    pub(crate) fn set_initial(&mut self, t: FrameId, slot: usize, e: Entry) {
         let (f, i) = (t.0 as u32, slot as u32);
-        let mut any = false;
-        for h in self.held.iter().filter(|h| h.0 == f && h.1 == i) {
-            if h.2.same(e) {
-                return true;
-            }
-            any = true;
+        self.held.retain(|h| !(h.0 == f && h.1 == i));
+        if !self.initial.contains(&(f, i)) {
+            self.initial.push((f, i));
         }
-        !any && Entry::NONE.same(e)
+        self.record(t, slot, e, None);
     }
 
-    /// The values the entry held, in store order (`[none]` for one never written).
+    /// Whether the entry started out `none`: the builder never set it.
+    fn started_none(&self, f: u32, i: u32) -> bool {
+        !self.initial.contains(&(f, i))
+    }
+
+    /// Whether the entry held `e` as a whole: its initial value (the builder's, or `none` for
+    /// an entry the builder did not set) or a value written to it since.
+    pub(crate) fn ever_held(&self, t: FrameId, slot: usize, e: Entry) -> bool {
+        let (f, i) = (t.0 as u32, slot as u32);
+        (self.started_none(f, i) && Entry::NONE.same(e))
+            || self
+                .held
+                .iter()
+                .any(|h| h.0 == f && h.1 == i && h.2.same(e))
+    }
+
+    /// The values the entry held, in order: its initial value, then every other value written
+    /// to it.
     pub(crate) fn held(&self, t: FrameId, slot: usize) -> Vec<Entry> {
         let (f, i) = (t.0 as u32, slot as u32);
-        let v: Vec<Entry> = self
-            .held
-            .iter()
-            .filter(|h| h.0 == f && h.1 == i)
-            .map(|h| h.2)
-            .collect();
-        if v.is_empty() {
-            vec![Entry::NONE]
-        } else {
-            v
+        let mut v: Vec<Entry> = Vec::new();
+        if self.started_none(f, i) {
+            v.push(Entry::NONE);
         }
+        for h in self.held.iter().filter(|h| h.0 == f && h.1 == i) {
+            if !v.iter().any(|x| x.same(h.2)) {
+                v.push(h.2);
+            }
+        }
+        v
     }
 
     /// The value written last and its writer, if the entry was ever given one.
@@ -138,4 +160,41 @@ pub struct CpuState {
     /// wait for (`tlbsync` completes after accesses in flight, [`crate::hpte`]); unlike `irq`,
     /// software irq-off sections do not hold it.
     pub(crate) insn: RawLock,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::EntryFlags;
+
+    #[test]
+    fn an_entry_keeps_every_value_written_to_it_none_included() {
+        let t = FrameId(3);
+        let x = Entry::leaf(FrameId(7), 0, EntryFlags::empty());
+        let mut v = EntryValues::default();
+        assert!(v.ever_held(t, 0, Entry::NONE), "never written: none");
+        v.record(t, 0, Entry::NONE, None);
+        v.record(t, 0, x, Some(Actor::Cpu(1)));
+        assert!(v.ever_held(t, 0, Entry::NONE), "none was written first");
+        assert!(v.ever_held(t, 0, x));
+        assert_eq!(v.held(t, 0), vec![Entry::NONE, x]);
+        assert_eq!(v.current(t, 0), Some((x, Some(Actor::Cpu(1)))));
+        // Another entry's values are its own.
+        assert!(!v.ever_held(t, 1, x));
+        assert_eq!(v.held(t, 1), vec![Entry::NONE]);
+        // A first write of x to an entry the builder never set: it held none (a new table is
+        // zeroed), then x.
+        v.record(t, 2, x, Some(Actor::Cpu(0)));
+        assert!(v.ever_held(t, 2, Entry::NONE));
+        assert_eq!(v.held(t, 2), vec![Entry::NONE, x]);
+        // An entry the builder set to x never held none, until something writes it.
+        v.set_initial(t, 3, x);
+        assert!(!v.ever_held(t, 3, Entry::NONE));
+        assert_eq!(v.held(t, 3), vec![x]);
+        // The builder setting an entry twice: the last value is the initial one.
+        v.set_initial(FrameId(4), 0, x);
+        v.set_initial(FrameId(4), 0, Entry::NONE);
+        assert_eq!(v.held(FrameId(4), 0), vec![Entry::NONE]);
+        assert_eq!(v.current(FrameId(4), 0), Some((Entry::NONE, None)));
+    }
 }
