@@ -468,6 +468,7 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                 "complete": o.complete,
                 "executions": o.executions,
                 "elapsed_ms": o.elapsed.as_secs_f64() * 1000.0,
+                "shared_exploration": o.shared,
                 "choice_combinations": o.combos.iter().map(|c| ptcheck_model::Choice::describe(c)).collect::<Vec<_>>(),
                 "executions_per_combination": o.combo_executions,
                 "first_found_after_executions": o.first_found.map(|(n, _)| n),

@@ -597,3 +597,30 @@ fn report_writes_one_self_contained_page_and_explain_prints_mermaid() {
         "{err}"
     );
 }
+
+#[test]
+fn check_says_which_cells_share_an_exploration() {
+    // tlb_remove_table_one does not exist where tables are freed after the flush IPI: the
+    // variant that switches it off runs the correct protocol's executions, explored once.
+    let (code, out, err) = ptcheck(&[
+        "check",
+        "gup-fast-vs-munmap",
+        "--arch",
+        "x86-v6.14",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let row = |v: &str| {
+        rows.as_array()
+            .and_then(|a| a.iter().find(|r| r["variant"] == v))
+            .unwrap_or_else(|| panic!("no row {v}: {out}"))
+            .clone()
+    };
+    let (correct, shared) = (row("correct"), row("no-remove-table-sync"));
+    assert_eq!(correct["shared_exploration"], false);
+    assert_eq!(shared["shared_exploration"], true, "{shared}");
+    assert_eq!(shared["verdict"], "vacuous");
+    assert_eq!(shared["executions"], correct["executions"]);
+    assert_eq!(row("plain-get-page")["shared_exploration"], false);
+}
