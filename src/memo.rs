@@ -1,6 +1,8 @@
 //! Explorations are deterministic (loom's order is fixed, shuttle's follows its seed): within
 //! one process the same scenario, policy, guards, explorer and budget give the same outcome, so
-//! it is explored once.
+//! it is explored once. The gate relies on it: the README's necessity check reuses the loom
+//! cells the gate has just explored, in the same process, instead of exploring them again
+//! (under `cargo nextest`, where each test is its own process, it explores them itself).
 //!
 //! Guards that no execution asks about change nothing either: a kernel path learns a guard only
 //! through `World::guard` (`Setup` hands the guards to the world builder and nowhere else), and
@@ -8,9 +10,7 @@
 //! complete exploration that found nothing also answers any set of guards that differs from
 //! its own only in guards none of its executions asked about ([`same_run`]): the explorers
 //! would run the same executions, in the same order, to the same verdict. Most `vacuous`
-//! cells (a guard whose step the policy does not have) are such a variant of `correct`. The gate relies on it: the README's necessity check reuses the loom
-//! cells the gate has just explored, in the same process, instead of exploring them again
-//! (under `cargo nextest`, where each test is its own process, it explores them itself).
+//! cells (a guard whose step the policy does not have) are such a variant of `correct`.
 
 use ptcheck_arch::ArchPolicy;
 use ptcheck_checks::{explore_focused, Budget, Explorer, Outcome};
