@@ -76,6 +76,10 @@ struct ExploreArgs {
     /// incomplete).
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     budget: u64,
+    /// Cells explored at once, one thread each (default: the machine's cores). The rows,
+    /// verdicts and counterexamples do not depend on it.
+    #[arg(long, short, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
 }
 
 impl ExploreArgs {
@@ -87,6 +91,10 @@ impl ExploreArgs {
             last_seed: self.seeds.map(|(_, b)| b),
             bound: self.bound.map(usize::from),
             deep: self.deep,
+            jobs: self.jobs.map_or_else(
+                || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                |j| j as usize,
+            ),
             budget: Budget {
                 time: Duration::from_secs(self.budget),
                 ..Budget::default()

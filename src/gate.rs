@@ -354,6 +354,7 @@ pub fn pct_config(scenario: &Scenario, expect: Option<&Expect>) -> RunConfig {
         budget: Budget::default(),
         bound: None,
         deep: false,
+        jobs: 1,
     }
 }
 

@@ -60,6 +60,10 @@ pub struct RunConfig {
     /// `--deep`: loom at [`DEEP_BOUND`] on the scenarios the gate bounds (three CPUs and more;
     /// two-CPU scenarios are exhaustive already). For nightly runs, not the gate.
     pub deep: bool,
+    /// Cells explored at once, each on its own thread (`--jobs`; 1: one after the other on
+    /// the calling thread). Each exploration is single-threaded and independent, so the rows,
+    /// verdicts and counterexamples are the same for any value.
+    pub jobs: usize,
 }
 
 /// The preemption bound of `check --deep` for scenarios whose gate bound is lower.
@@ -75,6 +79,7 @@ impl Default for RunConfig {
             budget: Budget::default(),
             bound: None,
             deep: false,
+            jobs: 1,
         }
     }
 }
@@ -146,23 +151,61 @@ pub fn run_cells(
     cfg: &RunConfig,
     exp: &Expectations,
 ) -> Result<Vec<Row>, ExplorerError> {
-    let bar = progress_bar(cells.len());
-    let mut rows = Vec::new();
+    // Every (cell, seed) run, in output order; a bad explorer is an error before any work.
+    let mut work = Vec::new();
     for cell in cells {
-        bar.set_message(cell.id());
         for seed in cfg.seeds() {
-            let e = cfg.explorer_with_seed(cell.scenario, seed)?;
-            let outcome = cell.check(&e, cfg.budget);
-            rows.push(Row {
-                cell: *cell,
-                expect: exp.get(cell).cloned(),
-                outcome,
-            });
+            work.push((*cell, cfg.explorer_with_seed(cell.scenario, seed)?));
         }
-        bar.inc(1);
     }
+    let bar = progress_bar(work.len());
+    let run = |k: usize| {
+        let (cell, e) = &work[k];
+        bar.set_message(cell.id());
+        let outcome = cell.check(e, cfg.budget);
+        bar.inc(1);
+        outcome
+    };
+    let outcomes: Vec<Outcome> = if cfg.jobs <= 1 || work.len() <= 1 {
+        (0..work.len()).map(run).collect()
+    } else {
+        // The protocol as it is correct first, so that the variants that differ from it only
+        // in guards no execution asks about find its exploration done and share it
+        // (crate::memo); then the rest, each worker taking the next run in that order.
+        let mut order: Vec<usize> = (0..work.len()).collect();
+        order.sort_by_key(|&k| !work[k].0.variant.off.is_empty());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<Outcome>>> =
+            work.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|s| {
+            for _ in 0..cfg.jobs.min(work.len()) {
+                s.spawn(|| loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&k) = order.get(n) else { break };
+                    let o = run(k);
+                    *slots[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(o);
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .map(|m| {
+                m.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .expect("every run was taken by a worker")
+            })
+            .collect()
+    };
     bar.finish_and_clear();
-    Ok(rows)
+    Ok(work
+        .iter()
+        .zip(outcomes)
+        .map(|((cell, _), outcome)| Row {
+            cell: *cell,
+            expect: exp.get(cell).cloned(),
+            outcome,
+        })
+        .collect())
 }
 
 fn cost(o: &Outcome) -> String {

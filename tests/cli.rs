@@ -624,3 +624,38 @@ fn check_says_which_cells_share_an_exploration() {
     assert_eq!(shared["executions"], correct["executions"]);
     assert_eq!(row("plain-get-page")["shared_exploration"], false);
 }
+
+#[test]
+fn check_in_parallel_gives_the_same_rows() {
+    let rows = |jobs: &str| {
+        let (code, out, err) = ptcheck(&[
+            "check",
+            "pmd-clear-vs-lockless-walk",
+            "--arch",
+            "arm64",
+            "--jobs",
+            jobs,
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        v.as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                (
+                    r["cell"].to_string(),
+                    r["verdict"].to_string(),
+                    r["executions"].to_string(),
+                    r["counterexample"].to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let one = rows("1");
+    assert!(one.len() > 5, "{one:?}");
+    assert_eq!(one, rows("3"));
+    let (code, _, err) = ptcheck(&["check", "--jobs", "0"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--jobs") && !err.contains("panicked"), "{err}");
+}
