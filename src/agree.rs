@@ -265,20 +265,23 @@ pub struct AgreeReport {
     pub elapsed: Duration,
 }
 
-/// Run the check over `cells` (calling `progress` after each).
+/// Run the check over `cells` on `jobs` threads (calling `progress` after each cell, from
+/// the thread that checked it); rows in cell order.
 pub fn agree(
     cells: &[Cell],
     cfg: &AgreeConfig,
     exp: &Expectations,
-    mut progress: impl FnMut(&AgreeRow),
+    jobs: usize,
+    progress: impl Fn(&AgreeRow) + Sync,
 ) -> Result<AgreeReport, ExplorerError> {
     let start = Instant::now();
-    let mut rows = Vec::new();
-    for c in cells {
-        let r = agree_cell(*c, cfg, exp)?;
+    let rows = crate::parallel::map(cells.len(), jobs, None, |k| {
+        let r = agree_cell(cells[k], cfg, exp)?;
         progress(&r);
-        rows.push(r);
-    }
+        Ok(r)
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, ExplorerError>>()?;
     Ok(AgreeReport {
         rows,
         elapsed: start.elapsed(),

@@ -91,10 +91,9 @@ impl ExploreArgs {
             last_seed: self.seeds.map(|(_, b)| b),
             bound: self.bound.map(usize::from),
             deep: self.deep,
-            jobs: self.jobs.map_or_else(
-                || std::thread::available_parallelism().map_or(1, |n| n.get()),
-                |j| j as usize,
-            ),
+            jobs: self
+                .jobs
+                .map_or_else(crate::parallel::cores, |j| j as usize),
             budget: Budget {
                 time: Duration::from_secs(self.budget),
                 ..Budget::default()
@@ -219,6 +218,9 @@ enum Cmd {
         /// below theirs (both explorers at the same bound; the CI gate uses 2).
         #[arg(long, value_parser = clap::value_parser!(u8))]
         bound: Option<u8>,
+        /// Cells checked at once, one thread each (default: the machine's cores).
+        #[arg(long, short, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        jobs: Option<u64>,
     },
     /// Measure explorer speed and memory on fixed cells, and the executions to the first
     /// counterexample of broken cells.
@@ -423,6 +425,7 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
             dfs_limit,
             budget,
             bound,
+            jobs,
         } => {
             let cells = cells_of(reg, select)?;
             let cfg = crate::agree::AgreeConfig {
@@ -435,7 +438,8 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
             };
             let exp = reg.expectations()?;
             let bar = crate::report::progress_bar(cells.len());
-            let r = crate::agree::agree(&cells, &cfg, &exp, |row| {
+            let jobs = jobs.map_or_else(crate::parallel::cores, |j| j as usize);
+            let r = crate::agree::agree(&cells, &cfg, &exp, jobs, |row| {
                 bar.set_message(row.cell.id());
                 bar.inc(1);
             })?;

@@ -16,6 +16,7 @@ pub mod matrix;
 pub mod memo;
 pub mod mermaid;
 pub mod necessity;
+pub mod parallel;
 pub mod policy_file;
 pub mod registry;
 pub mod report;

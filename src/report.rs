@@ -166,36 +166,11 @@ pub fn run_cells(
         bar.inc(1);
         outcome
     };
-    let outcomes: Vec<Outcome> = if cfg.jobs <= 1 || work.len() <= 1 {
-        (0..work.len()).map(run).collect()
-    } else {
-        // The protocol as it is correct first, so that the variants that differ from it only
-        // in guards no execution asks about find its exploration done and share it
-        // (crate::memo); then the rest, each worker taking the next run in that order.
-        let mut order: Vec<usize> = (0..work.len()).collect();
-        order.sort_by_key(|&k| !work[k].0.variant.off.is_empty());
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let slots: Vec<std::sync::Mutex<Option<Outcome>>> =
-            work.iter().map(|_| std::sync::Mutex::new(None)).collect();
-        std::thread::scope(|s| {
-            for _ in 0..cfg.jobs.min(work.len()) {
-                s.spawn(|| loop {
-                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&k) = order.get(n) else { break };
-                    let o = run(k);
-                    *slots[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(o);
-                });
-            }
-        });
-        slots
-            .into_iter()
-            .map(|m| {
-                m.into_inner()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .expect("every run was taken by a worker")
-            })
-            .collect()
-    };
+    // The protocol as it is correct first, so that the variants that differ from it only in
+    // guards no execution asks about find its exploration done and share it (crate::memo).
+    let mut order: Vec<usize> = (0..work.len()).collect();
+    order.sort_by_key(|&k| !work[k].0.variant.off.is_empty());
+    let outcomes = crate::parallel::map(work.len(), cfg.jobs, Some(order), run);
     bar.finish_and_clear();
     Ok(work
         .iter()

@@ -659,3 +659,26 @@ fn check_in_parallel_gives_the_same_rows() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--jobs") && !err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn agree_in_parallel_gives_the_same_rows() {
+    let run = |jobs: &str| {
+        let (code, out, err) = ptcheck(&[
+            "agree",
+            "pmd-clear-vs-lockless-walk",
+            "--arch",
+            "arm64",
+            "--jobs",
+            jobs,
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        // Rows without their times, in order.
+        out.lines()
+            .filter(|l| l.contains("pmd-clear-vs-lockless-walk/"))
+            .map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+    };
+    let one = run("1");
+    assert!(one.len() > 5, "{one:?}");
+    assert_eq!(one, run("2"));
+}
