@@ -237,15 +237,19 @@ pub fn run(iterations: usize, baseline: bool) -> Result<BenchReport, crate::matr
     Ok(report)
 }
 
+/// Explore `cell` afresh with `e`: the executions until its first counterexample (`None`: none
+/// found) and the time taken to it, or to the end of the run, in ms.
+fn first_counterexample(cell: &Cell, e: &Explorer) -> (Option<u64>, f64) {
+    let o = fresh(cell, e, budget());
+    let (n, t) = o.first_found.unwrap_or((o.executions, o.elapsed));
+    (o.finding.is_some().then_some(n), t.as_secs_f64() * 1e3)
+}
+
 fn first_found(cell: &Cell, explorers: &[Explorer], seeds: &[u64]) -> FirstFound {
-    let mut executions = Vec::new();
-    let mut elapsed_ms = Vec::new();
-    for e in explorers {
-        let o = fresh(cell, e, budget());
-        let (n, t) = o.first_found.unwrap_or((o.executions, o.elapsed));
-        executions.push(o.finding.is_some().then_some(n));
-        elapsed_ms.push(t.as_secs_f64() * 1e3);
-    }
+    let (executions, elapsed_ms) = explorers
+        .iter()
+        .map(|e| first_counterexample(cell, e))
+        .unzip();
     FirstFound {
         cell: cell.id(),
         explorer: explorers[0].name().to_string(),
@@ -514,34 +518,43 @@ pub struct Reach {
     pub random: Vec<Option<u64>>,
 }
 
-/// `ptcheck bench --broken`: every cell the reviewed expectations mark as broken, explored by
+/// The cells the reviewed expectations mark as broken (a finding, `kind(deep)` or
+/// `kind(weak)` included), with their expectation.
+pub fn broken_cells(
+    reg: &crate::registry::Registry,
+    scenario: Option<&'static ptcheck_scenarios::Scenario>,
+) -> Result<Vec<(Cell, crate::expected::Expect)>, crate::registry::RegistryError> {
+    use crate::expected::Expect;
+    let exp = reg.expectations()?;
+    Ok(reg
+        .cells(scenario, None)
+        .into_iter()
+        .filter_map(|c| exp.get(&c).cloned().map(|e| (c, e)))
+        .filter(|(_, e)| !matches!(e, Expect::Safe | Expect::Vacuous))
+        .collect())
+}
+
+/// `ptcheck bench --broken`: the broken `cells` ([`broken_cells`]), each explored by
 /// loom (the cell's bound) and by PCT and random at seeds 1..=10, recording the executions to
 /// the first counterexample. `within` is both the iterations each data-choice combination may
 /// run and the threshold: a seed counts as found only if the cell's *total* executions, over
 /// all its combinations (explored round-robin), stayed within `within`. So a cell with many
 /// combinations whose failing one needs `within` on its own counts as missed.
 pub fn broken(
-    reg: &crate::registry::Registry,
-    scenario: Option<&'static ptcheck_scenarios::Scenario>,
+    cells: &[(Cell, crate::expected::Expect)],
     within: usize,
     mut progress: impl FnMut(&Reach),
-) -> Result<Vec<Reach>, crate::registry::RegistryError> {
+) -> Vec<Reach> {
     use crate::expected::Expect;
-    let exp = reg.expectations()?;
     let mut out = Vec::new();
-    for cell in reg.cells(scenario, None) {
-        let Some(e) = exp.get(&cell) else { continue };
+    for (cell, e) in cells {
         let (sc_reachable, deep) = match e {
             Expect::Safe | Expect::Vacuous => continue,
             Expect::Found(_) => (true, false),
             Expect::Deep(_) => (true, true),
             Expect::WeakOnly(_) => (false, false),
         };
-        let first = |e: &Explorer| {
-            let o = fresh(&cell, e, budget());
-            let (n, t) = o.first_found.unwrap_or((o.executions, o.elapsed));
-            (o.finding.is_some().then_some(n), t.as_secs_f64() * 1e3)
-        };
+        let first = |e: &Explorer| first_counterexample(cell, e);
         let (loom_executions, loom_ms) = first(&Explorer::Loom {
             bound: cell.scenario.loom_bound,
         });
@@ -580,7 +593,7 @@ pub fn broken(
         progress(&r);
         out.push(r);
     }
-    Ok(out)
+    out
 }
 
 /// The `--broken` report: per explorer, how many cells every seed found within `within`

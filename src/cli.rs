@@ -455,24 +455,12 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
             ..
         } => {
             let scenario = scenario.map(|s| reg.scenario(&s)).transpose()?;
-            let exp = reg.expectations()?;
-            let broken = reg
-                .cells(scenario, None)
-                .iter()
-                .filter(|c| {
-                    exp.get(c).is_some_and(|e| {
-                        !matches!(
-                            e,
-                            crate::expected::Expect::Safe | crate::expected::Expect::Vacuous
-                        )
-                    })
-                })
-                .count();
-            let bar = crate::report::progress_bar(broken);
-            let rows = crate::bench::broken(reg, scenario, within as usize, |r| {
+            let cells = crate::bench::broken_cells(reg, scenario)?;
+            let bar = crate::report::progress_bar(cells.len());
+            let rows = crate::bench::broken(&cells, within as usize, |r| {
                 bar.set_message(r.cell.clone());
                 bar.inc(1);
-            })?;
+            });
             bar.finish_and_clear();
             // A broken cell loom does not find is a failure of the checker, as in `check`.
             let all_found = rows.iter().all(|r| r.loom_executions.is_some());
