@@ -539,61 +539,72 @@ pub fn broken_cells(
 /// the first counterexample. `within` is both the iterations each data-choice combination may
 /// run and the threshold: a seed counts as found only if the cell's *total* executions, over
 /// all its combinations (explored round-robin), stayed within `within`. So a cell with many
-/// combinations whose failing one needs `within` on its own counts as missed.
+/// combinations whose failing one needs `within` on its own counts as missed. `jobs` cells
+/// run at once ([`crate::parallel::map`]); the rows come back in cell order, and the execution
+/// counts do not depend on `jobs` (loom's milliseconds can, a little, on a busy machine).
 pub fn broken(
     cells: &[(Cell, crate::expected::Expect)],
     within: usize,
-    mut progress: impl FnMut(&Reach),
+    jobs: usize,
+    progress: impl Fn(&Reach) + Sync,
 ) -> Vec<Reach> {
     use crate::expected::Expect;
-    let mut out = Vec::new();
-    for (cell, e) in cells {
-        let (sc_reachable, deep) = match e {
-            Expect::Safe | Expect::Vacuous => continue,
-            Expect::Found(_) => (true, false),
-            Expect::Deep(_) => (true, true),
-            Expect::WeakOnly(_) => (false, false),
-        };
-        let first = |e: &Explorer| first_counterexample(cell, e);
-        let (loom_executions, loom_ms) = first(&Explorer::Loom {
-            bound: cell.scenario.loom_bound,
-        });
-        let seeds = |random: bool| -> Vec<Option<u64>> {
-            if !sc_reachable {
-                return Vec::new();
-            }
-            (1..=10)
-                .map(|seed| {
-                    let e = if random {
-                        Explorer::Random {
-                            seed,
-                            iterations: within,
-                        }
-                    } else {
-                        Explorer::Pct {
-                            seed,
-                            depth: 3,
-                            iterations: within,
-                        }
-                    };
-                    first(&e).0.filter(|&n| n <= within as u64)
-                })
-                .collect()
-        };
-        let r = Reach {
-            cell: cell.id(),
-            expect: e.to_string(),
-            sc_reachable,
-            deep,
-            loom_executions,
-            loom_ms,
-            pct: seeds(false),
-            random: seeds(true),
-        };
+    let cells: Vec<&(Cell, Expect)> = cells
+        .iter()
+        .filter(|(_, e)| !matches!(e, Expect::Safe | Expect::Vacuous))
+        .collect();
+    crate::parallel::map(cells.len(), jobs, None, |k| {
+        let (cell, e) = cells[k];
+        let r = reach(cell, e, within);
         progress(&r);
-        out.push(r);
+        r
+    })
+}
+
+/// One broken cell's [`Reach`]: loom at the cell's bound, PCT and random at seeds 1..=10.
+fn reach(cell: &Cell, e: &crate::expected::Expect, within: usize) -> Reach {
+    use crate::expected::Expect;
+    let (sc_reachable, deep) = match e {
+        Expect::Deep(_) => (true, true),
+        Expect::WeakOnly(_) => (false, false),
+        Expect::Found(_) | Expect::Safe | Expect::Vacuous => (true, false),
+    };
+    let first = |e: &Explorer| first_counterexample(cell, e);
+    let (loom_executions, loom_ms) = first(&Explorer::Loom {
+        bound: cell.scenario.loom_bound,
+    });
+    let seeds = |random: bool| -> Vec<Option<u64>> {
+        if !sc_reachable {
+            return Vec::new();
+        }
+        (1..=10)
+            .map(|seed| {
+                let e = if random {
+                    Explorer::Random {
+                        seed,
+                        iterations: within,
+                    }
+                } else {
+                    Explorer::Pct {
+                        seed,
+                        depth: 3,
+                        iterations: within,
+                    }
+                };
+                first(&e).0.filter(|&n| n <= within as u64)
+            })
+            .collect()
+    };
+    Reach {
+        cell: cell.id(),
+        expect: e.to_string(),
+        sc_reachable,
+        deep,
+        loom_executions,
+        loom_ms,
+        pct: seeds(false),
+        random: seeds(true),
     }
-    out
 }
 
 /// The `--broken` report: per explorer, how many cells every seed found within `within`

@@ -242,6 +242,10 @@ enum Cmd {
         /// `--broken` on this scenario's cells only.
         #[arg(long, requires = "broken")]
         scenario: Option<String>,
+        /// `--broken`: cells explored at once, one thread each (default: the machine's cores).
+        /// The execution counts do not depend on it.
+        #[arg(long, short, requires = "broken", value_parser = clap::value_parser!(u64).range(1..=1024))]
+        jobs: Option<u64>,
         #[arg(long)]
         json: bool,
     },
@@ -452,12 +456,14 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
             within,
             json,
             scenario,
+            jobs,
             ..
         } => {
             let scenario = scenario.map(|s| reg.scenario(&s)).transpose()?;
             let cells = crate::bench::broken_cells(reg, scenario)?;
             let bar = crate::report::progress_bar(cells.len());
-            let rows = crate::bench::broken(&cells, within as usize, |r| {
+            let jobs = jobs.map_or_else(crate::parallel::cores, |j| j as usize);
+            let rows = crate::bench::broken(&cells, within as usize, jobs, |r| {
                 bar.set_message(r.cell.clone());
                 bar.inc(1);
             });

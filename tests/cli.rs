@@ -197,6 +197,47 @@ fn bench_broken_measures_every_broken_cell_of_a_scenario() {
     let (code, _, err) = ptcheck(&["bench", "--broken", "--scenario", "nope"]);
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("nope") && !err.contains("panicked"), "{err}");
+    let (code, _, err) = ptcheck(&["bench", "--jobs", "2"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--broken"), "{err}");
+    let (code, _, err) = ptcheck(&["bench", "--broken", "--jobs", "0"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn bench_broken_counts_the_same_executions_on_any_number_of_jobs() {
+    // Every count (loom's executions, PCT's and random's per seed) in cell order; loom's
+    // milliseconds are left out, they are wall time.
+    let rows = |jobs: &str| {
+        let (code, out, err) = ptcheck(&[
+            "bench",
+            "--broken",
+            "--scenario",
+            "gup-fast-vs-munmap",
+            "--within",
+            "100",
+            "--json",
+            "--jobs",
+            jobs,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        v.as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                (
+                    r["cell"].to_string(),
+                    r["loom_executions"].to_string(),
+                    r["pct"].to_string(),
+                    r["random"].to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let one = rows("1");
+    assert!(one.len() > 10, "{one:?}");
+    assert_eq!(one, rows("2"));
 }
 
 #[test]
