@@ -276,16 +276,38 @@ pub fn clear_raised() {
 }
 
 thread_local! {
-    static PENDING_CAUSALITY: RefCell<Option<Violation>> = const { RefCell::new(None) };
+    static PENDING_CAUSALITY: RefCell<Option<PendingFree>> = const { RefCell::new(None) };
+}
+
+/// What a loom causality report during a free means: the last access to `frame` by another
+/// thread (`by`, in `func`) is not ordered before the free `freed`. Kept as data, since every
+/// free sets one and almost none is reported; [`take_pending_causality`] turns it into the
+/// [`Violation::UseAfterFree`] it stands for.
+#[derive(Clone, Debug)]
+pub struct PendingFree {
+    pub frame: crate::name::FrameName,
+    pub by: Actor,
+    pub access: &'static str,
+    pub func: &'static str,
+    pub freed: FreedAt,
 }
 
 /// What a loom causality report raised during the next shadow-cell access means (set around a
 /// free: "the last access by another thread is not ordered before this free").
-pub fn set_pending_causality(v: Option<Violation>) {
-    PENDING_CAUSALITY.with(|p| *p.borrow_mut() = v);
+pub fn set_pending_causality(p: Option<PendingFree>) {
+    PENDING_CAUSALITY.with(|c| *c.borrow_mut() = p);
 }
 
 /// Take the meaning of a causality report (see [`set_pending_causality`]).
 pub fn take_pending_causality() -> Option<Violation> {
-    PENDING_CAUSALITY.with(|p| p.borrow_mut().take())
+    PENDING_CAUSALITY
+        .with(|p| p.borrow_mut().take())
+        .map(|p| Violation::UseAfterFree {
+            frame: p.frame.to_string(),
+            by: p.by,
+            access: p.access,
+            func: p.func,
+            freed: p.freed,
+            order: UafOrder::NotOrderedBeforeFree,
+        })
 }

@@ -13,16 +13,24 @@ enum Guard {
     Shuttle(shuttle::sync::MutexGuard<'static, ()>),
 }
 
+/// The boxed mutex, borrowed for a guard parked in the lock ([`RawLock::parked`]).
+enum Parked {
+    Loom(&'static loom::sync::Mutex<()>),
+    Shuttle(&'static shuttle::sync::Mutex<()>),
+}
+
+/// Each explorer's mutex in a box of its own size (the two differ several-fold, and a lock is
+/// built for every CPU in every execution).
 enum Mutex {
-    Loom(loom::sync::Mutex<()>),
-    Shuttle(shuttle::sync::Mutex<()>),
+    Loom(Box<loom::sync::Mutex<()>>),
+    Shuttle(Box<shuttle::sync::Mutex<()>>),
 }
 
 /// A mutex whose critical section is not tied to a Rust scope.
 pub struct RawLock {
     // Field order matters: the parked guard must drop before the mutex it borrows.
     guard: std::cell::UnsafeCell<Option<Guard>>,
-    mutex: Box<Mutex>,
+    mutex: Mutex,
 }
 
 // SAFETY: every model thread of an execution runs as a coroutine on one OS thread, one at a
@@ -34,23 +42,34 @@ unsafe impl Send for RawLock {}
 impl RawLock {
     pub fn new() -> Self {
         let mutex = match backend() {
-            Backend::Loom => Mutex::Loom(loom::sync::Mutex::new(())),
-            Backend::Shuttle => Mutex::Shuttle(shuttle::sync::Mutex::new(())),
+            Backend::Loom => Mutex::Loom(Box::new(loom::sync::Mutex::new(()))),
+            Backend::Shuttle => Mutex::Shuttle(Box::new(shuttle::sync::Mutex::new(()))),
         };
         RawLock {
             guard: std::cell::UnsafeCell::new(None),
-            mutex: Box::new(mutex),
+            mutex,
+        }
+    }
+
+    /// The explorer's mutex, borrowed for as long as a parked guard may need it.
+    ///
+    /// SAFETY (of the `'static`): the mutex is boxed, so its address is stable for the life of
+    /// `self` even if `self` moves, and the guard is dropped in `unlock` or, at the latest,
+    /// before the box (field order).
+    fn parked(&self) -> Parked {
+        match &self.mutex {
+            // SAFETY: see above.
+            Mutex::Loom(m) => Parked::Loom(unsafe { &*(&**m as *const _) }),
+            // SAFETY: see above.
+            Mutex::Shuttle(m) => Parked::Shuttle(unsafe { &*(&**m as *const _) }),
         }
     }
 
     /// Acquire (a scheduling point; blocks while another thread holds it).
     pub fn lock(&self) {
-        // SAFETY: the mutex is boxed, so its address is stable for the life of `self`, and the
-        // guard is dropped in `unlock` or, at the latest, before the box (field order).
-        let m: &'static Mutex = unsafe { &*(self.mutex.as_ref() as *const Mutex) };
-        let g = match m {
-            Mutex::Loom(m) => Guard::Loom(m.lock().expect("model lock poisoned")),
-            Mutex::Shuttle(m) => Guard::Shuttle(m.lock().expect("model lock poisoned")),
+        let g = match self.parked() {
+            Parked::Loom(m) => Guard::Loom(m.lock().expect("model lock poisoned")),
+            Parked::Shuttle(m) => Guard::Shuttle(m.lock().expect("model lock poisoned")),
         };
         // SAFETY: we hold the mutex (see the Sync impl).
         unsafe { *self.guard.get() = Some(g) };
@@ -58,11 +77,9 @@ impl RawLock {
 
     /// Try to acquire without blocking (a scheduling point); `true` if taken.
     pub fn try_lock(&self) -> bool {
-        // SAFETY: as in `lock`.
-        let m: &'static Mutex = unsafe { &*(self.mutex.as_ref() as *const Mutex) };
-        let g = match m {
-            Mutex::Loom(m) => m.try_lock().ok().map(Guard::Loom),
-            Mutex::Shuttle(m) => m.try_lock().ok().map(Guard::Shuttle),
+        let g = match self.parked() {
+            Parked::Loom(m) => m.try_lock().ok().map(Guard::Loom),
+            Parked::Shuttle(m) => m.try_lock().ok().map(Guard::Shuttle),
         };
         let taken = g.is_some();
         if taken {

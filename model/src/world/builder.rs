@@ -164,10 +164,10 @@ impl WorldBuilder {
     /// it in the pool (so that `head + i` is the i-th subpage, as `pmd_page(pmd) + index`).
     pub fn compound_page(&mut self, refs: u64, tails: usize) -> FrameId {
         let head = self.data_page(refs);
-        self.frames[head.0].compound = Some(crate::compound::CompoundState::head());
+        self.frames[head.0].compound = Some(Box::new(crate::compound::CompoundState::head()));
         for _ in 0..tails {
             let t = self.data_page(0);
-            self.frames[t.0].compound = Some(crate::compound::CompoundState::tail());
+            self.frames[t.0].compound = Some(Box::new(crate::compound::CompoundState::tail()));
         }
         head
     }
@@ -199,11 +199,13 @@ impl WorldBuilder {
                 kind: f.kind,
                 cell: ShadowCell::new(),
                 slots: f.slots.into_iter().map(Atomic::new).collect(),
-                page: (f.kind == FrameKind::Data).then(|| PageWords {
-                    refcount: Atomic::new(f.refs),
-                    content: Atomic::new(0),
-                    hpte: Atomic::new(0),
-                    mapping: Atomic::new(0),
+                page: (f.kind == FrameKind::Data).then(|| {
+                    Box::new(PageWords {
+                        refcount: Atomic::new(f.refs),
+                        content: Atomic::new(0),
+                        hpte: Atomic::new(0),
+                        mapping: Atomic::new(0),
+                    })
                 }),
                 compound: f.compound,
                 phys: f.phys,

@@ -46,10 +46,10 @@ pub struct Frame {
     pub(super) slots: Vec<Atomic>,
     /// The `struct page` words of a data page (tables have none: every model object is a
     /// shared location the explorers track, so only those a protocol uses exist).
-    pub(super) page: Option<PageWords>,
+    pub(super) page: Option<Box<PageWords>>,
     /// Compound-page state of a data page ([`crate::compound`]): `PG_tail` and the tail's
     /// `_mapcount` (gup's tail pins, 2014 THP refcounting), and the head's `compound_lock`.
-    pub(crate) compound: Option<crate::compound::CompoundState>,
+    pub(crate) compound: Option<Box<crate::compound::CompoundState>>,
     /// Its physical address as the two 32-bit words of a PAE entry ([`Phys`]).
     pub phys: Phys,
     /// Words holding plain values, not entries (bit per slot).
@@ -99,7 +99,7 @@ pub(super) struct FrameSpec {
     pub(super) slots: Vec<u64>,
     /// Initial refcount (data pages).
     pub(super) refs: u64,
-    pub(super) compound: Option<crate::compound::CompoundState>,
+    pub(super) compound: Option<Box<crate::compound::CompoundState>>,
     pub(super) phys: Phys,
     /// Words holding plain values, not entries (bit per slot; see [`WorldBuilder::object_with_fields`]).
     pub(super) fields: u64,

@@ -68,13 +68,12 @@ impl World {
                 .rev()
                 .find(|(a, _, step, _)| *a != who && !ordered(*a, *step))
                 .or_else(|| accesses.iter().rev().find(|(a, _, _, _)| *a != who))
-                .map(|&(a, afunc, _, access)| Violation::UseAfterFree {
-                    frame: self.name(f).to_string(),
+                .map(|&(a, afunc, _, access)| violation::PendingFree {
+                    frame: self.name(f),
                     by: a,
                     access,
                     func: afunc,
                     freed: here.clone(),
-                    order: UafOrder::NotOrderedBeforeFree,
                 })
         };
         violation::set_pending_causality(pending);
@@ -82,14 +81,15 @@ impl World {
         violation::set_pending_causality(None);
         let mut s = self.shadow();
         let (readers, reached) = (
-            s.frames[f.0].readers.clone(),
-            s.frames[f.0].reached_by.clone(),
+            std::mem::take(&mut s.frames[f.0].readers),
+            std::mem::take(&mut s.frames[f.0].reached_by),
         );
         Self::note_hazard(&mut s, who, Hazards::TABLE_FREED, |n| {
             readers.iter().any(|&(r, _)| r == n)
         });
         Self::note_hazard(&mut s, who, Hazards::PAGE_FREED, |n| reached.contains(&n));
         let fs = &mut s.frames[f.0];
+        (fs.readers, fs.reached_by) = (readers, reached);
         fs.freed = Some(here.clone());
         fs.last_freed = Some(here);
         fs.generation = fs.generation.wrapping_add(1);
