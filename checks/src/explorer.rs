@@ -20,7 +20,8 @@ pub enum Explorer {
         depth: usize,
         iterations: usize,
     },
-    /// shuttle uniform random scheduling.
+    /// shuttle, a random walk that mostly stays on the running thread
+    /// ([`crate::random_walk`]).
     Random { seed: u64, iterations: usize },
     /// shuttle depth-first search, up to `max_iterations` schedules (None: all of them), of
     /// the schedules with at most `bound` preemptions (None: every schedule; see

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | explorer choice and bounds | [`explorer`] |
 //! | preemption-bounded DFS (shuttle) | [`bounded_dfs`] |
+//! | the `random` explorer's random walk (shuttle) | [`random_walk`] |
 //! | running a body under loom / shuttle, data choices | [`run`] |
 //! | classifying a failed execution | [`capture`] |
 //! | verdicts with coverage | [`outcome`] |
@@ -19,6 +20,7 @@ pub mod choice_tree;
 pub mod explorer;
 pub mod outcome;
 mod quiet;
+pub mod random_walk;
 pub mod render;
 pub mod run;
 pub mod search;

@@ -14,9 +14,10 @@
 use crate::bounded_dfs::BoundedDfs;
 use crate::capture::{self, Failure};
 use crate::explorer::{Budget, Explorer};
+use crate::random_walk::RandomWalk;
 use ptcheck_model::{rt, Picked};
 use shuttle::scheduler::{
-    DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
+    DfsScheduler, PctScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
 };
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -249,9 +250,7 @@ fn shuttle_scheduler(explorer: &Explorer) -> Box<dyn Scheduler> {
             depth,
             iterations,
         } => Box::new(PctScheduler::new_from_seed(*seed, *depth, *iterations)),
-        Explorer::Random { seed, iterations } => {
-            Box::new(RandomScheduler::new_from_seed(*seed, *iterations))
-        }
+        Explorer::Random { seed, iterations } => Box::new(RandomWalk::new(*seed, *iterations)),
         Explorer::Dfs {
             max_iterations,
             bound: None,
