@@ -44,7 +44,7 @@ impl Ctx {
         let me = self.cpu_id();
         for (n, cpu) in w.cpus.iter().enumerate() {
             if n != me {
-                cpu.insn.wait_unheld();
+                cpu.insn().wait_unheld();
             }
         }
         self.note(func, "tlbsync: accesses through the old HPTEs performed");
@@ -61,14 +61,14 @@ impl Ctx {
     pub fn store_through_hpte(&self, page: FrameId, func: &'static str) -> bool {
         let w = &self.world;
         let cpu = &w.cpus[self.cpu_id()];
-        cpu.insn.lock();
+        cpu.insn().lock();
         let wrote = w.frames[page.0].page().hpte.load(Ordering::Acquire) == 1;
         if wrote {
             self.write_through_pin(page, func);
         } else {
             self.note(func, format!("no HPTE for {}: fault again", w.name(page)));
         }
-        cpu.insn.unlock();
+        cpu.insn().unlock();
         wrote
     }
 }

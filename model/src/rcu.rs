@@ -92,7 +92,7 @@ impl Ctx {
                 cpu.irq.wait_unheld();
             }
             if flavour.waits_read_lock() {
-                cpu.rcu.wait_unheld();
+                cpu.rcu().wait_unheld();
             }
         }
         crate::trace::waiting(self.actor, None);

@@ -215,13 +215,7 @@ impl WorldBuilder {
         let split_phys = frames.iter().any(|f| f.phys.high != 0);
         Arc::new(World {
             frames,
-            cpus: (0..self.ncpus)
-                .map(|_| CpuState {
-                    irq: RawLock::new(),
-                    rcu: RawLock::new(),
-                    insn: RawLock::new(),
-                })
-                .collect(),
+            cpus: (0..self.ncpus).map(|_| CpuState::new()).collect(),
             guards: self.guards,
             declared: self.declared,
             mm_cpumask: (0..self.ncpus)

@@ -3,6 +3,7 @@
 //! scheduling point (DESIGN.md §2: bookkeeping must stay outside tracked state).
 
 use super::*;
+use std::sync::OnceLock;
 
 #[derive(Default)]
 pub(super) struct FrameShadow {
@@ -154,12 +155,37 @@ pub struct CpuState {
     /// Held while the CPU runs with interrupts off: an IPI waits for it, and so do grace
     /// periods of the flavours an irq-off section holds off (see [`crate::rcu`]).
     pub(crate) irq: RawLock,
-    /// Held while the CPU is inside `rcu_read_lock()`.
-    pub(crate) rcu: RawLock,
+    /// Held while the CPU is inside `rcu_read_lock()` ([`CpuState::rcu`]).
+    rcu: OnceLock<RawLock>,
     /// Held for the length of one instruction whose translation a TLB/HPT invalidation must
     /// wait for (`tlbsync` completes after accesses in flight, [`crate::hpte`]); unlike `irq`,
-    /// software irq-off sections do not hold it.
-    pub(crate) insn: RawLock,
+    /// software irq-off sections do not hold it ([`CpuState::insn`]).
+    insn: OnceLock<RawLock>,
+}
+
+impl CpuState {
+    pub(crate) fn new() -> Self {
+        CpuState {
+            irq: RawLock::new(),
+            rcu: OnceLock::new(),
+            insn: OnceLock::new(),
+        }
+    }
+
+    /// The CPU's `rcu_read_lock()` lock, made at its first use: many scenarios and policies
+    /// never take it, and every model object costs each execution (loom and shuttle track it).
+    /// Making it late changes nothing the explorers see: a lock's creation is not a scheduling
+    /// point nor an access, and neither explorer orders it against other threads (a loom mutex
+    /// has no initialisation to race with, unlike an atomic).
+    pub(crate) fn rcu(&self) -> &RawLock {
+        self.rcu.get_or_init(RawLock::new)
+    }
+
+    /// The CPU's instruction lock ([`crate::hpte`]), made at its first use like
+    /// [`CpuState::rcu`]: only hash-MMU policies take it.
+    pub(crate) fn insn(&self) -> &RawLock {
+        self.insn.get_or_init(RawLock::new)
+    }
 }
 
 #[cfg(test)]
