@@ -6,6 +6,7 @@
 //! unlock, blocking wait, deadlock detection) and parks the guard inside itself.
 
 use super::{backend, Backend};
+use std::ptr::NonNull;
 
 #[allow(dead_code)] // held for its Drop: dropping it releases the mutex
 enum Guard {
@@ -13,22 +14,23 @@ enum Guard {
     Shuttle(shuttle::sync::MutexGuard<'static, ()>),
 }
 
-/// The boxed mutex, borrowed for a guard parked in the lock ([`RawLock::parked`]).
+/// The mutex, borrowed for a guard parked in the lock ([`RawLock::parked`]).
 enum Parked {
     Loom(&'static loom::sync::Mutex<()>),
     Shuttle(&'static shuttle::sync::Mutex<()>),
 }
 
-/// Each explorer's mutex in a box of its own size (the two differ several-fold, and a lock is
-/// built for every CPU in every execution).
+/// Each explorer's mutex on the heap, at its own size (the two differ several-fold, and a lock
+/// is built for every CPU in every execution). Owned through a raw pointer, not a `Box`: a
+/// parked guard borrows it while the lock moves, which a `Box` (a unique owner) does not allow.
+/// Freed in [`RawLock`]'s `Drop`, after the guard.
 enum Mutex {
-    Loom(Box<loom::sync::Mutex<()>>),
-    Shuttle(Box<shuttle::sync::Mutex<()>>),
+    Loom(NonNull<loom::sync::Mutex<()>>),
+    Shuttle(NonNull<shuttle::sync::Mutex<()>>),
 }
 
 /// A mutex whose critical section is not tied to a Rust scope.
 pub struct RawLock {
-    // Field order matters: the parked guard must drop before the mutex it borrows.
     guard: std::cell::UnsafeCell<Option<Guard>>,
     mutex: Mutex,
 }
@@ -42,8 +44,12 @@ unsafe impl Send for RawLock {}
 impl RawLock {
     pub fn new() -> Self {
         let mutex = match backend() {
-            Backend::Loom => Mutex::Loom(Box::new(loom::sync::Mutex::new(()))),
-            Backend::Shuttle => Mutex::Shuttle(Box::new(shuttle::sync::Mutex::new(()))),
+            Backend::Loom => Mutex::Loom(NonNull::from(Box::leak(Box::new(
+                loom::sync::Mutex::new(()),
+            )))),
+            Backend::Shuttle => Mutex::Shuttle(NonNull::from(Box::leak(Box::new(
+                shuttle::sync::Mutex::new(()),
+            )))),
         };
         RawLock {
             guard: std::cell::UnsafeCell::new(None),
@@ -53,21 +59,23 @@ impl RawLock {
 
     /// The explorer's mutex, borrowed for as long as a parked guard may need it.
     ///
-    /// SAFETY (of the `'static`): the mutex is boxed, so its address is stable for the life of
-    /// `self` even if `self` moves, and the guard is dropped in `unlock` or, at the latest,
-    /// before the box (field order).
-    fn parked(&self) -> Parked {
-        match &self.mutex {
-            // SAFETY: see above.
-            Mutex::Loom(m) => Parked::Loom(unsafe { &*(&**m as *const _) }),
-            // SAFETY: see above.
-            Mutex::Shuttle(m) => Parked::Shuttle(unsafe { &*(&**m as *const _) }),
+    /// # Safety
+    /// The `'static` is a lie the caller must keep: the mutex lives on the heap (its address
+    /// does not change when `self` moves) until `self` is dropped, and a guard made from the
+    /// borrow must be dropped before that (`unlock`, or `Drop`, which takes the guard first).
+    unsafe fn parked(&self) -> Parked {
+        match self.mutex {
+            // SAFETY: allocated in `new`, freed only in `Drop`; see above for the lifetime.
+            Mutex::Loom(m) => Parked::Loom(unsafe { &*m.as_ptr() }),
+            // SAFETY: as above.
+            Mutex::Shuttle(m) => Parked::Shuttle(unsafe { &*m.as_ptr() }),
         }
     }
 
     /// Acquire (a scheduling point; blocks while another thread holds it).
     pub fn lock(&self) {
-        let g = match self.parked() {
+        // SAFETY: the guard is parked in `self.guard`, dropped in `unlock` or `Drop`.
+        let g = match unsafe { self.parked() } {
             Parked::Loom(m) => Guard::Loom(m.lock().expect("model lock poisoned")),
             Parked::Shuttle(m) => Guard::Shuttle(m.lock().expect("model lock poisoned")),
         };
@@ -77,7 +85,8 @@ impl RawLock {
 
     /// Try to acquire without blocking (a scheduling point); `true` if taken.
     pub fn try_lock(&self) -> bool {
-        let g = match self.parked() {
+        // SAFETY: as in `lock`.
+        let g = match unsafe { self.parked() } {
             Parked::Loom(m) => m.try_lock().ok().map(Guard::Loom),
             Parked::Shuttle(m) => m.try_lock().ok().map(Guard::Shuttle),
         };
@@ -117,6 +126,13 @@ impl Drop for RawLock {
             } else {
                 drop(g);
             }
+        }
+        // The guard is gone: free the mutex (as the `Box` of `new`, which it was).
+        match self.mutex {
+            // SAFETY: made by `Box::leak` in `new`, freed only here, once; no borrow is left.
+            Mutex::Loom(m) => drop(unsafe { Box::from_raw(m.as_ptr()) }),
+            // SAFETY: as above.
+            Mutex::Shuttle(m) => drop(unsafe { Box::from_raw(m.as_ptr()) }),
         }
     }
 }

@@ -43,10 +43,11 @@ impl World {
     /// `who` rewrote entry `slot` of `t`: an entry-changed hazard if a walker read it.
     pub(super) fn note_write(&self, who: Actor, t: FrameId, slot: usize) {
         let mut s = self.shadow();
-        let readers = s.frames[t.0].readers.clone();
+        let readers = std::mem::take(&mut s.frames[t.0].readers);
         Self::note_hazard(&mut s, who, Hazards::ENTRY_CHANGED, |n| {
             readers.contains(&(n, slot))
         });
+        s.frames[t.0].readers = readers;
     }
 
     /// The oracle at every access to a frame (called right after the access's trace step): it
