@@ -790,3 +790,58 @@ fn an_unordered_free_by_an_rcu_callback_blames_the_reader_not_the_queuer() {
     assert!(text.contains("by: Cpu(0)"), "{text}");
     assert!(!text.contains("by: Cpu(1)"), "{text}");
 }
+
+/// CPU1 drops the last reference to page A, which the allocator gives to another user at
+/// once (`reuse_freed_pages`), with or without first clearing the pte that maps A; CPU0 reads
+/// the pte. Left mapped, the pte now shows someone else's page: the end-of-run oracle must call
+/// that a page freed while mapped (naming the free), not a leak, although the reuse brought the
+/// count back to 1.
+fn put_last_reference(clear_first: bool) -> Body {
+    Arc::new(move |choices| {
+        let mut b = WorldBuilder::new(2, Guards::empty(), choices).reuse_freed_pages();
+        let root = b.table(Level::Pte, 1);
+        let page = b.data_page(1);
+        b.set(
+            root,
+            0,
+            Entry::leaf(page, 0, ptcheck_model::EntryFlags::WRITE),
+        );
+        let w = b.build();
+        run_cpus(
+            &w,
+            vec![
+                Box::new(move |c: &Ctx| {
+                    c.load(root, 0, ONCE, "reader");
+                }),
+                Box::new(move |c: &Ctx| {
+                    if clear_first {
+                        c.store(root, 0, Entry::NONE, ONCE, "zap_pte_range");
+                    }
+                    c.put_page(page, "free_pages_and_swap_cache");
+                }),
+            ],
+        );
+        w.check_no_leak(&[root]);
+    })
+}
+
+#[test]
+fn a_page_freed_and_reallocated_while_still_mapped_is_freed_while_mapped_not_a_leak() {
+    for e in [EXHAUSTIVE, pct()] {
+        assert_eq!(
+            verdict(&e, put_last_reference(false)),
+            Some(ViolationKind::FreedWhileMapped),
+            "{e:?}"
+        );
+        assert_eq!(verdict(&e, put_last_reference(true)), None, "{e:?}");
+    }
+    let f = explore(&EXHAUSTIVE, Budget::default(), put_last_reference(false))
+        .finding
+        .expect("found");
+    let text = format!("{:?}", f.failure);
+    assert!(
+        text.contains("after it was reallocated to another user"),
+        "{text}"
+    );
+    assert!(text.contains("free_pages_and_swap_cache"), "{text}");
+}

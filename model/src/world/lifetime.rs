@@ -212,6 +212,22 @@ impl World {
                                 freed: freed.clone(),
                             },
                         )),
+                        // Freed, given to another user, and still mapped: the mapping took
+                        // no reference of its own (the count is short of it) and now shows
+                        // someone else's page. The free is what the report names.
+                        (None, m) if m > 0 && have < want && fs.reused && fs.last_freed.is_some() => {
+                            found.push((
+                                1,
+                                Violation::FreedWhileMapped {
+                                    frame: f.name.to_string(),
+                                    what: format!(
+                                        "still mapped by {m} entr{} after it was reallocated to another user",
+                                        if m == 1 { "y" } else { "ies" }
+                                    ),
+                                    freed: fs.last_freed.clone().expect("checked just above"),
+                                },
+                            ))
+                        }
                         _ if have != want => found.push((
                             2,
                             Violation::Leak {
