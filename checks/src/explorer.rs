@@ -141,10 +141,13 @@ impl Explorer {
                 max_iterations,
                 bound,
             } => {
+                // A DFS stopped at `max_iterations` schedules is not exhaustive, even if it
+                // ran them all: say what it ran, not "exhaustive".
                 let mut parts = Vec::new();
-                match bound {
-                    None => parts.push("exhaustive".to_string()),
-                    Some(b) => parts.push(format!("preemption bound {b}")),
+                match (bound, max_iterations) {
+                    (None, None) => parts.push("exhaustive".to_string()),
+                    (None, Some(_)) => parts.push("depth-first".to_string()),
+                    (Some(b), _) => parts.push(format!("preemption bound {b}")),
                 }
                 if let Some(n) = max_iterations {
                     parts.push(format!("at most {n} schedules"));
@@ -179,5 +182,33 @@ impl Default for Budget {
             time: Duration::from_secs(120),
             max_branches: 10_000,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Explorer;
+
+    #[test]
+    fn only_an_uncapped_unbounded_search_says_exhaustive() {
+        let dfs = |max_iterations, bound| Explorer::Dfs {
+            max_iterations,
+            bound,
+        };
+        assert!(dfs(None, None).bound().starts_with("exhaustive"));
+        for e in [
+            dfs(Some(10_000), None),
+            dfs(Some(10_000), Some(3)),
+            dfs(None, Some(3)),
+            Explorer::Loom { bound: Some(3) },
+        ] {
+            assert!(!e.bound().contains("exhaustive"), "{e}");
+            assert!(!e.is_exhaustive(), "{e}");
+        }
+        assert_eq!(
+            dfs(Some(10_000), None).bound(),
+            "depth-first, at most 10000 schedules, sequentially consistent"
+        );
+        assert!(Explorer::Loom { bound: None }.bound() == "exhaustive");
     }
 }
