@@ -92,12 +92,13 @@ pub struct Outcome {
 impl Outcome {
     /// `safe` only when the explorer ran its whole bound and some execution set up a hazard
     /// the exploration is about; `vacuous` when none did (the guard in question was never
-    /// tested); a run the time budget cut short without a finding is `incomplete`, and one
-    /// that ran no execution `unexplored`.
+    /// tested); a run the time budget cut short without a finding, or a DFS stopped at its
+    /// schedule cap ([`Outcome::capped`]), is `incomplete`, and one that ran no execution
+    /// `unexplored`.
     pub fn verdict(&self) -> String {
         match &self.finding {
             None if self.executions == 0 => "unexplored".into(),
-            None if !self.complete => "incomplete".into(),
+            None if !self.complete || self.capped() => "incomplete".into(),
             None if self.opportunities.of(self.relevant) == 0 => "vacuous".into(),
             None if !self.off.is_empty() && !self.guards_read.intersects(self.off) => {
                 "vacuous".into()
@@ -110,6 +111,16 @@ impl Outcome {
         }
     }
 
+    /// A DFS with a schedule cap (`--iterations N`) that ran `N` schedules in some data-choice
+    /// combination: it stopped there, so it did not visit every schedule, and its "nothing
+    /// found" is `incomplete`, not `safe`. (A combination with exactly `N` schedules counts as
+    /// stopped too: the scheduler cannot tell the two apart.) PCT and random have no such
+    /// notion: their iterations are the bound their verdict states.
+    pub fn capped(&self) -> bool {
+        matches!(self.explorer, Explorer::Dfs { max_iterations: Some(n), .. }
+            if self.combo_executions.iter().any(|&e| e >= n as u64))
+    }
+
     /// The coverage statement every verdict carries: explorer, bound or "exhaustive",
     /// executions, time, and whether the budget cut it short.
     pub fn coverage(&self) -> String {
@@ -119,6 +130,10 @@ impl Outcome {
                 None => "found unbounded".into(),
             },
             _ if !self.complete => format!("{}, STOPPED BY TIME BUDGET", self.explorer.bound()),
+            _ if self.capped() => format!(
+                "{}, STOPPED AT THE SCHEDULE CAP: not every schedule ran",
+                self.explorer.bound()
+            ),
             _ => self.explorer.bound(),
         };
         let choices = if self.combos.len() > 1 {

@@ -214,3 +214,44 @@ fn pct_and_random_defer_combinations_that_never_ask_about_the_guards_off() {
     let focused = explore_focused(&e, Budget::default(), eight_writers(false), focus);
     assert_eq!(plain.combo_executions, focused.combo_executions);
 }
+
+#[test]
+fn a_dfs_stopped_at_its_schedule_cap_is_incomplete_not_safe() {
+    let body = || -> ptcheck_checks::Body {
+        Arc::new(|choices| {
+            let _w = WorldBuilder::new(2, Guards::all(), choices).build();
+            race(3);
+        })
+    };
+    let capped = explore(
+        &Explorer::Dfs {
+            max_iterations: Some(5),
+            bound: None,
+        },
+        Budget::default(),
+        body(),
+    );
+    assert!(capped.capped() && capped.complete, "{}", capped.coverage());
+    assert_eq!(capped.verdict(), "incomplete");
+    assert!(capped.coverage().contains("STOPPED AT THE SCHEDULE CAP"));
+    let all = explore(
+        &Explorer::Dfs {
+            max_iterations: None,
+            bound: None,
+        },
+        Budget::default(),
+        body(),
+    );
+    assert!(!all.capped() && all.executions > 5, "{}", all.coverage());
+    assert_ne!(all.verdict(), "incomplete");
+    // A cap above the number of schedules is not reached.
+    let roomy = explore(
+        &Explorer::Dfs {
+            max_iterations: Some(all.executions as usize + 1),
+            bound: None,
+        },
+        Budget::default(),
+        body(),
+    );
+    assert!(!roomy.capped(), "{}", roomy.coverage());
+}
