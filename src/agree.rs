@@ -173,18 +173,18 @@ fn dfs_bound(o: &Outcome) -> Option<usize> {
     }
 }
 
-/// Did DFS cover every schedule (within its preemption bound) of every combination it ran?
-fn dfs_exhaustive(o: &Outcome, limit: usize) -> bool {
-    o.complete && o.combo_executions.iter().all(|&n| (n as usize) < limit)
+/// Did DFS cover every schedule (within its preemption bound) of every combination it ran:
+/// not cut short by time, nor stopped at its schedule cap ([`Outcome::capped`])?
+fn dfs_exhaustive(o: &Outcome) -> bool {
+    o.complete && !o.capped()
 }
 
-/// What the explorers' outcomes say together: `dfs` run with `dfs_limit` schedules per
+/// What the explorers' outcomes say together: `dfs` run with a cap of schedules per
 /// combination; `loom` at the gate's explorer (`gate_exhaustive` if that was a complete
 /// exhaustive run); `deep`, loom exhaustive, when DFS found a violation the gate's loom did not;
 /// `marked`: the expectation says the finding needs weak memory.
 pub fn classify(
     dfs: &Outcome,
-    dfs_limit: usize,
     loom: &Outcome,
     gate_exhaustive: bool,
     deep: Option<&Outcome>,
@@ -201,7 +201,7 @@ pub fn classify(
             Some(d) if d.complete => Agreement::Disagree,
             _ => Agreement::Unresolved,
         },
-        (None, _) if !dfs_exhaustive(dfs, dfs_limit) => Agreement::NotAffordable,
+        (None, _) if !dfs_exhaustive(dfs) => Agreement::NotAffordable,
         (None, Some(l)) if !l.weak_memory() => Agreement::DfsMissed,
         (None, Some(_)) if !marked && dfs_bound(dfs).is_some() => Agreement::WeakWithinBound,
         (None, Some(_)) => Agreement::WeakOnly { marked },
@@ -228,7 +228,7 @@ pub fn agree_cell(
         },
         cfg.budget,
     );
-    if dfs.finding.is_none() && !dfs_exhaustive(&dfs, cfg.dfs_limit) {
+    if dfs.finding.is_none() && !dfs_exhaustive(&dfs) {
         return Ok(AgreeRow {
             cell,
             dfs,
@@ -242,14 +242,7 @@ pub fn agree_cell(
     let loom_deep = (dfs.finding.is_some() && loom.finding.is_none() && !gate_exhaustive)
         .then(|| cell.check(&Explorer::Loom { bound: None }, cfg.budget));
     let marked = exp.get(&cell).is_some_and(Expect::weak_only);
-    let agreement = classify(
-        &dfs,
-        cfg.dfs_limit,
-        &loom,
-        gate_exhaustive,
-        loom_deep.as_ref(),
-        marked,
-    );
+    let agreement = classify(&dfs, &loom, gate_exhaustive, loom_deep.as_ref(), marked);
     Ok(AgreeRow {
         cell,
         dfs,
@@ -380,6 +373,17 @@ mod tests {
     use ptcheck_checks::{Failure, Finding};
     use ptcheck_model::{Violation, Witnesses};
 
+    /// A DFS outcome, capped at 100 schedules per combination.
+    fn dfs_outcome(found: bool, per_combo: u64, complete: bool) -> Outcome {
+        Outcome {
+            explorer: Explorer::Dfs {
+                max_iterations: Some(100),
+                bound: None,
+            },
+            ..outcome(found, per_combo, complete)
+        }
+    }
+
     fn outcome(found: bool, per_combo: u64, complete: bool) -> Outcome {
         Outcome {
             explorer: Explorer::Loom { bound: None },
@@ -411,18 +415,10 @@ mod tests {
 
     #[test]
     fn a_dfs_finding_loom_misses_exhaustively_is_a_disagreement() {
-        let dfs = outcome(true, 10, true);
+        let dfs = dfs_outcome(true, 10, true);
         let loom = outcome(false, 50, true);
-        let a = classify(&dfs, 100, &loom, true, None, false);
-        assert!(classify(
-            &dfs,
-            100,
-            &loom,
-            false,
-            Some(&outcome(false, 1, false)),
-            false
-        )
-        .fails());
+        let a = classify(&dfs, &loom, true, None, false);
+        assert!(classify(&dfs, &loom, false, Some(&outcome(false, 1, false)), false).fails());
         assert_eq!(a, Agreement::Disagree);
         assert!(a.fails());
         // At a bound, loom exhaustive decides: found deeper, missed, or out of budget.
@@ -430,15 +426,15 @@ mod tests {
         let missed = outcome(false, 500, true);
         let cut = outcome(false, 500, false);
         assert_eq!(
-            classify(&dfs, 100, &loom, false, Some(&found), false),
+            classify(&dfs, &loom, false, Some(&found), false),
             Agreement::BothFound { beyond_bound: true }
         );
         assert_eq!(
-            classify(&dfs, 100, &loom, false, Some(&missed), false),
+            classify(&dfs, &loom, false, Some(&missed), false),
             Agreement::Disagree
         );
         assert_eq!(
-            classify(&dfs, 100, &loom, false, Some(&cut), false),
+            classify(&dfs, &loom, false, Some(&cut), false),
             Agreement::Unresolved
         );
     }
@@ -446,10 +442,10 @@ mod tests {
     #[test]
     fn a_loom_only_finding_must_be_weak_memory_and_marked_and_dfs_must_have_finished() {
         let mut loom = outcome(true, 5, true);
-        let finished = outcome(false, 99, true);
+        let finished = dfs_outcome(false, 99, true);
         // An interleaving-order finding that DFS missed: shuttle or the model is wrong.
         assert_eq!(
-            classify(&finished, 100, &loom, true, None, false),
+            classify(&finished, &loom, true, None, false),
             Agreement::DfsMissed
         );
         // A weak-memory one (a read of an overwritten value) must be marked kind(weak).
@@ -466,7 +462,7 @@ mod tests {
             };
             f.trace = vec![ev(true, 1), ev(true, 2), ev(false, 1)];
         }
-        let a = classify(&finished, 100, &loom, true, None, false);
+        let a = classify(&finished, &loom, true, None, false);
         assert_eq!(a, Agreement::WeakOnly { marked: false });
         assert!(a.fails());
         // At a preemption bound it is agreement without the mark: an SC schedule with more
@@ -478,27 +474,27 @@ mod tests {
             },
             ..outcome(false, 99, true)
         };
-        let a = classify(&bounded, 100, &loom, false, None, false);
+        let a = classify(&bounded, &loom, false, None, false);
         assert_eq!(a, Agreement::WeakWithinBound);
         assert!(!a.fails());
         assert_eq!(
-            classify(&bounded, 100, &outcome(true, 5, true), false, None, false),
+            classify(&bounded, &outcome(true, 5, true), false, None, false),
             Agreement::DfsMissed
         );
-        assert!(!classify(&finished, 100, &loom, true, None, true).fails());
+        assert!(!classify(&finished, &loom, true, None, true).fails());
         // A kind(weak) mark on a cell DFS finds is stale.
         assert_eq!(
-            classify(&outcome(true, 3, true), 100, &loom, true, None, true),
+            classify(&dfs_outcome(true, 3, true), &loom, true, None, true),
             Agreement::StaleWeakMark
         );
         // DFS stopped at its limit: it proves nothing, the cell is skipped.
-        let at_limit = outcome(false, 100, true);
+        let at_limit = dfs_outcome(false, 100, true);
         assert_eq!(
-            classify(&at_limit, 100, &loom, true, None, false),
+            classify(&at_limit, &loom, true, None, false),
             Agreement::NotAffordable
         );
         assert_eq!(
-            classify(&finished, 100, &outcome(false, 5, true), true, None, false),
+            classify(&finished, &outcome(false, 5, true), true, None, false),
             Agreement::BothSafe { bound: None }
         );
         // At a preemption bound, both safe says so.
@@ -510,7 +506,7 @@ mod tests {
             ..outcome(false, 10, true)
         };
         assert_eq!(
-            classify(&bounded, 100, &outcome(false, 5, true), false, None, false),
+            classify(&bounded, &outcome(false, 5, true), false, None, false),
             Agreement::BothSafe { bound: Some(3) }
         );
     }

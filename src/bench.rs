@@ -548,13 +548,8 @@ pub fn broken(
     jobs: usize,
     progress: impl Fn(&Reach) + Sync,
 ) -> Vec<Reach> {
-    use crate::expected::Expect;
-    let cells: Vec<&(Cell, Expect)> = cells
-        .iter()
-        .filter(|(_, e)| !matches!(e, Expect::Safe | Expect::Vacuous))
-        .collect();
     crate::parallel::map(cells.len(), jobs, None, |k| {
-        let (cell, e) = cells[k];
+        let (cell, e) = &cells[k];
         let r = reach(cell, e, within);
         progress(&r);
         r

@@ -47,7 +47,8 @@ impl RandomWalk {
     pub fn new(seed: u64, max_iterations: usize) -> Self {
         RandomWalk {
             uniform: RandomScheduler::new_from_seed(seed, max_iterations),
-            coin: seed,
+            // Set from each execution's seed in `new_execution`, before any draw.
+            coin: 0,
         }
     }
 
