@@ -157,6 +157,12 @@ fn culprit(v: &Violation) -> Culprit<'_> {
             func,
             page,
             freed,
+        }
+        | Violation::GetPageOfFreedPage {
+            by,
+            func,
+            page,
+            freed,
         } => Culprit {
             by: Some(*by),
             func: Some(func),

@@ -845,3 +845,104 @@ fn a_page_freed_and_reallocated_while_still_mapped_is_freed_while_mapped_not_a_l
     );
     assert!(text.contains("free_pages_and_swap_cache"), "{text}");
 }
+
+/// How CPU1 takes page A away from the pte CPU0's plain `get_page` finds it through.
+#[derive(Clone, Copy, Debug)]
+enum TakeAway {
+    /// Zap the pte, `put_page` the last reference (the page is freed and reallocated at once).
+    Free,
+    /// The same after an IPI to every CPU (x86's `flush_tlb_mm` before the free).
+    IpiThenFree,
+    /// Free it, then map it again read-only (a new fault got the reallocated page back); CPU0
+    /// waits for the read-only pte, so its `get_page` is always through the new mapping.
+    FreeThenMapAgain,
+}
+
+/// CPU0, with interrupts off, reads the pte that maps page A and takes a plain `get_page`
+/// (x86's gup_fast before v4.13); CPU1 takes A away. `get_page` needs a reference the caller
+/// holds: CPU0's is the mapping's, and it is gone once A is freed, even if the allocator has
+/// handed A to someone else by the time of the increment (the count is then 1, not 0).
+fn plain_get_page_vs(take: TakeAway) -> Body {
+    use ptcheck_model::EntryFlags;
+    Arc::new(move |choices| {
+        let mut b = WorldBuilder::new(2, Guards::empty(), choices).reuse_freed_pages();
+        let pt = b.table(Level::Pte, 1);
+        let page = b.data_page(1);
+        b.set(pt, 0, Entry::leaf(page, 0, EntryFlags::WRITE));
+        let w = b.build();
+        let wait_for_remap = matches!(take, TakeAway::FreeThenMapAgain);
+        run_cpus(
+            &w,
+            vec![
+                Box::new(move |c: &Ctx| {
+                    let pte = loop {
+                        c.local_irq_disable("gup_fast");
+                        let pte = c.load(pt, 0, ONCE, "gup_pte_range");
+                        if !wait_for_remap
+                            || (pte.is_present() && !pte.flags().contains(EntryFlags::WRITE))
+                        {
+                            break pte;
+                        }
+                        c.local_irq_enable("gup_fast");
+                        ptcheck_model::rt::yield_now();
+                    };
+                    let got = pte.is_present();
+                    if got {
+                        c.get_page_via(pte.pfn(), pte, "gup_pte_range");
+                    }
+                    c.local_irq_enable("gup_fast");
+                    if got {
+                        c.put_page(pte.pfn(), "put_page");
+                    }
+                }),
+                Box::new(move |c: &Ctx| {
+                    c.store(pt, 0, Entry::NONE, ONCE, "zap_pte_range");
+                    if let TakeAway::IpiThenFree = take {
+                        c.ipi_all("flush_tlb_mm");
+                    }
+                    c.put_page(page, "free_pages_and_swap_cache");
+                    if wait_for_remap {
+                        let again =
+                            Entry::leaf(page, c.world.generation(page), EntryFlags::empty());
+                        c.store(pt, 0, again, ptcheck_model::ordering::PUBLISH, "set_pte_at");
+                    }
+                }),
+            ],
+        );
+    })
+}
+
+#[test]
+fn a_plain_get_page_on_a_page_freed_since_its_pte_was_read_is_a_pin_of_a_freed_page() {
+    for e in [EXHAUSTIVE, pct()] {
+        assert_eq!(
+            verdict(&e, plain_get_page_vs(TakeAway::Free)),
+            Some(ViolationKind::PinOfFreedPage),
+            "{e:?}"
+        );
+        // The IPI cannot reach CPU0 while its interrupts are off: A is freed after the pin.
+        assert_eq!(
+            verdict(&e, plain_get_page_vs(TakeAway::IpiThenFree)),
+            None,
+            "{e:?}"
+        );
+        // Found through a pte written after the free: the reference is the new mapping's.
+        assert_eq!(
+            verdict(&e, plain_get_page_vs(TakeAway::FreeThenMapAgain)),
+            None,
+            "{e:?}"
+        );
+    }
+    // The free is followed at once by the reallocation (count 1): the finding is the pin of
+    // a reallocated page, which only the generation of the pte can tell.
+    let f = explore(
+        &EXHAUSTIVE,
+        Budget::default(),
+        plain_get_page_vs(TakeAway::Free),
+    )
+    .finding
+    .expect("found");
+    let text = format!("{:?}", f.failure);
+    assert!(text.contains("GetPageOfFreedPage"), "{text}");
+    assert!(text.contains("free_pages_and_swap_cache"), "{text}");
+}

@@ -3,7 +3,9 @@
 //! A data page is live while its count is above zero; the put that drops it to zero frees the
 //! page (`__put_page` -> `free_unref_page`), which bumps its generation. Speculative references
 //! (`get_page_unless_zero`, `page_cache_get_speculative`, `folio_try_get`) refuse a zero count;
-//! a plain `get_page` on a freed page resurrects it, which the pin oracle reports.
+//! a plain `get_page` on a freed page resurrects it, which the pin oracle reports, and so does
+//! a walker's plain `get_page` on a page freed since it read the entry mapping it, even if the
+//! page was reallocated in between ([`Ctx::get_page_via`]).
 
 use crate::entry::{Entry, FrameId};
 use crate::rt::{fence, Ordering};
@@ -73,6 +75,27 @@ impl Ctx {
             // The count was zero: the page had been freed and this reference resurrects it.
             let freed = w.last_freed_at(p).expect("refcount 0 without a free");
             violation::raise(Violation::PinOfFreedPage {
+                page: w.name(p).to_string(),
+                by: self.actor,
+                func,
+                freed,
+            });
+        }
+    }
+
+    /// `get_page` by a lockless walker on `p`, found through entry `via` it read: the walker
+    /// holds no reference of its own, only the mapping's, which is what makes the plain
+    /// increment correct (x86's gup_fast before v4.13: the IPI of the TLB flush cannot reach a
+    /// CPU with interrupts off, so the unmapper cannot free the page under it). A page freed
+    /// since `via` was written (its generation moved, [`Entry::ghost_gen`]) is a pin of a
+    /// freed page even though it was reallocated first and the count was not zero
+    /// ([`Violation::GetPageOfFreedPage`]); a count of zero is caught as by [`Ctx::get_page`].
+    pub fn get_page_via(&self, p: FrameId, via: Entry, func: &'static str) {
+        self.get_page(p, func);
+        let w = &self.world;
+        if via.ghost_gen() != w.generation(p) {
+            let freed = w.last_freed_at(p).expect("generation moved without a free");
+            violation::raise(Violation::GetPageOfFreedPage {
                 page: w.name(p).to_string(),
                 by: self.actor,
                 func,

@@ -119,6 +119,21 @@ pub enum Violation {
         func: &'static str,
         freed: FreedAt,
     },
+    /// `get_page` (a plain `atomic_inc`, no zero test) on a page found through an entry written
+    /// before the page's last free. `get_page` is only correct for a caller that already holds a
+    /// reference; a walker that relies on the mapping's reference loses it when the page is
+    /// freed. The page has since been reallocated (so the increment met a nonzero count), but
+    /// when the allocation comes is up to the allocator: had it come after the `get_page`, the
+    /// increment would have resurrected a page on the free lists. That allocation is not a step
+    /// of any scenario CPU, so the model does not need a schedule in which it comes late to know
+    /// that one exists.
+    #[error("pin of a freed page: {by} took a reference on {page} with get_page in {func}, but {page} was freed by {freed} after the pte it came from was written: get_page needs a reference the caller already holds, and that one was gone ({page} has since been reallocated; had that allocation come after this get_page, it would have raised a count of 0)")]
+    GetPageOfFreedPage {
+        page: String,
+        by: Actor,
+        func: &'static str,
+        freed: FreedAt,
+    },
     #[error(
         "torn: {by} in {func} acted on {seen}, a value the entry never held as a whole ({detail})"
     )]
@@ -215,7 +230,9 @@ impl Violation {
     pub fn kind(&self) -> ViolationKind {
         match self {
             Violation::UseAfterFree { .. } => ViolationKind::UseAfterFree,
-            Violation::PinOfFreedPage { .. } => ViolationKind::PinOfFreedPage,
+            Violation::PinOfFreedPage { .. } | Violation::GetPageOfFreedPage { .. } => {
+                ViolationKind::PinOfFreedPage
+            }
             Violation::Torn { .. } => ViolationKind::Torn,
             Violation::Stale { .. } => ViolationKind::Stale,
             Violation::Misread { .. } => ViolationKind::Misread,

@@ -75,12 +75,13 @@ pub fn gup_pmd_range(c: &Ctx, mm: Mm, pud: Entry, a: Addr) -> Option<Pinned> {
     gup_pte_range(c, pmd, pmdp, a)
 }
 
-/// `page_cache_get_speculative(page)`, or a plain `get_page` when that guard is off.
-pub fn get_speculative(c: &Ctx, page: FrameId, func: &'static str) -> bool {
+/// `page_cache_get_speculative(page)`, or a plain `get_page` when that guard is off, on the
+/// page found through entry `via`.
+pub fn get_speculative(c: &Ctx, page: FrameId, via: Entry, func: &'static str) -> bool {
     if c.guard(Guards::GET_UNLESS_ZERO) {
         c.get_page_unless_zero(page, func)
     } else {
-        c.get_page(page, func);
+        c.get_page_via(page, via, func);
         true
     }
 }
@@ -98,7 +99,7 @@ pub fn gup_pte_range(c: &Ctx, pmd: Entry, pmdp: FrameId, a: Addr) -> Option<Pinn
         return None;
     }
     let page = pte.pfn();
-    if !get_speculative(c, page, F) {
+    if !get_speculative(c, page, pte, F) {
         return None;
     }
     // v6.1+: the table may have been unlinked (khugepaged's pmdp_collapse_flush) while the pte
@@ -118,7 +119,7 @@ pub fn ref_and_recheck(
     seen: Entry,
     func: &'static str,
 ) -> Option<()> {
-    if !get_speculative(c, page, func) {
+    if !get_speculative(c, page, seen, func) {
         return None;
     }
     recheck(c, Guards::PTE_RECHECK, page, (at.0, at.1, func), seen)
