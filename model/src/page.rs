@@ -92,16 +92,22 @@ impl Ctx {
     /// ([`Violation::GetPageOfFreedPage`]); a count of zero is caught as by [`Ctx::get_page`].
     pub fn get_page_via(&self, p: FrameId, via: Entry, func: &'static str) {
         self.get_page(p, func);
-        let w = &self.world;
-        if via.ghost_gen() != w.generation(p) {
-            let freed = w.last_freed_at(p).expect("generation moved without a free");
+        if let Some(freed) = self.freed_since(p, via) {
             violation::raise(Violation::GetPageOfFreedPage {
-                page: w.name(p).to_string(),
+                page: self.world.name(p).to_string(),
                 by: self.actor,
                 func,
                 freed,
             });
         }
+    }
+
+    /// The last free of `p` if it came after entry `via`, which maps `p`, was written: the
+    /// page's generation has moved past the entry's ghost tag ([`Entry::ghost_gen`]).
+    fn freed_since(&self, p: FrameId, via: Entry) -> Option<crate::violation::FreedAt> {
+        let w = &self.world;
+        (via.ghost_gen() != w.generation(p))
+            .then(|| w.last_freed_at(p).expect("generation moved without a free"))
     }
 
     /// `page_add_new_anon_rmap` -> `__page_set_anon_rmap`: `page->mapping = vma->anon_vma` for a
@@ -150,17 +156,15 @@ impl Ctx {
     /// The pin oracle, at the point a walker hands `p` to its caller pinned, having found it
     /// through entry `via`: the page must not have been freed since `via` was written.
     pub fn check_pin(&self, p: FrameId, via: Entry, func: &'static str) {
-        let w = &self.world;
-        if via.ghost_gen() != w.generation(p) {
-            let freed = w.last_freed_at(p).expect("generation moved without a free");
+        if let Some(freed) = self.freed_since(p, via) {
             violation::raise(Violation::PinOfFreedPage {
-                page: w.name(p).to_string(),
+                page: self.world.name(p).to_string(),
                 by: self.actor,
                 func,
                 freed,
             });
         }
-        w.shadow().pins.push((self.actor, p));
+        self.world.shadow().pins.push((self.actor, p));
     }
 
     /// The caller of gup is done with the page (`put_page` / `unpin_user_page`).
