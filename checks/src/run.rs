@@ -46,6 +46,10 @@ pub fn validate_schedule(s: &str) -> Result<(), BadSchedule> {
 /// Explore `body` with `explorer` over every data-choice combination ([`ChoiceTree`]); stop
 /// at the first finding.
 ///
+/// A combination that forces a point its runs never meet repeats the one without that pick
+/// and is dropped ([`ChoiceTree::repeats`], and under loom [`ChoiceTree::runtime_unmet`]):
+/// its first execution counts in `executions`, and it is not listed in `combos`.
+///
 /// The combinations are explored round-robin, a slice of executions at a time
 /// ([`crate::search`]), so a broken cell is found within the budget of its cheapest failing
 /// combination. loom runs each combination at the explorer's bound once (a safe verdict does
@@ -84,6 +88,13 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
     let mut per_combo: Vec<u64> = Vec::new();
     // Per combination: some execution asked about a guard in `focus`.
     let mut asked: Vec<bool> = Vec::new();
+    // Per combination: it repeats another one ([`ChoiceTree::repeats`]) and was dropped.
+    let mut repeated: Vec<bool> = Vec::new();
+    // Per combination: the points its executions met, whether its exploration ran to the end,
+    // and the combination (and point) it waits for to tell whether it repeats that one.
+    let mut met: Vec<Vec<&'static str>> = Vec::new();
+    let mut finished: Vec<bool> = Vec::new();
+    let mut waits_on: Vec<Option<(usize, &'static str)>> = Vec::new();
     let mut total = exec::ExecStats::default();
     let mut complete = true;
     let mut finding = None;
@@ -108,6 +119,26 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
                 )));
                 per_combo.push(0);
                 asked.push(false);
+                repeated.push(false);
+                met.push(Vec::new());
+                finished.push(false);
+                waits_on.push(None);
+            }
+            // Waiting for the combination it may repeat (below): while that one runs, this
+            // one does not; once it is done, this one is dropped or runs on.
+            if let Some((m, point)) = waits_on[i] {
+                if searches[m].is_some() {
+                    active = true;
+                    i += 1;
+                    continue;
+                }
+                waits_on[i] = None;
+                if finished[m] && !met[m].contains(&point) && !met[i].contains(&point) {
+                    repeated[i] = true;
+                    searches[i] = None;
+                    i += 1;
+                    continue;
+                }
             }
             let Some(search) = searches[i].as_mut() else {
                 i += 1;
@@ -119,15 +150,50 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
                 continue;
             }
             exec::reset();
-            let progress = search.advance(slice);
+            // A new combination runs one execution first: if it forces a point its world
+            // never met, it repeats another combination and is dropped (the execution counts,
+            // a finding in it is left to the combination it repeats, which runs it too).
+            let fresh = per_combo[i] == 0;
+            let mut progress = search.advance(if fresh { 1 } else { slice });
+            if fresh {
+                let s = exec::stats();
+                if s.executions > 0 && tree.repeats(i, &s.choices_met).is_some() {
+                    total.merge(&s);
+                    repeated[i] = true;
+                    searches[i] = None;
+                    i += 1;
+                    continue;
+                }
+                // A point met only while the CPUs run, not met by this execution: under loom,
+                // whose exploration of the combination without that pick covers every schedule,
+                // wait for it; if none of its executions met the point, this combination
+                // repeats it.
+                let unmet = match explorer {
+                    Explorer::Loom { .. } => tree.runtime_unmet(i, &s.choices_met),
+                    _ => None,
+                };
+                match unmet {
+                    Some((point, m)) if !repeated[m] => waits_on[i] = Some((m, point.name)),
+                    _ if matches!(progress, Progress::More) && slice > 1 => {
+                        progress = search.advance(slice - 1);
+                    }
+                    _ => {}
+                }
+            }
             let s = exec::stats();
             per_combo[i] += s.executions;
             asked[i] |= s.guards_read.intersects(focus);
             total.merge(&s);
-            tree.grow(i, &s.choices_met);
+            tree.grow(i, &s.choices_met, &s.built_met);
+            for c in &s.choices_met {
+                if !met[i].contains(&c.name) {
+                    met[i].push(c.name);
+                }
+            }
             match progress {
                 Progress::More => active = true,
                 Progress::Done { complete: c } => {
+                    finished[i] = c;
                     complete &= c;
                     searches[i] = None;
                 }
@@ -153,8 +219,12 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
                         sc_exhaustive: false,
                     };
                     first_found = Some((total.executions, start.elapsed()));
-                    let earlier: Vec<Vec<Picked>> =
-                        tree.nodes[..i].iter().map(|n| n.picked.clone()).collect();
+                    let earlier: Vec<Vec<Picked>> = tree.nodes[..i]
+                        .iter()
+                        .zip(&repeated)
+                        .filter(|(_, &r)| !r)
+                        .map(|(n, _)| n.picked.clone())
+                        .collect();
                     let mut f = if matches!(explorer, Explorer::Loom { .. }) {
                         let (f, n) = simplest(f, &earlier, target, budget, &body);
                         total.executions += n;
@@ -190,6 +260,7 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
             });
         }
     }
+    let kept = |k: &usize| !repeated[*k];
     let ran = per_combo.len();
     Outcome {
         explorer: explorer.clone(),
@@ -197,8 +268,11 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
         elapsed: start.elapsed(),
         complete,
         cost: total.cost,
-        combos: tree.nodes[..ran].iter().map(|n| n.picked.clone()).collect(),
-        combo_executions: per_combo,
+        combos: (0..ran)
+            .filter(kept)
+            .map(|k| tree.nodes[k].picked.clone())
+            .collect(),
+        combo_executions: (0..ran).filter(kept).map(|k| per_combo[k]).collect(),
         finding,
         witnesses: total.witnesses,
         opportunities: total.opportunities,

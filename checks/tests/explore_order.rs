@@ -255,3 +255,104 @@ fn a_dfs_stopped_at_its_schedule_cap_is_incomplete_not_safe() {
     );
     assert!(!roomy.capped(), "{}", roomy.coverage());
 }
+
+const REFILL_WRITER: Choice = Choice {
+    name: "writer",
+    options: &["retract", "collapse", "refill"],
+};
+const WALKER: Choice = Choice {
+    name: "walker",
+    options: &["reader", "installer", "gup"],
+};
+const REFILL_WALKER: Choice = Choice {
+    name: "walker against the refill",
+    options: &["reader", "gup"],
+};
+
+/// The shape of pte-free-defer-vs-retract on x86-PAE: the world picks its writer, then its
+/// walker from one point, or from another when the writer is the refill. `walker = installer`
+/// (met with the default writer) combined with `writer = refill` never meets `walker`: it would
+/// run exactly what `writer = refill` runs. Such combinations are dropped after one
+/// execution, by every explorer; the others run as before.
+#[test]
+fn a_combination_that_turns_off_a_point_it_forces_is_dropped_as_a_repeat() {
+    let body = || {
+        Arc::new(|choices: &[ptcheck_model::Picked]| {
+            let mut b = WorldBuilder::new(1, Guards::all(), choices);
+            let writer = b.pick(REFILL_WRITER);
+            let _walker = if writer == 2 {
+                b.pick(REFILL_WALKER)
+            } else {
+                b.pick(WALKER)
+            };
+            let _w = b.build();
+            race(3);
+        })
+    };
+    for e in explorers() {
+        let o = explore(&e, Budget::default(), body());
+        let mut combos: Vec<String> = o.combos.iter().map(|c| Choice::describe(c)).collect();
+        combos.sort();
+        // 3 writers x 3 walkers, less the refill's 3, plus the refill's 2 walkers.
+        assert_eq!(combos.len(), 3 * 3 - 3 + 2, "{e}: {combos:?}");
+        for c in &o.combos {
+            let refill = REFILL_WRITER.picked(c) == 2;
+            assert!(
+                !(refill && c.iter().any(|(p, _)| p.name == WALKER.name)),
+                "{e}: a repeat was explored: {}",
+                Choice::describe(c)
+            );
+        }
+        assert!(o.finding.is_none() && o.complete, "{e}");
+        // Every kept combination ran its whole exploration; each of the two repeats (`walker =
+        // installer` and `walker = gup` with the refill), one execution, and no combination
+        // grew out of them.
+        let kept: u64 = o.combo_executions.iter().sum();
+        assert_eq!(o.executions, kept + 2, "{e}: {:?}", o.combo_executions);
+        if matches!(e, Explorer::Loom { .. }) {
+            let one = o.combo_executions[0];
+            assert!(o.combo_executions.iter().all(|&n| n == one), "{e}");
+        }
+    }
+}
+
+/// The shape of speculative-fault-vs-munmap: the batch page allocation (a point met while the
+/// CPUs run) is met by munmap's table free, never by the other writers. `first attempt =
+/// fails` (met with the default writer) combined with `writer = b` runs what `writer = b`
+/// runs; only an exhaustive exploration of `writer = b` can tell, so loom waits for it and
+/// then drops the combination, and the sampling explorers keep it.
+#[test]
+fn under_loom_a_combination_whose_runtime_point_the_other_never_meets_is_dropped() {
+    let body = Arc::new(|choices: &[ptcheck_model::Picked]| {
+        let w = WorldBuilder::new(1, Guards::all(), choices).build();
+        let writer = w.pick(WRITER);
+        race(3);
+        if writer == 0 {
+            w.choose(FIRST);
+        }
+    });
+    for e in explorers() {
+        let o = explore(&e, Budget::default(), body.clone());
+        let combos: Vec<String> = o.combos.iter().map(|c| Choice::describe(c)).collect();
+        assert!(o.finding.is_none() && o.complete, "{e}");
+        let repeats = [
+            "first attempt = fails, writer = b",
+            "first attempt = fails, writer = broken",
+        ];
+        if matches!(e, Explorer::Loom { .. }) {
+            assert_eq!(
+                combos,
+                ["", "writer = b", "writer = broken", "first attempt = fails"],
+                "{e}"
+            );
+            // Each repeat ran one execution before it waited.
+            let kept: u64 = o.combo_executions.iter().sum();
+            assert_eq!(o.executions, kept + 2, "{e}");
+        } else {
+            assert!(
+                repeats.iter().all(|r| combos.iter().any(|c| c == r)),
+                "{e}: {combos:?}"
+            );
+        }
+    }
+}

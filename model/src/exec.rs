@@ -16,6 +16,11 @@ pub struct ExecStats {
     pub executions: u64,
     pub cost: Cost,
     pub choices_met: Vec<Choice>,
+    /// The points of `choices_met` met while the world was built ([`crate::WorldBuilder::pick`]),
+    /// before any CPU ran: no schedule decides whether they are met, only the alternatives
+    /// forced for the run, so every execution of one data-choice combination meets the same
+    /// ones.
+    pub built_met: Vec<Choice>,
     /// Per hazard kind, the executions that reached it, and those that set it up
     /// ([`crate::hazard`]).
     pub witnesses: Witnesses,
@@ -35,6 +40,11 @@ impl ExecStats {
         for m in &o.choices_met {
             if !self.choices_met.contains(m) {
                 self.choices_met.push(*m);
+            }
+        }
+        for m in &o.built_met {
+            if !self.built_met.contains(m) {
+                self.built_met.push(*m);
             }
         }
     }
@@ -64,6 +74,16 @@ pub(crate) fn met(c: Choice) {
         let mut s = s.borrow_mut();
         if !s.choices_met.contains(&c) {
             s.choices_met.push(c);
+        }
+    });
+}
+
+/// A data choice point was met by the world builder, before any CPU ran.
+pub(crate) fn met_at_build(c: Choice) {
+    STATS.with(|s| {
+        let mut s = s.borrow_mut();
+        if !s.built_met.contains(&c) {
+            s.built_met.push(c);
         }
     });
 }

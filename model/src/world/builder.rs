@@ -54,7 +54,10 @@ impl WorldBuilder {
     }
 
     /// The alternative of choice point `c` in this run, when the initial state depends on it.
+    /// Met before any CPU runs, so whether it is met depends on the forced alternatives alone
+    /// ([`crate::exec::ExecStats::built_met`]).
     pub fn pick(&mut self, c: Choice) -> usize {
+        crate::exec::met_at_build(c);
         self.choices.pick(c)
     }
 
