@@ -113,24 +113,35 @@ impl ChoiceTree {
                 .filter(|(p, _)| p.name != c.name)
                 .copied()
                 .collect();
-            let key = Self::key(&rest);
-            let j = self
-                .nodes
-                .iter()
-                .position(|n| Self::key(&n.picked) == key)?;
-            Some((c, j))
+            Some((c, self.find(&rest)?))
         })
     }
 
-    /// A run of node `i` met `met`: if it forces a point met at build time that this run did
-    /// not meet, the node repeats the combination without that pick, execution for execution
-    /// (see the module doc); the point is returned.
-    pub fn repeats(&self, i: usize, met: &[Choice]) -> Option<Choice> {
+    /// A run of node `i` met `met`: if it forces points met at build time that this run did
+    /// not meet, the node repeats, execution for execution, the combination without those
+    /// picks (see the module doc). Returns one such point and that combination's node, if the
+    /// tree holds it (only then is node `i` a repeat to drop).
+    pub fn repeats(&self, i: usize, met: &[Choice]) -> Option<(Choice, usize)> {
         let node = &self.nodes[i];
-        node.picked
+        let unmet =
+            |c: &Choice| node.at_build.contains(&c.name) && !met.iter().any(|m| m.name == c.name);
+        let point = node.picked.iter().map(|&(c, _)| c).find(unmet)?;
+        let rest: Vec<Picked> = node
+            .picked
             .iter()
-            .map(|&(c, _)| c)
-            .find(|c| node.at_build.contains(&c.name) && !met.iter().any(|m| m.name == c.name))
+            .filter(|(c, _)| !unmet(c))
+            .copied()
+            .collect();
+        Some((point, self.find(&rest)?))
+    }
+
+    /// The node forcing exactly `picked`, if the tree holds one.
+    fn find(&self, picked: &[Picked]) -> Option<usize> {
+        let key = Self::key(picked);
+        if !self.keys.contains(&key) {
+            return None;
+        }
+        self.nodes.iter().position(|n| Self::key(&n.picked) == key)
     }
 }
 
@@ -220,7 +231,7 @@ mod tests {
         // Its run picks the walker from the other point: `walker = installer` is never met.
         assert_eq!(
             t.repeats(both, &[WRITER, REFILL_WALKER]),
-            Some(WALKER),
+            Some((WALKER, refill)),
             "walker = installer, writer = refill runs what writer = refill runs"
         );
         // A point met only while the CPUs run may be met by a later execution: never named.

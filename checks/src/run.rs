@@ -88,7 +88,8 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
     let mut per_combo: Vec<u64> = Vec::new();
     // Per combination: some execution asked about a guard in `focus`.
     let mut asked: Vec<bool> = Vec::new();
-    // Per combination: it repeats another one ([`ChoiceTree::repeats`]) and was dropped.
+    // Per combination: it repeats another one ([`ChoiceTree::repeats`],
+    // [`ChoiceTree::runtime_unmet`]) and was dropped.
     let mut repeated: Vec<bool> = Vec::new();
     // Per combination: the points its executions met, whether its exploration ran to the end,
     // and the combination (and point) it waits for to tell whether it repeats that one.
@@ -124,10 +125,11 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
                 finished.push(false);
                 waits_on.push(None);
             }
-            // Waiting for the combination it may repeat (below): while that one runs, this
-            // one does not; once it is done, this one is dropped or runs on.
+            // Waiting for the combination it may repeat (below): while that one runs without
+            // meeting the point, this one does not; once it meets it, this one runs on, and
+            // once it is done without, this one is dropped.
             if let Some((m, point)) = waits_on[i] {
-                if searches[m].is_some() {
+                if searches[m].is_some() && !met[m].contains(&point) {
                     active = true;
                     i += 1;
                     continue;
@@ -157,7 +159,12 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
             let mut progress = search.advance(if fresh { 1 } else { slice });
             if fresh {
                 let s = exec::stats();
-                if s.executions > 0 && tree.repeats(i, &s.choices_met).is_some() {
+                // Not after a failure: PCT and random sample each combination under a seed of
+                // its own, so the combination it repeats may never run this schedule.
+                if s.executions > 0
+                    && !matches!(progress, Progress::Failed(..))
+                    && tree.repeats(i, &s.choices_met).is_some()
+                {
                     total.merge(&s);
                     repeated[i] = true;
                     searches[i] = None;

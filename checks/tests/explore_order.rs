@@ -320,7 +320,7 @@ fn a_combination_that_turns_off_a_point_it_forces_is_dropped_as_a_repeat() {
 /// CPUs run) is met by munmap's table free, never by the other writers. `first attempt =
 /// fails` (met with the default writer) combined with `writer = b` runs what `writer = b`
 /// runs; only an exhaustive exploration of `writer = b` can tell, so loom waits for it and
-/// then drops the combination, and the sampling explorers keep it.
+/// then drops the combination; PCT and DFS, which do not wait, keep it.
 #[test]
 fn under_loom_a_combination_whose_runtime_point_the_other_never_meets_is_dropped() {
     let body = Arc::new(|choices: &[ptcheck_model::Picked]| {
@@ -354,5 +354,38 @@ fn under_loom_a_combination_whose_runtime_point_the_other_never_meets_is_dropped
                 "{e}: {combos:?}"
             );
         }
+    }
+}
+
+/// The waiting must not become a drop where the point is met in some schedules only: with
+/// `writer = b` the allocation is reached only when CPU1's store came first, which loom's first
+/// execution of `first attempt = fails, writer = b` does not do. That combination, and only it,
+/// is broken: it must be kept, explored, and found, by every explorer.
+#[test]
+fn a_combination_whose_runtime_point_some_schedules_meet_is_kept_and_explored() {
+    let body = Arc::new(|choices: &[ptcheck_model::Picked]| {
+        let w = WorldBuilder::new(1, Guards::all(), choices).build();
+        let writer = w.pick(WRITER);
+        let x = Arc::new(Atomic::new(0));
+        let y = x.clone();
+        let h = rt::spawn(move || y.store(1, Ordering::Relaxed));
+        let seen = x.load(Ordering::Relaxed);
+        h.join();
+        if writer == 0 || (writer == 1 && seen == 1) {
+            let fails = w.choose(FIRST);
+            assert!(!(fails && writer == 1), "the broken combination");
+        }
+    });
+    for e in explorers() {
+        let o = explore(&e, Budget::default(), body.clone());
+        let f = o
+            .finding
+            .as_ref()
+            .unwrap_or_else(|| panic!("{e}: not found"));
+        assert_eq!(
+            Choice::describe(&f.choices),
+            "first attempt = fails, writer = b",
+            "{e}"
+        );
     }
 }

@@ -348,10 +348,10 @@ pub const PTE_FREE_DEFER_RETRACT: Scenario = Scenario {
     variants: VARIANTS,
     // Two CPUs and the RCU callbacks: preemption bound 3 takes 1.05 M executions for the 288
     // cells (1.8 M, 33 s on one core of the 2-core CI machine, before the x86-PAE combinations
-    // that repeated the refill's were dropped: checks/src/choice_tree.rs). Exhaustive loom took 2.6 M executions
-    // (164 s, every verdict the same as at bound 3) before the x86-PAE refilling writer, the
-    // handle_pte_fault walker and the s390-v6.6 column; with them it did not finish in 8 minutes
-    // (`--explorer loom-exhaustive` runs it).
+    // that repeated the refill's were dropped: checks/src/choice_tree.rs). Exhaustive loom
+    // took 2.6 M executions (164 s, every verdict the same as at bound 3) before the x86-PAE
+    // refilling writer, the handle_pte_fault walker and the s390-v6.6 column; with them it did
+    // not finish in 8 minutes (`--explorer loom-exhaustive` runs it).
     loom_bound: Some(3),
     run,
     applies: Applies::EVERY_POLICY,

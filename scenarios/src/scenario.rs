@@ -71,8 +71,12 @@ pub struct Setup<'a> {
     /// The guards the scenario declares (its `GuardDoc`s): a kernel path that asks about any
     /// other guard is a model error, so no path silently runs with a step switched off.
     pub declared: Guards,
-    /// The data choices forced for this run (see `ptcheck_model::Choice`).
-    pub choices: &'a [ptcheck_model::Picked],
+    /// The data choices forced for this run (see `ptcheck_model::Choice`). Private for the
+    /// same reason as `guards`: a kernel path learns a choice only by picking it from the
+    /// world builder or the world, which records that the point was met (and when: the
+    /// explorer drops a combination whose build-time pick its world never met,
+    /// checks/src/choice_tree.rs).
+    choices: &'a [ptcheck_model::Picked],
 }
 
 /// Which arch policies a scenario's protocol exists on. On the others the matrix shows `n/a`
