@@ -153,8 +153,8 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
             }
             exec::reset();
             // A new combination runs one execution first: if it forces a point its world
-            // never met, it repeats another combination and is dropped (the execution counts,
-            // a finding in it is left to the combination it repeats, which runs it too).
+            // never met, it repeats another combination and is dropped (the execution counts
+            // in `executions`).
             let fresh = per_combo[i] == 0;
             let mut progress = search.advance(if fresh { 1 } else { slice });
             if fresh {
