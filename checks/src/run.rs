@@ -179,8 +179,13 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
                     Explorer::Loom { .. } => tree.runtime_unmet(i, &s.choices_met),
                     _ => None,
                 };
+                // (The combination waited for may have been added after this one in this
+                // round and not be visited yet: it is then not a repeat, and the next round
+                // finds it visited.)
                 match unmet {
-                    Some((point, m)) if !repeated[m] => waits_on[i] = Some((m, point.name)),
+                    Some((point, m)) if !repeated.get(m).copied().unwrap_or(false) => {
+                        waits_on[i] = Some((m, point.name))
+                    }
                     _ if matches!(progress, Progress::More) && slice > 1 => {
                         progress = search.advance(slice - 1);
                     }
