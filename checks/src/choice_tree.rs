@@ -12,8 +12,7 @@
 //! A child can still force a point its runs never meet: `walker = installer` met with the
 //! default writer, then combined with `writer = refill`, whose world picks its walker from
 //! another point (pte-free-defer-vs-retract on x86-PAE). Such a combination runs exactly the
-//! executions of the one without that pick, which is in the tree too (the runs of both agree up
-//! to the pick that differs, so the point that turns the other off was met by the root's runs).
+//! executions of the one without that pick, and is dropped when the tree holds that one.
 //! Points the world builder meets do not depend on the schedule ([`ExecStats::built_met`]), so
 //! one execution tells: [`ChoiceTree::repeats`] names the combinations to drop after their
 //! first execution.
@@ -21,7 +20,7 @@
 //! [`ExecStats::built_met`]: ptcheck_model::exec::ExecStats::built_met
 
 use ptcheck_model::{Choice, Picked};
-use std::collections::HashSet;
+use std::collections::hash_map::{Entry, HashMap};
 
 /// One combination: the alternatives it forces (points not listed take their default, 0).
 #[derive(Clone, Debug, Default)]
@@ -38,7 +37,8 @@ pub struct Node {
 #[derive(Debug)]
 pub struct ChoiceTree {
     pub nodes: Vec<Node>,
-    keys: HashSet<Vec<(&'static str, usize)>>,
+    /// Each node's index, by its sorted picks.
+    index: HashMap<Vec<(&'static str, usize)>, usize>,
 }
 
 impl Default for ChoiceTree {
@@ -52,7 +52,7 @@ impl ChoiceTree {
     pub fn new() -> Self {
         ChoiceTree {
             nodes: vec![Node::default()],
-            keys: HashSet::from([Vec::new()]),
+            index: HashMap::from([(Vec::new(), 0)]),
         }
     }
 
@@ -83,7 +83,9 @@ impl ChoiceTree {
             for alt in 1..m.options.len() {
                 let mut picked = base.clone();
                 picked.push((m, alt));
-                if self.keys.insert(Self::key(&picked)) {
+                let next = self.nodes.len();
+                if let Entry::Vacant(e) = self.index.entry(Self::key(&picked)) {
+                    e.insert(next);
                     self.nodes.push(Node {
                         picked,
                         met: Vec::new(),
@@ -96,6 +98,11 @@ impl ChoiceTree {
         added
     }
 
+    /// Whether runs of node `i` met the point named `point`.
+    pub fn met(&self, i: usize, point: &str) -> bool {
+        self.nodes[i].met.iter().any(|m| m.name == point)
+    }
+
     /// A run of node `i` met `met`: a point it forces that this run did not meet, met while
     /// the CPUs ran (so a later run may still meet it), with the node that forces everything
     /// else the same. If that node's exhaustive exploration never meets the point either,
@@ -104,16 +111,10 @@ impl ChoiceTree {
     pub fn runtime_unmet(&self, i: usize, met: &[Choice]) -> Option<(Choice, usize)> {
         let node = &self.nodes[i];
         node.picked.iter().find_map(|&(c, _)| {
-            if node.at_build.contains(&c.name) || met.iter().any(|m| m.name == c.name) {
+            if node.at_build.contains(&c.name) || Self::among(met, &c) {
                 return None;
             }
-            let rest: Vec<Picked> = node
-                .picked
-                .iter()
-                .filter(|(p, _)| p.name != c.name)
-                .copied()
-                .collect();
-            Some((c, self.find(&rest)?))
+            Some((c, self.without(i, |p| p.name == c.name)?))
         })
     }
 
@@ -123,25 +124,25 @@ impl ChoiceTree {
     /// tree holds it (only then is node `i` a repeat to drop).
     pub fn repeats(&self, i: usize, met: &[Choice]) -> Option<(Choice, usize)> {
         let node = &self.nodes[i];
-        let unmet =
-            |c: &Choice| node.at_build.contains(&c.name) && !met.iter().any(|m| m.name == c.name);
+        let unmet = |c: &Choice| node.at_build.contains(&c.name) && !Self::among(met, c);
         let point = node.picked.iter().map(|&(c, _)| c).find(unmet)?;
-        let rest: Vec<Picked> = node
-            .picked
-            .iter()
-            .filter(|(c, _)| !unmet(c))
-            .copied()
-            .collect();
-        Some((point, self.find(&rest)?))
+        Some((point, self.without(i, unmet)?))
     }
 
-    /// The node forcing exactly `picked`, if the tree holds one.
-    fn find(&self, picked: &[Picked]) -> Option<usize> {
-        let key = Self::key(picked);
-        if !self.keys.contains(&key) {
-            return None;
-        }
-        self.nodes.iter().position(|n| Self::key(&n.picked) == key)
+    fn among(met: &[Choice], c: &Choice) -> bool {
+        met.iter().any(|m| m.name == c.name)
+    }
+
+    /// The node forcing node `i`'s picks but those whose point `drop` names, if the tree
+    /// holds one.
+    fn without(&self, i: usize, drop: impl Fn(&Choice) -> bool) -> Option<usize> {
+        let rest: Vec<Picked> = self.nodes[i]
+            .picked
+            .iter()
+            .filter(|(c, _)| !drop(c))
+            .copied()
+            .collect();
+        self.index.get(&Self::key(&rest)).copied()
     }
 }
 

@@ -91,9 +91,8 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
     // Per combination: it repeats another one ([`ChoiceTree::repeats`],
     // [`ChoiceTree::runtime_unmet`]) and was dropped.
     let mut repeated: Vec<bool> = Vec::new();
-    // Per combination: the points its executions met, whether its exploration ran to the end,
-    // and the combination (and point) it waits for to tell whether it repeats that one.
-    let mut met: Vec<Vec<&'static str>> = Vec::new();
+    // Per combination: whether its exploration ran to the end, and the combination (and
+    // point) it waits for to tell whether it repeats that one.
     let mut finished: Vec<bool> = Vec::new();
     let mut waits_on: Vec<Option<(usize, &'static str)>> = Vec::new();
     let mut total = exec::ExecStats::default();
@@ -121,7 +120,6 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
                 per_combo.push(0);
                 asked.push(false);
                 repeated.push(false);
-                met.push(Vec::new());
                 finished.push(false);
                 waits_on.push(None);
             }
@@ -129,13 +127,13 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
             // meeting the point, this one does not; once it meets it, this one runs on, and
             // once it is done without, this one is dropped.
             if let Some((m, point)) = waits_on[i] {
-                if searches[m].is_some() && !met[m].contains(&point) {
+                if searches[m].is_some() && !tree.met(m, point) {
                     active = true;
                     i += 1;
                     continue;
                 }
                 waits_on[i] = None;
-                if finished[m] && !met[m].contains(&point) && !met[i].contains(&point) {
+                if finished[m] && !tree.met(m, point) && !tree.met(i, point) {
                     repeated[i] = true;
                     searches[i] = None;
                     i += 1;
@@ -197,11 +195,6 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
             asked[i] |= s.guards_read.intersects(focus);
             total.merge(&s);
             tree.grow(i, &s.choices_met, &s.built_met);
-            for c in &s.choices_met {
-                if !met[i].contains(&c.name) {
-                    met[i].push(c.name);
-                }
-            }
             match progress {
                 Progress::More => active = true,
                 Progress::Done { complete: c } => {

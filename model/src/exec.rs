@@ -37,16 +37,19 @@ impl ExecStats {
         self.witnesses.merge(o.witnesses);
         self.opportunities.merge(o.opportunities);
         self.guards_read |= o.guards_read;
-        for m in &o.choices_met {
-            if !self.choices_met.contains(m) {
-                self.choices_met.push(*m);
-            }
+        for &m in &o.choices_met {
+            add_new(&mut self.choices_met, m);
         }
-        for m in &o.built_met {
-            if !self.built_met.contains(m) {
-                self.built_met.push(*m);
-            }
+        for &m in &o.built_met {
+            add_new(&mut self.built_met, m);
         }
+    }
+}
+
+/// Add `c` to the points `v` lists, once.
+fn add_new(v: &mut Vec<Choice>, c: Choice) {
+    if !v.contains(&c) {
+        v.push(c);
     }
 }
 
@@ -70,22 +73,12 @@ pub(crate) fn started() {
 
 /// A data choice point was met (recorded at once: a failing execution may never finish).
 pub(crate) fn met(c: Choice) {
-    STATS.with(|s| {
-        let mut s = s.borrow_mut();
-        if !s.choices_met.contains(&c) {
-            s.choices_met.push(c);
-        }
-    });
+    STATS.with(|s| add_new(&mut s.borrow_mut().choices_met, c));
 }
 
 /// A data choice point was met by the world builder, before any CPU ran.
 pub(crate) fn met_at_build(c: Choice) {
-    STATS.with(|s| {
-        let mut s = s.borrow_mut();
-        if !s.built_met.contains(&c) {
-            s.built_met.push(c);
-        }
-    });
+    STATS.with(|s| add_new(&mut s.borrow_mut().built_met, c));
 }
 
 pub(crate) fn finished(
@@ -101,10 +94,8 @@ pub(crate) fn finished(
         s.witnesses.add(hazards);
         s.opportunities.add(opportunities);
         s.guards_read |= guards_read;
-        for m in met {
-            if !s.choices_met.contains(m) {
-                s.choices_met.push(*m);
-            }
+        for &m in met {
+            add_new(&mut s.choices_met, m);
         }
     });
 }
