@@ -683,6 +683,23 @@ pub fn render_broken(rows: &[Reach], within: usize) -> String {
 mod tests {
     use super::*;
 
+    /// The yardstick is only fair if it is the same protocol: loom explores exactly as many
+    /// executions of the hand model as of the cell (the same scheduling points and conflicts),
+    /// and the same PCT seed takes as many scheduling decisions per execution on each.
+    #[test]
+    fn the_hand_model_makes_the_cells_scheduling_points() {
+        let cell = Cell::parse(BASELINE_CELL).expect("the baseline cell exists");
+        let loom = Explorer::Loom { bound: None };
+        let ours = fresh(&cell, &loom, budget());
+        assert_eq!(ours.verdict(), "safe");
+        assert_eq!(time_hand_model(&loom).0, ours.executions);
+        let body = cell.body();
+        ptcheck_model::rt::set_backend(ptcheck_model::rt::Backend::Shuttle);
+        let hand = steps_per_execution(200, crate::baseline::shuttle_model::execution);
+        let ours = steps_per_execution(200, move || body(&[]));
+        assert_eq!(hand, ours);
+    }
+
     fn reach(
         cell: &str,
         sc: bool,
