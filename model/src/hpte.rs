@@ -20,7 +20,7 @@ impl Ctx {
         // HPTE updates are read-modify-writes (the hash table slot is locked and updated):
         // each is ordered after the previous one, so a flush that happens after an insert
         // cannot be taken as older than it (two plain stores would leave their order open).
-        w.frames[page.0].page().hpte.swap(1, Ordering::AcqRel);
+        w.frames[page.0].page().hpte().swap(1, Ordering::AcqRel);
         w.shadow().hptes.push(page);
         self.note(func, format!("insert HPTE for {}", w.name(page)));
     }
@@ -38,7 +38,7 @@ impl Ctx {
             return;
         }
         for p in pages {
-            w.frames[p.0].page().hpte.swap(0, Ordering::AcqRel);
+            w.frames[p.0].page().hpte().swap(0, Ordering::AcqRel);
             self.note(func, format!("invalidate HPTE of {}", w.name(p)));
         }
         let me = self.cpu_id();
@@ -62,7 +62,7 @@ impl Ctx {
         let w = &self.world;
         let cpu = &w.cpus[self.cpu_id()];
         cpu.insn().lock();
-        let wrote = w.frames[page.0].page().hpte.load(Ordering::Acquire) == 1;
+        let wrote = w.frames[page.0].page().hpte().load(Ordering::Acquire) == 1;
         if wrote {
             self.write_through_pin(page, func);
         } else {

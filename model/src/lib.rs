@@ -53,4 +53,6 @@ pub use name::{FrameName, Shown};
 pub use rcu::RcuFlavour;
 pub use trace::{Actor, EntryAccess, Event, SyncStep, What};
 pub use violation::{Violation, ViolationKind};
-pub use world::{run_cpus, Choice, Cost, Ctx, Level, Picked, Program, World, WorldBuilder};
+pub use world::{
+    run_cpus, Choice, Cost, Ctx, Level, PageWord, Picked, Program, World, WorldBuilder,
+};

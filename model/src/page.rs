@@ -117,7 +117,7 @@ impl Ctx {
         let w = &self.world;
         w.frames[p.0]
             .page()
-            .mapping
+            .mapping()
             .store(anon_vma.0 as u64 + 1, Ordering::Relaxed);
         self.note(
             func,
@@ -223,7 +223,10 @@ impl Ctx {
     /// The gup caller writes the page through its pin (`FOLL_WRITE`: DMA, `O_DIRECT` read).
     pub fn write_through_pin(&self, p: FrameId, func: &'static str) {
         let w = &self.world;
-        let v = w.frames[p.0].page().content.fetch_add(1, Ordering::Relaxed);
+        let v = w.frames[p.0]
+            .page()
+            .content()
+            .fetch_add(1, Ordering::Relaxed);
         self.note(
             func,
             format!("write {} through the pin: data {v} -> {}", w.name(p), v + 1),
@@ -235,8 +238,8 @@ impl Ctx {
     /// `__collapse_huge_page_copy`).
     pub fn copy_page(&self, from: FrameId, to: FrameId, func: &'static str) {
         let w = &self.world;
-        let v = w.frames[from.0].page().content.load(Ordering::Relaxed);
-        w.frames[to.0].page().content.store(v, Ordering::Relaxed);
+        let v = w.frames[from.0].page().content().load(Ordering::Relaxed);
+        w.frames[to.0].page().content().store(v, Ordering::Relaxed);
         self.note(
             func,
             format!("copy {} -> {}: data {v}", w.name(from), w.name(to)),
@@ -257,7 +260,7 @@ impl crate::World {
                 continue;
             }
             let written = self.shadow().writes.iter().filter(|(_, p)| *p == y).count() as u64;
-            let have = self.frames[x.0].page().content.load(Ordering::Acquire);
+            let have = self.frames[x.0].page().content().load(Ordering::Acquire);
             if have < written {
                 violation::raise(Violation::LostUpdate {
                     by: who,

@@ -44,7 +44,7 @@ use crate::kernel::huge_memory::{
 use crate::kernel::{Addr, Mm};
 use crate::scenario::{Absent, Applies, GuardDoc, Scenario, Setup, Variant};
 use ptcheck_arch::mmu_gather::MmuGather;
-use ptcheck_model::{run_cpus, Choice, Ctx, Entry, EntryFlags, Guards, Level, Program};
+use ptcheck_model::{run_cpus, Choice, Ctx, Entry, EntryFlags, Guards, Level, PageWord, Program};
 
 /// Data choice: which writer CPU1 runs.
 pub const WRITER: Choice = Choice {
@@ -287,6 +287,12 @@ fn run(s: &Setup) {
         b.pick(WALKER)
     };
     let (gup, hash) = (walker == 1, walker == 2);
+    // Writes through a pin (gup, the retried store) and khugepaged's copy use the pages' data;
+    // hash_page the HPTE.
+    let mut words = PageWord::empty();
+    words.set(PageWord::DATA, gup || hash || collapse);
+    words.set(PageWord::HPTE, hash);
+    b = b.page_words(words);
     let pgd = b.table(Level::Pgd, 1);
     let pmd = b.table(Level::Pmd, 1);
     let pt = b.table(Level::Pte, 1);

@@ -36,7 +36,9 @@ use crate::scenario::{Applies, GuardDoc, Scenario, Setup, Variant};
 use ptcheck_model::rwsem::RwSem;
 use ptcheck_model::spinlock::SpinLock;
 use ptcheck_model::srcu::Srcu;
-use ptcheck_model::{run_cpus, Choice, Ctx, Entry, EntryFlags, Guards, Level, Program, Violation};
+use ptcheck_model::{
+    run_cpus, Choice, Ctx, Entry, EntryFlags, Guards, Level, PageWord, Program, Violation,
+};
 use std::sync::Arc;
 
 /// Data choice: what CPU1 runs.
@@ -182,7 +184,8 @@ pub const SPECULATIVE_FAULT: Scenario = Scenario {
 };
 
 fn run(s: &Setup) {
-    let mut b = s.world(2);
+    // page_add_new_anon_rmap sets page->mapping.
+    let mut b = s.world(2).page_words(PageWord::MAPPING);
     let writer = b.pick(WRITER);
     let pgd = b.table(Level::Pgd, 1);
     let pmd = b.table(Level::Pmd, 1);

@@ -16,6 +16,8 @@ pub struct WorldBuilder {
     pub(super) initial: Vec<(FrameId, usize, Entry)>,
     /// Data pages another user holds a reference to (the page cache).
     pub(super) external: Vec<FrameId>,
+    /// The `struct page` words beyond the refcount that the scenario uses.
+    pub(super) page_words: PageWord,
 }
 
 impl WorldBuilder {
@@ -36,7 +38,15 @@ impl WorldBuilder {
             reuse: false,
             initial: Vec::with_capacity(16),
             external: Vec::new(),
+            page_words: PageWord::empty(),
         }
+    }
+
+    /// The `struct page` words beyond `_refcount` the scenario's kernel paths use
+    /// ([`PageWord`]); a path using an undeclared one is a model bug, reported as such.
+    pub fn page_words(mut self, w: PageWord) -> Self {
+        self.page_words = w;
+        self
     }
 
     /// The guards the scenario declares (its `GuardDoc`s): every guard a kernel path of the
@@ -202,14 +212,8 @@ impl WorldBuilder {
                 kind: f.kind,
                 cell: ShadowCell::new(),
                 slots: f.slots.into_iter().map(Atomic::new).collect(),
-                page: (f.kind == FrameKind::Data).then(|| {
-                    Box::new(PageWords {
-                        refcount: Atomic::new(f.refs),
-                        content: Atomic::new(0),
-                        hpte: Atomic::new(0),
-                        mapping: Atomic::new(0),
-                    })
-                }),
+                page: (f.kind == FrameKind::Data)
+                    .then(|| Box::new(PageWords::new(f.refs, self.page_words))),
                 compound: f.compound,
                 phys: f.phys,
                 fields: f.fields,

@@ -67,18 +67,68 @@ pub struct Phys {
     pub high: u8,
 }
 
+bitflags::bitflags! {
+    /// The `struct page` words (beyond `_refcount`, which every data page has) that a
+    /// scenario's kernel paths use, declared with [`WorldBuilder::page_words`]. Each is a shared
+    /// location the explorers track in every execution (a loom atomic costs its creation, and
+    /// every `smp_mb()` scans it), so only the declared ones exist.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct PageWord: u8 {
+        /// The page's data, as one word: bumped by a write through a gup pin, copied by
+        /// khugepaged's `__collapse_huge_page_copy` (the lost-update oracle, [`crate::page`]).
+        const DATA = 1;
+        /// The powerpc hash page table entry of the page ([`crate::hpte`]).
+        const HPTE = 2;
+        /// `page->mapping` of an anonymous page (`page_add_new_anon_rmap`).
+        const MAPPING = 4;
+    }
+}
+
 /// The words of a data page's `struct page` and contents.
 pub(crate) struct PageWords {
     /// `page->_refcount`.
     pub(crate) refcount: Atomic,
-    /// The page's data, as one word: bumped by a write through a gup pin, copied by
-    /// khugepaged's `__collapse_huge_page_copy` (the lost-update oracle, [`crate::page`]).
-    pub(crate) content: Atomic,
-    /// The powerpc hash page table entry of a data page: 1 while an HPTE maps it
-    /// ([`crate::hpte`]).
-    pub(crate) hpte: Atomic,
-    /// `page->mapping` of an anonymous page: its `anon_vma` (frame index + 1; 0: none).
-    pub(crate) mapping: Atomic,
+    /// [`PageWord::DATA`], [`PageWord::HPTE`], [`PageWord::MAPPING`], if declared.
+    words: [Option<Atomic>; 3],
+}
+
+impl PageWords {
+    pub(super) fn new(refs: u64, declared: PageWord) -> Self {
+        let word = |w: PageWord| declared.contains(w).then(|| Atomic::new(0));
+        PageWords {
+            refcount: Atomic::new(refs),
+            words: [
+                word(PageWord::DATA),
+                word(PageWord::HPTE),
+                word(PageWord::MAPPING),
+            ],
+        }
+    }
+
+    fn word(&self, i: usize, w: PageWord, name: &str) -> &Atomic {
+        match &self.words[i] {
+            Some(a) => a,
+            None => panic!(
+                "model bug: a kernel path uses {name} of a data page, but the scenario's world \
+                 does not declare it (WorldBuilder::page_words({w:?}))"
+            ),
+        }
+    }
+
+    /// The page's data word ([`PageWord::DATA`]).
+    pub(crate) fn content(&self) -> &Atomic {
+        self.word(0, PageWord::DATA, "the contents")
+    }
+
+    /// The page's HPTE word ([`PageWord::HPTE`]).
+    pub(crate) fn hpte(&self) -> &Atomic {
+        self.word(1, PageWord::HPTE, "the HPTE")
+    }
+
+    /// `page->mapping` ([`PageWord::MAPPING`]).
+    pub(crate) fn mapping(&self) -> &Atomic {
+        self.word(2, PageWord::MAPPING, "page->mapping")
+    }
 }
 
 impl Frame {

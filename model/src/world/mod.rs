@@ -44,7 +44,7 @@ pub use cost::Cost;
 pub use ctx::{run_cpus, Ctx, Program};
 use frame::FrameSpec;
 pub(crate) use frame::PageWords;
-pub use frame::{Frame, FrameKind, Level, Phys};
+pub use frame::{Frame, FrameKind, Level, PageWord, Phys};
 pub use shadow::{CpuState, Shadow};
 use shadow::{EntryValues, FrameShadow};
 
