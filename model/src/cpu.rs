@@ -29,7 +29,7 @@ impl Ctx {
         let d = self.world.depth(cpu, rcu);
         if d == 0 {
             let c = &self.world.cpus[cpu];
-            if rcu { c.rcu() } else { &c.irq }.lock();
+            if rcu { c.rcu() } else { c.irq() }.lock();
             self.note(func, what);
         }
         self.world.set_depth(cpu, rcu, d + 1);
@@ -45,7 +45,7 @@ impl Ctx {
         if d == 1 {
             self.note(func, what);
             let c = &self.world.cpus[cpu];
-            if rcu { c.rcu() } else { &c.irq }.unlock();
+            if rcu { c.rcu() } else { c.irq() }.unlock();
         }
     }
 

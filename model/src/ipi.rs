@@ -64,7 +64,7 @@ impl Ctx {
                     irqs_off: self.irqs_off(),
                 }),
             );
-            self.world.cpus[t].irq.wait_unheld();
+            self.world.cpus[t].irq().wait_unheld();
         }
         crate::trace::waiting(self.actor, None);
         self.world.cost(|c| {

@@ -89,7 +89,7 @@ impl Ctx {
                 }),
             );
             if flavour.waits_irq_off() {
-                cpu.irq.wait_unheld();
+                cpu.irq().wait_unheld();
             }
             if flavour.waits_read_lock() {
                 cpu.rcu().wait_unheld();

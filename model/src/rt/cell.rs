@@ -14,6 +14,10 @@ use super::{backend, Backend};
 pub enum ShadowCell {
     Loom(loom::cell::UnsafeCell<()>),
     Shuttle,
+    /// A frame whose contents no kernel path of the model reads or writes (a data page, whose
+    /// refcount is its own explorer-tracked word): no cell, so its free checks nothing, and an
+    /// access is a model bug.
+    Untracked,
 }
 
 // SAFETY: the cell holds `()`: nothing is ever read or written through it. It exists only
@@ -29,10 +33,19 @@ impl ShadowCell {
         }
     }
 
+    /// See [`ShadowCell::Untracked`].
+    pub fn untracked() -> Self {
+        ShadowCell::Untracked
+    }
+
     /// Record an access (a read of the frame's contents).
     pub fn access(&self) {
-        if let ShadowCell::Loom(c) = self {
-            c.with(|_| ());
+        match self {
+            ShadowCell::Loom(c) => c.with(|_| ()),
+            ShadowCell::Shuttle => {}
+            ShadowCell::Untracked => panic!(
+                "model bug: an access to the contents of a frame built without a shadow cell"
+            ),
         }
     }
 

@@ -54,26 +54,26 @@ impl World {
     /// must not be freed (interleaving order), and, under loom, the access is recorded so that a
     /// later unordered free is caught.
     pub(crate) fn touch(&self, who: Actor, f: FrameId, access: &'static str, func: &'static str) {
-        let step = {
-            let s = self.shadow();
-            if let Some(freed) = &s.frames[f.0].freed {
-                let freed = freed.clone();
-                drop(s);
-                violation::raise(Violation::UseAfterFree {
-                    frame: self.frames[f.0].name.to_string(),
-                    by: who,
-                    access,
-                    func,
-                    freed,
-                    order: UafOrder::AfterFree,
-                });
-            }
-            trace::snapshot_len().saturating_sub(1)
-        };
-        self.frames[f.0].cell.access();
         let mut s = self.shadow();
+        if let Some(freed) = &s.frames[f.0].freed {
+            let freed = freed.clone();
+            drop(s);
+            violation::raise(Violation::UseAfterFree {
+                frame: self.frames[f.0].name.to_string(),
+                by: who,
+                access,
+                func,
+                freed,
+                order: UafOrder::AfterFree,
+            });
+        }
+        let step = trace::snapshot_len().saturating_sub(1);
+        self.frames[f.0].cell.access();
+        // The most recent access of each actor, oldest first (`mark_freed` blames the last).
         let acc = &mut s.frames[f.0].accesses;
-        acc.retain(|(a, _, _, _)| *a != who);
+        if let Some(i) = acc.iter().position(|(a, _, _, _)| *a == who) {
+            acc.remove(i);
+        }
         acc.push((who, func, step, access));
     }
 

@@ -10,7 +10,10 @@ pub struct WorldBuilder {
     pub(super) guards: Guards,
     pub(super) declared: Guards,
     pub(super) outside_mm: Vec<usize>,
-    pub(super) choices: Choices,
+    /// The shadow of the execution, recycled ([`super::pool`]); holds the data choices.
+    pub(super) shadow: Shadow,
+    /// Spare buffers for the frames' initial entry words ([`super::pool`]).
+    pub(super) spare_slots: Vec<Vec<u64>>,
     pub(super) data_names: usize,
     pub(super) reuse: bool,
     pub(super) initial: Vec<(FrameId, usize, Entry)>,
@@ -22,21 +25,27 @@ pub struct WorldBuilder {
 
 impl WorldBuilder {
     pub fn new(ncpus: usize, guards: Guards, choices: &[Picked]) -> Self {
-        // Room for a scenario's usual world (a few tables, pages and objects, their entries):
-        // a builder runs once per execution, and growing these vectors showed in profiles.
+        // A builder runs once per execution: its vectors are the last world's ([`super::pool`]).
+        let (frames, initial, spare_slots, mut shadow) = pool::with(|s| {
+            (
+                std::mem::take(&mut s.specs),
+                std::mem::take(&mut s.initial),
+                std::mem::take(&mut s.spec_slots),
+                s.shadow.take().unwrap_or_default(),
+            )
+        });
+        shadow.choices.set.extend_from_slice(choices);
         WorldBuilder {
-            frames: Vec::with_capacity(16),
+            frames,
             ncpus,
             guards,
             declared: Guards::all(),
             outside_mm: Vec::new(),
-            choices: Choices {
-                set: choices.to_vec(),
-                met: Vec::new(),
-            },
+            shadow,
+            spare_slots,
             data_names: 0,
             reuse: false,
-            initial: Vec::with_capacity(16),
+            initial,
             external: Vec::new(),
             page_words: PageWord::empty(),
         }
@@ -68,7 +77,7 @@ impl WorldBuilder {
     /// ([`crate::exec::ExecStats::built_met`]).
     pub fn pick(&mut self, c: Choice) -> usize {
         crate::exec::met_at_build(c);
-        self.choices.pick(c)
+        self.shadow.choices.pick(c)
     }
 
     /// Freed data pages are reallocated to another user right after their free (a separate
@@ -79,10 +88,12 @@ impl WorldBuilder {
     }
 
     pub(super) fn push(&mut self, name: FrameName, kind: FrameKind, slots: usize) -> FrameId {
+        let mut words = pool::buffer(&mut self.spare_slots);
+        words.resize(slots, 0);
         self.frames.push(FrameSpec {
             name,
             kind,
-            slots: vec![0; slots],
+            slots: words,
             refs: 0,
             compound: None,
             phys: Phys {
@@ -188,49 +199,79 @@ impl WorldBuilder {
     pub fn build(self) -> Arc<World> {
         trace::clear();
         crate::exec::started();
-        let shadow = Shadow {
-            frames: self.frames.iter().map(|_| FrameShadow::default()).collect(),
-            irq_depth: vec![0; self.ncpus],
-            rcu_depth: vec![0; self.ncpus],
-            finished: vec![false; self.ncpus],
-            choices: self.choices,
-            ..Shadow::default()
-        };
-        let mut shadow = shadow;
-        shadow.values = EntryValues::with_capacity(self.initial.len());
-        for (t, slot, e) in self.initial {
+        let WorldBuilder {
+            frames: mut specs,
+            ncpus,
+            guards,
+            declared,
+            outside_mm,
+            mut shadow,
+            mut spare_slots,
+            data_names: _,
+            reuse,
+            mut initial,
+            external,
+            page_words,
+        } = self;
+        shadow.frames.truncate(specs.len());
+        shadow.frames.resize_with(specs.len(), FrameShadow::default);
+        shadow.irq_depth.resize(ncpus, 0);
+        shadow.rcu_depth.resize(ncpus, 0);
+        shadow.finished.resize(ncpus, false);
+        for (t, slot, e) in initial.drain(..) {
             shadow.values.set_initial(t, slot, e);
         }
-        for p in self.external {
+        for p in external {
             shadow.frames[p.0].reused = true;
         }
-        let frames = self
-            .frames
-            .into_iter()
-            .map(|f| Frame {
+        let (mut frames, mut cpus, mut mm_cpumask, mut spare_words) = pool::with(|s| {
+            (
+                std::mem::take(&mut s.frames),
+                std::mem::take(&mut s.cpus),
+                std::mem::take(&mut s.mm_cpumask),
+                std::mem::take(&mut s.slots),
+            )
+        });
+        for f in specs.drain(..) {
+            let mut slots = pool::buffer(&mut spare_words);
+            slots.extend(f.slots.iter().map(|&v| Atomic::new(v)));
+            pool::keep(&mut spare_slots, f.slots);
+            frames.push(Frame {
                 name: f.name,
                 kind: f.kind,
-                cell: ShadowCell::new(),
-                slots: f.slots.into_iter().map(Atomic::new).collect(),
+                // A data page's contents are accessed only through page->mapping (`touch`);
+                // its other words are explorer-tracked atomics of their own.
+                cell: if f.kind == FrameKind::Data && !page_words.contains(PageWord::MAPPING) {
+                    ShadowCell::untracked()
+                } else {
+                    ShadowCell::new()
+                },
+                slots,
                 page: (f.kind == FrameKind::Data)
-                    .then(|| Box::new(PageWords::new(f.refs, self.page_words))),
+                    .then(|| Box::new(PageWords::new(f.refs, page_words))),
                 compound: f.compound,
                 phys: f.phys,
                 fields: f.fields,
-            })
-            .collect::<Vec<_>>();
+            });
+        }
         let split_phys = frames.iter().any(|f| f.phys.high != 0);
+        cpus.extend((0..ncpus).map(|_| CpuState::new()));
+        mm_cpumask.extend((0..ncpus).map(|c| !outside_mm.contains(&c)));
+        pool::with(|s| {
+            s.specs = specs;
+            s.initial = initial;
+            s.spec_slots = spare_slots;
+            s.slots = spare_words;
+        });
         Arc::new(World {
             frames,
-            cpus: (0..self.ncpus).map(|_| CpuState::new()).collect(),
-            guards: self.guards,
-            declared: self.declared,
-            mm_cpumask: (0..self.ncpus)
-                .map(|c| !self.outside_mm.contains(&c))
-                .collect(),
-            reuse: self.reuse,
+            cpus,
+            guards,
+            declared,
+            mm_cpumask,
+            reuse,
             split_phys,
-            shadow: Mutex::new(shadow),
+            shadow: Bookkeeping(RefCell::new(shadow)),
         })
     }
 }

@@ -27,7 +27,8 @@ use crate::name::{FrameName, Shown};
 use crate::rt::{self, Atomic, Ordering, RawLock, ShadowCell};
 use crate::trace::{self, Actor, EntryAccess, What};
 use crate::violation::{self, FreedAt, UafOrder, Violation};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::cell::{RefCell, RefMut};
+use std::sync::Arc;
 
 mod access;
 pub mod builder;
@@ -36,6 +37,7 @@ pub mod cost;
 pub mod ctx;
 pub mod frame;
 mod lifetime;
+mod pool;
 mod shadow;
 
 pub use builder::WorldBuilder;
@@ -45,8 +47,8 @@ pub use ctx::{run_cpus, Ctx, Program};
 use frame::FrameSpec;
 pub(crate) use frame::PageWords;
 pub use frame::{Frame, FrameKind, Level, PageWord, Phys};
+use shadow::FrameShadow;
 pub use shadow::{CpuState, Shadow};
-use shadow::{EntryValues, FrameShadow};
 
 /// The machine of one execution.
 pub struct World {
@@ -62,13 +64,27 @@ pub struct World {
     reuse: bool,
     /// Some frame lies above 4 GiB ([`Phys`]): only then can a split read be torn.
     split_phys: bool,
-    shadow: Mutex<Shadow>,
+    shadow: Bookkeeping,
 }
+
+/// The cell of the world's [`Shadow`]: a `RefCell` shared by the model threads of one
+/// execution.
+///
+/// Both explorers run every model thread of an execution as a coroutine on the calling OS
+/// thread, one at a time (see [`crate::trace`]), and a world never leaves its execution, so
+/// no two threads can borrow it at once; a nested borrow is a model bug and panics. A
+/// `Mutex` did the same job at a lock and an unlock per bookkeeping step, about 2% of an
+/// execution's cost.
+pub(super) struct Bookkeeping(RefCell<Shadow>);
+
+// SAFETY: see above: only one thread of the execution runs at a time, all on one OS thread,
+// and the world (and so this cell) is never used outside its execution.
+unsafe impl Sync for Bookkeeping {}
 
 impl World {
     /// The bookkeeping (never blocks: one model thread runs at a time).
-    pub fn shadow(&self) -> MutexGuard<'_, Shadow> {
-        self.shadow.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn shadow(&self) -> RefMut<'_, Shadow> {
+        self.shadow.0.borrow_mut()
     }
 
     pub fn name(&self, f: FrameId) -> FrameName {
@@ -227,13 +243,16 @@ impl World {
 
 impl Drop for World {
     fn drop(&mut self) {
-        let s = self.shadow();
-        crate::exec::finished(
-            s.cost,
-            &s.choices.met,
-            s.hazards,
-            s.opportunities,
-            s.guards_read,
-        );
+        {
+            let s = self.shadow();
+            crate::exec::finished(
+                s.cost,
+                &s.choices.met,
+                s.hazards,
+                s.opportunities,
+                s.guards_read,
+            );
+        }
+        self.recycle();
     }
 }

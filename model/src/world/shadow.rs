@@ -23,6 +23,27 @@ pub(super) struct FrameShadow {
     pub(super) reached_by: Vec<usize>,
 }
 
+impl FrameShadow {
+    /// Forget everything, keeping the lists' buffers ([`super::pool`]).
+    pub(super) fn clear(&mut self) {
+        let FrameShadow {
+            freed,
+            last_freed,
+            generation,
+            accesses,
+            detached,
+            reused,
+            readers,
+            reached_by,
+        } = self;
+        (*freed, *last_freed, *generation) = (None, None, 0);
+        (*detached, *reused) = (false, false);
+        accesses.clear();
+        readers.clear();
+        reached_by.clear();
+    }
+}
+
 /// Plain bookkeeping, mutated in interleaving order (no scheduling points).
 #[derive(Default)]
 pub struct Shadow {
@@ -55,6 +76,50 @@ pub struct Shadow {
     pub(crate) hptes: Vec<FrameId>,
 }
 
+impl Shadow {
+    /// Drop everything the execution recorded, keeping the lists' buffers ([`super::pool`]):
+    /// the shadow of the next execution starts as `Shadow::default()` does, frame shadows
+    /// included (cleared, [`FrameShadow::clear`]).
+    pub(super) fn clear(&mut self) {
+        let Shadow {
+            frames,
+            cost,
+            choices,
+            threads,
+            rcu_batches,
+            rcu_queued_by,
+            irq_depth,
+            rcu_depth,
+            pins,
+            writes,
+            values,
+            hazards,
+            opportunities,
+            finished,
+            guards_read,
+            hptes,
+        } = self;
+        for f in frames.iter_mut() {
+            f.clear();
+        }
+        *cost = Cost::default();
+        choices.set.clear();
+        choices.met.clear();
+        threads.clear();
+        *rcu_batches = 0;
+        rcu_queued_by.clear();
+        irq_depth.clear();
+        rcu_depth.clear();
+        pins.clear();
+        writes.clear();
+        values.clear();
+        (*hazards, *opportunities) = (Hazards::empty(), Hazards::empty());
+        finished.clear();
+        *guards_read = Guards::empty();
+        hptes.clear();
+    }
+}
+
 /// The values of every entry word, for the entry-value oracles ([`crate::history`]) and the
 /// entries a detached table still holds ([`World::detach`]). A world has a few dozen entry
 /// words and each holds a handful of values, so these are flat lists searched in order: every
@@ -72,13 +137,16 @@ pub(crate) struct EntryValues {
 }
 
 impl EntryValues {
-    /// Room for `n` entry words (the builder's initial values).
-    pub(crate) fn with_capacity(n: usize) -> Self {
-        EntryValues {
-            held: Vec::with_capacity(2 * n),
-            current: Vec::with_capacity(n),
-            initial: Vec::with_capacity(n),
-        }
+    /// Forget every value, keeping the buffers.
+    pub(crate) fn clear(&mut self) {
+        let EntryValues {
+            held,
+            current,
+            initial,
+        } = self;
+        held.clear();
+        current.clear();
+        initial.clear();
     }
 
     /// Entry `slot` of `t` now holds `e`, written by `who` (`None`: the initial state).
@@ -154,7 +222,7 @@ impl EntryValues {
 pub struct CpuState {
     /// Held while the CPU runs with interrupts off: an IPI waits for it, and so do grace
     /// periods of the flavours an irq-off section holds off (see [`crate::rcu`]).
-    pub(crate) irq: RawLock,
+    irq: OnceLock<RawLock>,
     /// Held while the CPU is inside `rcu_read_lock()` ([`CpuState::rcu`]).
     rcu: OnceLock<RawLock>,
     /// Held for the length of one instruction whose translation a TLB/HPT invalidation must
@@ -166,10 +234,17 @@ pub struct CpuState {
 impl CpuState {
     pub(crate) fn new() -> Self {
         CpuState {
-            irq: RawLock::new(),
+            irq: OnceLock::new(),
             rcu: OnceLock::new(),
             insn: OnceLock::new(),
         }
+    }
+
+    /// The CPU's irq lock, made at its first use (as [`CpuState::rcu`]): a CPU that never
+    /// disables interrupts and is never sent an IPI (the unmapping CPU of most scenarios)
+    /// never needs it.
+    pub(crate) fn irq(&self) -> &RawLock {
+        self.irq.get_or_init(RawLock::new)
     }
 
     /// The CPU's `rcu_read_lock()` lock, made at its first use: many scenarios and policies
