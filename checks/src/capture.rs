@@ -1,8 +1,8 @@
 //! Turning a failed execution into a typed [`Failure`].
 //!
-//! An execution ends on the first panic: a [`Violation`] raised by a model oracle, loom's own
-//! reports (a causality violation on a frame's shadow cell = an unordered use-after-free; a
-//! deadlock), shuttle's deadlock report, or a limit of the explorer (branch or step limit),
+//! An execution ends on the first panic: a [`Violation`] raised by a model oracle (an unordered
+//! use-after-free included: the world asks loom whether a free is ordered after every access to
+//! the frame's shadow cell, and raises it), loom's deadlock report, shuttle's deadlock report, or a limit of the explorer (branch or step limit),
 //! which is not a finding about the kernel and is reported as a model error.
 //!
 //! Both crates install a process-global panic hook; ours replaces them (after shuttle has been
@@ -76,7 +76,6 @@ pub fn set_exploring(on: bool) {
 pub fn reset() {
     LAST_PANIC.with(|l| *l.borrow_mut() = None);
     violation::clear_raised();
-    violation::set_pending_causality(None);
 }
 
 /// Classify the panic that ended a run.
@@ -89,11 +88,6 @@ pub fn classify(payload: Box<dyn Any + Send>) -> Failure {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "unknown panic".into());
-    if msg.contains("Causality violation") {
-        if let Some(v) = violation::take_pending_causality() {
-            return Failure::Violation(v);
-        }
-    }
     if msg.starts_with("deadlock") {
         let at = ptcheck_model::trace::waiting_positions();
         let detail = if at.is_empty() {

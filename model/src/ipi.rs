@@ -35,27 +35,25 @@ impl Ctx {
     pub fn ipi(&self, targets: IpiTargets, why: &'static str) {
         match targets {
             IpiTargets::AllOnline => self.ipi_all(why),
-            IpiTargets::MmCpumask => {
-                let mask: Vec<usize> = (0..self.world.cpus.len())
-                    .filter(|&c| self.world.in_mm_cpumask(c))
-                    .collect();
-                self.ipi_many(&mask, why);
-            }
+            IpiTargets::MmCpumask => self.ipi_where(|c| self.world.in_mm_cpumask(c), why),
         }
     }
 
     /// `smp_call_function_many(mask, handler, NULL, wait=1)`: interrupt every CPU in `targets`
-    /// except this one and wait for each to answer. `why` names the kernel call site.
+    /// except this one and wait for each to answer, in CPU order (the kernel's loop over the
+    /// mask). `why` names the kernel call site.
     pub fn ipi_many(&self, targets: &[usize], why: &'static str) {
+        self.ipi_where(|c| targets.contains(&c), why)
+    }
+
+    /// The IPI to every other CPU `c` with `target(c)`, in CPU order.
+    fn ipi_where(&self, target: impl Fn(usize) -> bool, why: &'static str) {
         let me = self.cpu_id();
-        let others: Vec<usize> = targets.iter().copied().filter(|&c| c != me).collect();
-        self.note(
-            why,
-            SyncStep::IpiSent {
-                targets: others.clone(),
-            },
-        );
-        for &t in &others {
+        let cpus = (0..self.world.cpus.len()).filter(|&c| c != me && target(c));
+        let others: Vec<usize> = cpus.clone().collect();
+        let interrupted = others.len() as u32;
+        self.note(why, SyncStep::IpiSent { targets: others });
+        for t in cpus {
             crate::trace::waiting(
                 self.actor,
                 Some(crate::trace::WaitFor::IpiAnswer {
@@ -69,14 +67,13 @@ impl Ctx {
         crate::trace::waiting(self.actor, None);
         self.world.cost(|c| {
             c.ipis += 1;
-            c.cpus_interrupted += others.len() as u32;
+            c.cpus_interrupted += interrupted;
         });
         self.note(why, SyncStep::IpiAnswered);
     }
 
     /// `smp_call_function(handler, NULL, wait=1)`: every other online CPU.
     pub fn ipi_all(&self, why: &'static str) {
-        let all: Vec<usize> = (0..self.world.cpus.len()).collect();
-        self.ipi_many(&all, why);
+        self.ipi_where(|_| true, why);
     }
 }

@@ -1,10 +1,11 @@
 //! The happens-before shadow of a frame's contents.
 //!
 //! DESIGN.md §2: "use-after-free means the free is not ordered after the access". Under loom a
-//! frame carries a `loom::cell::UnsafeCell<()>`: every access to the frame is a `with` (a read of
-//! the cell) and its free is a `with_mut` (a write). loom then reports a free that is not
-//! *happens-after* every earlier access as a causality violation, even when the interleaving put
-//! the access first; the explorer turns that report into a typed use-after-free. Under shuttle
+//! frame carries a `loom::cell::UnsafeCell<()>`: every access to the frame is a read of the cell
+//! and its free a write (`touch` and `touch_mut`, the vendored loom's one-step `with(|_| ())` and
+//! `with_mut(|_| ())`, vendor/loom/PTCHECK-PATCH.md). loom then reports a free that is not
+//! *happens-after* every earlier access (the free returns `false`), even when the interleaving
+//! put the access first; the world turns that into a typed use-after-free. Under shuttle
 //! (sequentially consistent) interleaving order is the whole story and the cell is empty.
 //!
 //! Cell accesses are not scheduling points in either explorer.
@@ -41,7 +42,7 @@ impl ShadowCell {
     /// Record an access (a read of the frame's contents).
     pub fn access(&self) {
         match self {
-            ShadowCell::Loom(c) => c.with(|_| ()),
+            ShadowCell::Loom(c) => c.touch(),
             ShadowCell::Shuttle => {}
             ShadowCell::Untracked => panic!(
                 "model bug: an access to the contents of a frame built without a shadow cell"
@@ -49,10 +50,12 @@ impl ShadowCell {
         }
     }
 
-    /// Record the free: must happen after every earlier access.
-    pub fn free(&self) {
-        if let ShadowCell::Loom(c) = self {
-            c.with_mut(|_| ());
+    /// Record the free; `false` if some earlier access does not happen before it (loom
+    /// only: under shuttle, interleaving order is the whole story).
+    pub fn free(&self) -> bool {
+        match self {
+            ShadowCell::Loom(c) => c.touch_mut(),
+            ShadowCell::Shuttle | ShadowCell::Untracked => true,
         }
     }
 }

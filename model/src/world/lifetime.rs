@@ -53,32 +53,9 @@ impl World {
             func,
             step,
         };
-        let pending = {
-            let s = self.shadow();
-            // An RCU callback's free is ordered after what its queuer did before `call_rcu`
-            // (the runner is spawned there): blame another actor's access if there is one.
-            let queued = match who {
-                Actor::RcuCallback(n) => s.rcu_queued_by.get(n).copied(),
-                Actor::Cpu(_) => None,
-            };
-            let ordered = |a: Actor, step: usize| queued.is_some_and(|(q, at)| q == a && step < at);
-            let accesses = &s.frames[f.0].accesses;
-            accesses
-                .iter()
-                .rev()
-                .find(|(a, _, step, _)| *a != who && !ordered(*a, *step))
-                .or_else(|| accesses.iter().rev().find(|(a, _, _, _)| *a != who))
-                .map(|&(a, afunc, _, access)| violation::PendingFree {
-                    frame: self.name(f),
-                    by: a,
-                    access,
-                    func: afunc,
-                    freed: here.clone(),
-                })
-        };
-        violation::set_pending_causality(pending);
-        self.frames[f.0].cell.free();
-        violation::set_pending_causality(None);
+        if !self.frames[f.0].cell.free() {
+            self.raise_unordered_free(who, f, here.clone());
+        }
         let mut s = self.shadow();
         let (readers, reached) = (
             std::mem::take(&mut s.frames[f.0].readers),
@@ -93,6 +70,44 @@ impl World {
         fs.freed = Some(here.clone());
         fs.last_freed = Some(here);
         fs.generation = fs.generation.wrapping_add(1);
+    }
+
+    /// The free `here` of `f` is not ordered after some earlier access to it (loom's check of
+    /// the shadow cell): report the use-after-free it stands for, blaming the most recent
+    /// access by another actor that is not known to be ordered before the free.
+    fn raise_unordered_free(&self, who: Actor, f: FrameId, here: FreedAt) -> ! {
+        let blamed = {
+            let s = self.shadow();
+            // An RCU callback's free is ordered after what its queuer did before `call_rcu`
+            // (the runner is spawned there): blame another actor's access if there is one.
+            let queued = match who {
+                Actor::RcuCallback(n) => s.rcu_queued_by.get(n).copied(),
+                Actor::Cpu(_) => None,
+            };
+            let ordered = |a: Actor, step: usize| queued.is_some_and(|(q, at)| q == a && step < at);
+            let accesses = &s.frames[f.0].accesses;
+            accesses
+                .iter()
+                .rev()
+                .find(|(a, _, step, _)| *a != who && !ordered(*a, *step))
+                .or_else(|| accesses.iter().rev().find(|(a, _, _, _)| *a != who))
+                .copied()
+        };
+        match blamed {
+            Some((by, func, _, access)) => violation::raise(Violation::UseAfterFree {
+                frame: self.name(f).to_string(),
+                by,
+                access,
+                func,
+                freed: here,
+                order: UafOrder::NotOrderedBeforeFree,
+            }),
+            None => panic!(
+                "model error: Causality violation: the free of {} by {who} is not ordered after \
+                 an access no other actor made",
+                self.name(f)
+            ),
+        }
     }
 
     /// The page allocator hands a freed data page to someone outside the scenario (the
@@ -153,9 +168,17 @@ impl World {
     /// *and* a head reference leaked); the most severe is reported, naming its frame: a table
     /// freed but still linked, then a page freed while still mapped, then a leak.
     pub fn check_no_leak(&self, roots: &[FrameId]) {
-        let mut reachable = vec![false; self.frames.len()];
-        let mut mapcount = vec![0u64; self.frames.len()];
-        let mut stack: Vec<FrameId> = roots.to_vec();
+        // Scratch vectors from the pool (the oracle runs once per execution).
+        let (mut reachable, mut mapcount, mut stack) = pool::with(|s| {
+            (
+                std::mem::take(&mut s.reachable),
+                std::mem::take(&mut s.mapcount),
+                std::mem::take(&mut s.stack),
+            )
+        });
+        reachable.resize(self.frames.len(), false);
+        mapcount.resize(self.frames.len(), 0);
+        stack.extend_from_slice(roots);
         while let Some(t) = stack.pop() {
             if reachable[t.0] {
                 continue;
@@ -249,6 +272,9 @@ impl World {
             }
         }
         drop(s);
+        reachable.clear();
+        mapcount.clear();
+        pool::with(|s| (s.reachable, s.mapcount, s.stack) = (reachable, mapcount, stack));
         if let Some((_, v)) = found.into_iter().min_by_key(|(rank, _)| *rank) {
             violation::raise(v);
         }

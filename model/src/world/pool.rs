@@ -32,6 +32,10 @@ pub(super) struct Spare {
     pub(super) cpus: Vec<CpuState>,
     pub(super) mm_cpumask: Vec<bool>,
     pub(super) shadow: Option<Shadow>,
+    /// The leak oracle's scratch ([`World::check_no_leak`]).
+    pub(super) reachable: Vec<bool>,
+    pub(super) mapcount: Vec<u64>,
+    pub(super) stack: Vec<FrameId>,
 }
 
 thread_local! {
@@ -72,13 +76,12 @@ impl World {
         let mut cpus = std::mem::take(&mut self.cpus);
         let mut mm_cpumask = std::mem::take(&mut self.mm_cpumask);
         let mut shadow = std::mem::take(self.shadow.0.get_mut());
-        let slots: Vec<Vec<Atomic>> = frames.drain(..).map(|f| f.slots).collect();
         cpus.clear();
         mm_cpumask.clear();
         shadow.clear();
         with(|s| {
-            for v in slots {
-                keep(&mut s.slots, v);
+            for f in frames.drain(..) {
+                keep(&mut s.slots, f.slots);
             }
             s.frames = frames;
             s.cpus = cpus;
