@@ -39,23 +39,29 @@ impl World {
     /// The frame an access goes to must be a page table with that slot: a walker that follows
     /// a leaf or an empty entry as a table pointer lands on a data page (or the wrong table).
     pub(crate) fn check_is_table(&self, who: Actor, t: FrameId, slot: usize, func: &'static str) {
-        let bad = match self.frames.get(t.0) {
-            None => Some(format!("pfn {} is outside the frame pool", t.0)),
-            Some(f) if f.kind == FrameKind::Data => Some(format!(
-                "dereferenced {}, a data page, as a page table",
-                f.name
-            )),
-            Some(f) if slot >= self.slots(t) => Some(format!("{} has no entry {slot}", f.name)),
-            _ => None,
-        };
-        if let Some(detail) = bad {
-            violation::raise(Violation::Misread {
-                by: who,
-                func,
-                seen: format!("{}[{slot}]", self.name_or_pfn(t)),
-                detail,
-            });
+        match self.frames.get(t.0) {
+            Some(f) if f.kind != FrameKind::Data && slot < self.slots(t) => {}
+            _ => self.not_a_table(who, t, slot, func),
         }
+    }
+
+    /// The misread [`World::check_is_table`] reports (out of the hot path: it formats).
+    #[cold]
+    #[inline(never)]
+    fn not_a_table(&self, who: Actor, t: FrameId, slot: usize, func: &'static str) -> ! {
+        let detail = match self.frames.get(t.0) {
+            None => format!("pfn {} is outside the frame pool", t.0),
+            Some(f) if f.kind == FrameKind::Data => {
+                format!("dereferenced {}, a data page, as a page table", f.name)
+            }
+            Some(f) => format!("{} has no entry {slot}", f.name),
+        };
+        violation::raise(Violation::Misread {
+            by: who,
+            func,
+            seen: format!("{}[{slot}]", self.name_or_pfn(t)),
+            detail,
+        });
     }
 
     fn name_or_pfn(&self, t: FrameId) -> String {

@@ -55,17 +55,9 @@ impl World {
     /// later unordered free is caught.
     pub(crate) fn touch(&self, who: Actor, f: FrameId, access: &'static str, func: &'static str) {
         let mut s = self.shadow();
-        if let Some(freed) = &s.frames[f.0].freed {
-            let freed = freed.clone();
+        if s.frames[f.0].freed.is_some() {
             drop(s);
-            violation::raise(Violation::UseAfterFree {
-                frame: self.frames[f.0].name.to_string(),
-                by: who,
-                access,
-                func,
-                freed,
-                order: UafOrder::AfterFree,
-            });
+            self.access_after_free(who, f, access, func);
         }
         let step = trace::snapshot_len().saturating_sub(1);
         self.frames[f.0].cell.access();
@@ -75,6 +67,27 @@ impl World {
             acc.remove(i);
         }
         acc.push((who, func, step, access));
+    }
+
+    /// The use-after-free [`World::touch`] reports (out of the hot path).
+    #[cold]
+    #[inline(never)]
+    fn access_after_free(
+        &self,
+        who: Actor,
+        f: FrameId,
+        access: &'static str,
+        func: &'static str,
+    ) -> ! {
+        let freed = self.shadow().frames[f.0].freed.clone().expect("freed");
+        violation::raise(Violation::UseAfterFree {
+            frame: self.frames[f.0].name.to_string(),
+            by: who,
+            access,
+            func,
+            freed,
+            order: UafOrder::AfterFree,
+        });
     }
 
     /// Load entry `slot` of table `t` (`READ_ONCE(*pXdp)` and friends): one scheduling point,
@@ -107,16 +120,27 @@ impl World {
         self.touch(who, t, "read", func);
         self.note_read(who, t, slot, v);
         if v == Entry::DEPOSIT_LINK {
-            violation::raise(Violation::Misread {
-                by: who,
-                func,
-                seen: format!("{}[{slot}] = {}", self.name(t), self.show(v)),
-                detail: "not an entry: the list_head pgtable_trans_huge_deposit wrote over the \
-                         first entries of the detached table, which reads as a present pte"
-                    .into(),
-            });
+            self.misread_deposit_link(who, t, slot, func);
         }
         v
+    }
+
+    /// A walker read the deposit's list link as an entry (out of the hot path).
+    #[cold]
+    #[inline(never)]
+    fn misread_deposit_link(&self, who: Actor, t: FrameId, slot: usize, func: &'static str) -> ! {
+        violation::raise(Violation::Misread {
+            by: who,
+            func,
+            seen: format!(
+                "{}[{slot}] = {}",
+                self.name(t),
+                self.show(Entry::DEPOSIT_LINK)
+            ),
+            detail: "not an entry: the list_head pgtable_trans_huge_deposit wrote over the first \
+                     entries of the detached table, which reads as a present pte"
+                .into(),
+        });
     }
 
     /// Load word `slot` of kernel object `o` ([`WorldBuilder::object`]), a plain value named

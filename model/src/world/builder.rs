@@ -11,9 +11,9 @@ pub struct WorldBuilder {
     pub(super) declared: Guards,
     pub(super) outside_mm: Vec<usize>,
     /// The shadow of the execution, recycled ([`super::pool`]); holds the data choices.
-    pub(super) shadow: Shadow,
-    /// Spare buffers for the frames' initial entry words ([`super::pool`]).
-    pub(super) spare_slots: Vec<Vec<u64>>,
+    pub(super) shadow: Box<Shadow>,
+    /// The last world's buffers ([`super::pool`]).
+    pub(super) spare: Box<pool::Spare>,
     pub(super) data_names: usize,
     pub(super) reuse: bool,
     pub(super) initial: Vec<(FrameId, usize, Entry)>,
@@ -26,14 +26,12 @@ pub struct WorldBuilder {
 impl WorldBuilder {
     pub fn new(ncpus: usize, guards: Guards, choices: &[Picked]) -> Self {
         // A builder runs once per execution: its vectors are the last world's ([`super::pool`]).
-        let (frames, initial, spare_slots, mut shadow) = pool::with(|s| {
-            (
-                std::mem::take(&mut s.specs),
-                std::mem::take(&mut s.initial),
-                std::mem::take(&mut s.spec_slots),
-                s.shadow.take().unwrap_or_default(),
-            )
-        });
+        let mut spare = pool::take();
+        let (frames, initial) = (
+            std::mem::take(&mut spare.specs),
+            std::mem::take(&mut spare.initial),
+        );
+        let mut shadow = spare.shadow.take().unwrap_or_default();
         shadow.choices.set.extend_from_slice(choices);
         WorldBuilder {
             frames,
@@ -42,7 +40,7 @@ impl WorldBuilder {
             declared: Guards::all(),
             outside_mm: Vec::new(),
             shadow,
-            spare_slots,
+            spare,
             data_names: 0,
             reuse: false,
             initial,
@@ -88,7 +86,7 @@ impl WorldBuilder {
     }
 
     pub(super) fn push(&mut self, name: FrameName, kind: FrameKind, slots: usize) -> FrameId {
-        let mut words = pool::buffer(&mut self.spare_slots);
+        let mut words = pool::buffer(&mut self.spare.spec_slots);
         words.resize(slots, 0);
         self.frames.push(FrameSpec {
             name,
@@ -206,7 +204,7 @@ impl WorldBuilder {
             declared,
             outside_mm,
             mut shadow,
-            mut spare_slots,
+            mut spare,
             data_names: _,
             reuse,
             mut initial,
@@ -224,18 +222,13 @@ impl WorldBuilder {
         for p in external {
             shadow.frames[p.0].reused = true;
         }
-        let (mut frames, mut cpus, mut mm_cpumask, mut spare_words) = pool::with(|s| {
-            (
-                std::mem::take(&mut s.frames),
-                std::mem::take(&mut s.cpus),
-                std::mem::take(&mut s.mm_cpumask),
-                std::mem::take(&mut s.slots),
-            )
-        });
+        let mut frames = std::mem::take(&mut spare.frames);
+        let mut cpus = std::mem::take(&mut spare.cpus);
+        let mut mm_cpumask = std::mem::take(&mut spare.mm_cpumask);
         for f in specs.drain(..) {
-            let mut slots = pool::buffer(&mut spare_words);
+            let mut slots = pool::buffer(&mut spare.slots);
             slots.extend(f.slots.iter().map(|&v| Atomic::new(v)));
-            pool::keep(&mut spare_slots, f.slots);
+            pool::keep(&mut spare.spec_slots, f.slots);
             frames.push(Frame {
                 name: f.name,
                 kind: f.kind,
@@ -257,12 +250,7 @@ impl WorldBuilder {
         let split_phys = frames.iter().any(|f| f.phys.high != 0);
         cpus.extend((0..ncpus).map(|_| CpuState::new()));
         mm_cpumask.extend((0..ncpus).map(|c| !outside_mm.contains(&c)));
-        pool::with(|s| {
-            s.specs = specs;
-            s.initial = initial;
-            s.spec_slots = spare_slots;
-            s.slots = spare_words;
-        });
+        (spare.specs, spare.initial) = (specs, initial);
         Arc::new(World {
             frames,
             cpus,
@@ -271,7 +259,8 @@ impl WorldBuilder {
             mm_cpumask,
             reuse,
             split_phys,
-            shadow: Bookkeeping(RefCell::new(shadow)),
+            shadow: Bookkeeping(RefCell::new(Some(shadow))),
+            spare: Some(spare),
         })
     }
 }

@@ -169,13 +169,14 @@ impl World {
     /// freed but still linked, then a page freed while still mapped, then a leak.
     pub fn check_no_leak(&self, roots: &[FrameId]) {
         // Scratch vectors from the pool (the oracle runs once per execution).
-        let (mut reachable, mut mapcount, mut stack) = pool::with(|s| {
+        let (mut reachable, mut mapcount, mut stack) = {
+            let mut s = self.shadow();
             (
-                std::mem::take(&mut s.reachable),
-                std::mem::take(&mut s.mapcount),
-                std::mem::take(&mut s.stack),
+                std::mem::take(&mut s.scratch_reachable),
+                std::mem::take(&mut s.scratch_mapcount),
+                std::mem::take(&mut s.scratch_stack),
             )
-        });
+        };
         reachable.resize(self.frames.len(), false);
         mapcount.resize(self.frames.len(), 0);
         stack.extend_from_slice(roots);
@@ -274,7 +275,11 @@ impl World {
         drop(s);
         reachable.clear();
         mapcount.clear();
-        pool::with(|s| (s.reachable, s.mapcount, s.stack) = (reachable, mapcount, stack));
+        {
+            let mut s = self.shadow();
+            (s.scratch_reachable, s.scratch_mapcount, s.scratch_stack) =
+                (reachable, mapcount, stack);
+        }
         if let Some((_, v)) = found.into_iter().min_by_key(|(rank, _)| *rank) {
             violation::raise(v);
         }

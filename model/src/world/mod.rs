@@ -65,6 +65,8 @@ pub struct World {
     /// Some frame lies above 4 GiB ([`Phys`]): only then can a split read be torn.
     split_phys: bool,
     shadow: Bookkeeping,
+    /// The buffers this world does not use, kept for the next one ([`pool`]).
+    spare: Option<Box<pool::Spare>>,
 }
 
 /// The cell of the world's [`Shadow`]: a `RefCell` shared by the model threads of one
@@ -75,7 +77,7 @@ pub struct World {
 /// no two threads can borrow it at once; a nested borrow is a model bug and panics. A
 /// `Mutex` did the same job at a lock and an unlock per bookkeeping step, about 2% of an
 /// execution's cost.
-pub(super) struct Bookkeeping(RefCell<Shadow>);
+pub(super) struct Bookkeeping(RefCell<Option<Box<Shadow>>>);
 
 // SAFETY: see above: only one thread of the execution runs at a time, all on one OS thread,
 // and the world (and so this cell) is never used outside its execution.
@@ -84,7 +86,10 @@ unsafe impl Sync for Bookkeeping {}
 impl World {
     /// The bookkeeping (never blocks: one model thread runs at a time).
     pub fn shadow(&self) -> RefMut<'_, Shadow> {
-        self.shadow.0.borrow_mut()
+        RefMut::map(self.shadow.0.borrow_mut(), |s| {
+            s.as_deref_mut()
+                .expect("a world's shadow lives as long as the world")
+        })
     }
 
     pub fn name(&self, f: FrameId) -> FrameName {

@@ -14,12 +14,14 @@
 //! cleared there too); the frames, CPUs and specs are built afresh in the buffers.
 
 use super::*;
-use std::cell::RefCell;
+use std::cell::Cell;
 
 /// At most this many spare entry-word buffers are kept (a world has a few dozen frames).
 const MAX_SPARE: usize = 256;
 
-/// The buffers of the last world dropped on this thread.
+/// The buffers of the last world dropped on this thread. One box goes round: taken by
+/// [`WorldBuilder::new`], kept by the world it builds, put back when that world is dropped (two
+/// thread-local accesses an execution).
 #[derive(Default)]
 pub(super) struct Spare {
     /// The builder's: frame specs, initial entries, the specs' entry values.
@@ -31,29 +33,25 @@ pub(super) struct Spare {
     pub(super) slots: Vec<Vec<Atomic>>,
     pub(super) cpus: Vec<CpuState>,
     pub(super) mm_cpumask: Vec<bool>,
-    pub(super) shadow: Option<Shadow>,
-    /// The leak oracle's scratch ([`World::check_no_leak`]).
-    pub(super) reachable: Vec<bool>,
-    pub(super) mapcount: Vec<u64>,
-    pub(super) stack: Vec<FrameId>,
+    pub(super) shadow: Option<Box<Shadow>>,
 }
 
 thread_local! {
-    static SPARE: RefCell<Spare> = RefCell::new(Spare::default());
+    static SPARE: Cell<Option<Box<Spare>>> = const { Cell::new(None) };
 }
 
-/// Run `f` on this thread's spare buffers (none during thread teardown: `f` gets an empty set,
-/// and whatever it puts back is dropped).
-pub(super) fn with<T>(f: impl FnOnce(&mut Spare) -> T) -> T {
-    let mut f = Some(f);
+/// This thread's spare buffers (new ones if there are none, or during thread teardown).
+pub(super) fn take() -> Box<Spare> {
     SPARE
-        .try_with(|s| match s.try_borrow_mut() {
-            Ok(mut s) => Some((f.take().expect("called once"))(&mut s)),
-            Err(_) => None,
-        })
+        .try_with(Cell::take)
         .ok()
         .flatten()
-        .unwrap_or_else(|| (f.take().expect("called once"))(&mut Spare::default()))
+        .unwrap_or_default()
+}
+
+/// Keep `spare` for the next world built on this thread.
+fn put(spare: Box<Spare>) {
+    let _ = SPARE.try_with(|s| s.set(Some(spare)));
 }
 
 /// An empty buffer from `pool`, or a new one.
@@ -72,22 +70,20 @@ pub(super) fn keep<T>(pool: &mut Vec<Vec<T>>, mut v: Vec<T>) {
 impl World {
     /// Empty the world's vectors, dropping what they hold, and keep their buffers.
     pub(super) fn recycle(&mut self) {
-        let mut frames = std::mem::take(&mut self.frames);
-        let mut cpus = std::mem::take(&mut self.cpus);
-        let mut mm_cpumask = std::mem::take(&mut self.mm_cpumask);
-        let mut shadow = std::mem::take(self.shadow.0.get_mut());
-        cpus.clear();
-        mm_cpumask.clear();
-        shadow.clear();
-        with(|s| {
-            for f in frames.drain(..) {
-                keep(&mut s.slots, f.slots);
-            }
-            s.frames = frames;
-            s.cpus = cpus;
-            s.mm_cpumask = mm_cpumask;
-            s.shadow = Some(shadow);
-        });
+        let mut spare = self.spare.take().unwrap_or_default();
+        for f in self.frames.drain(..) {
+            keep(&mut spare.slots, f.slots);
+        }
+        spare.frames = std::mem::take(&mut self.frames);
+        self.cpus.clear();
+        spare.cpus = std::mem::take(&mut self.cpus);
+        self.mm_cpumask.clear();
+        spare.mm_cpumask = std::mem::take(&mut self.mm_cpumask);
+        if let Some(mut shadow) = self.shadow.0.get_mut().take() {
+            shadow.clear();
+            spare.shadow = Some(shadow);
+        }
+        put(spare);
     }
 }
 

@@ -74,6 +74,10 @@ pub struct Shadow {
     pub guards_read: Guards,
     /// Data pages with an HPTE inserted and not yet flushed ([`crate::hpte`]).
     pub(crate) hptes: Vec<FrameId>,
+    /// The leak oracle's scratch ([`World::check_no_leak`]), kept for its buffers.
+    pub(super) scratch_reachable: Vec<bool>,
+    pub(super) scratch_mapcount: Vec<u64>,
+    pub(super) scratch_stack: Vec<FrameId>,
 }
 
 impl Shadow {
@@ -98,6 +102,9 @@ impl Shadow {
             finished,
             guards_read,
             hptes,
+            scratch_reachable,
+            scratch_mapcount,
+            scratch_stack,
         } = self;
         for f in frames.iter_mut() {
             f.clear();
@@ -117,6 +124,9 @@ impl Shadow {
         finished.clear();
         *guards_read = Guards::empty();
         hptes.clear();
+        scratch_reachable.clear();
+        scratch_mapcount.clear();
+        scratch_stack.clear();
     }
 }
 
