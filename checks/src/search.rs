@@ -10,12 +10,18 @@
 //!   their order are those of one `Builder::check`.
 //! - shuttle: the scheduler (PCT, random, DFS, replay) keeps its own state between slices; a
 //!   slice is a `shuttle::Runner` over a wrapper that ends the run after `n` executions.
+//!
+//! Executions run with the trace only counting steps ([`trace::set_recording`]); an execution
+//! that fails is run once more, exactly (loom: its recorded branches, `Exploration::rerun_last`;
+//! shuttle: its schedule), with the trace recording, and that run's failure is the one returned
+//! (with its steps in the trace). A rerun that fails differently, or not at all, is reported as
+//! a model error (the model would not be deterministic).
 
 use crate::bounded_dfs::BoundedDfs;
 use crate::capture::{self, Failure};
 use crate::explorer::{Budget, Explorer};
 use crate::random_walk::RandomWalk;
-use ptcheck_model::{rt, Picked};
+use ptcheck_model::{exec, rt, trace, Picked};
 use shuttle::scheduler::{
     DfsScheduler, PctScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
 };
@@ -99,6 +105,7 @@ impl Search {
         let start = Instant::now();
         capture::reset();
         capture::set_exploring(true);
+        let recording = trace::set_recording(false);
         let r = match &mut self.kind {
             Kind::Loom(x) => {
                 rt::set_backend(rt::Backend::Loom);
@@ -107,8 +114,7 @@ impl Search {
                     return Progress::Done { complete: true };
                 };
                 let r = catch_unwind(AssertUnwindSafe(|| e.run(n)));
-                if !matches!(r, Ok(false)) {
-                    // Finished, or failed (a failed exploration must not be resumed).
+                if matches!(r, Ok(true)) {
                     *x = None;
                 }
                 r.map_err(|p| (p, None))
@@ -148,12 +154,74 @@ impl Search {
             }
         };
         capture::set_exploring(false);
+        trace::set_recording(recording);
+        let r = r.map_err(|(p, schedule)| {
+            let failure = capture::classify(p);
+            let failure = if recording {
+                self.watch_again(failure, schedule.as_deref())
+            } else {
+                failure
+            };
+            (failure, schedule)
+        });
+        if let Kind::Loom(x) = &mut self.kind {
+            if r.is_err() {
+                // A failed exploration must not be resumed.
+                *x = None;
+            }
+        }
         self.spent += start.elapsed();
         match r {
-            Err((p, schedule)) => Progress::Failed(capture::classify(p), schedule),
+            Err((failure, schedule)) => Progress::Failed(failure, schedule),
             Ok(true) => Progress::Done { complete: true },
             Ok(false) if self.spent >= self.budget => Progress::Done { complete: false },
             Ok(false) => Progress::More,
+        }
+    }
+
+    /// Run the execution that just failed with `first` once more, exactly, with the trace
+    /// recording: its steps are what the counterexample shows. The rerun is not counted
+    /// ([`exec::stats`] is restored). Returns the rerun's failure, which must be `first`.
+    fn watch_again(&mut self, first: Failure, schedule: Option<&str>) -> Failure {
+        let stats = exec::stats();
+        capture::reset();
+        capture::set_exploring(true);
+        let r = match (&mut self.kind, schedule) {
+            (Kind::Loom(Some(e)), _) => {
+                rt::set_backend(rt::Backend::Loom);
+                catch_unwind(AssertUnwindSafe(|| e.rerun_last()))
+            }
+            (Kind::Shuttle { body, combo, .. }, Some(schedule)) => {
+                rt::set_backend(rt::Backend::Shuttle);
+                let mut cfg = shuttle::Config::new();
+                cfg.silence_warnings = true;
+                cfg.failure_persistence = shuttle::FailurePersistence::None;
+                cfg.max_steps = shuttle::MaxSteps::FailAfter(50_000);
+                let (body, combo) = (body.clone(), combo.clone());
+                let replay = ReplayScheduler::new_from_encoded(schedule);
+                crate::quiet::without_stderr(|| {
+                    catch_unwind(AssertUnwindSafe(|| {
+                        shuttle::Runner::new(replay, cfg).run(move || body(&combo))
+                    }))
+                })
+                .map(|_| ())
+            }
+            _ => Ok(()),
+        };
+        capture::set_exploring(false);
+        exec::restore(stats);
+        match r {
+            Err(p) => match capture::classify(p) {
+                again if again == first => again,
+                again => Failure::ModelError(format!(
+                    "the failing execution failed differently when run again ({first}; then \
+                     {again}): the model is not deterministic"
+                )),
+            },
+            Ok(()) => Failure::ModelError(format!(
+                "the failing execution passed when run again ({first}): the model is not \
+                 deterministic"
+            )),
         }
     }
 

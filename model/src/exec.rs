@@ -67,6 +67,12 @@ pub fn stats() -> ExecStats {
     STATS.with(|s| s.borrow().clone())
 }
 
+/// Put back counts taken with [`stats`] (forgetting executions run since, e.g. a failing
+/// execution run again to record its trace).
+pub fn restore(saved: ExecStats) {
+    STATS.with(|s| *s.borrow_mut() = saved);
+}
+
 pub(crate) fn started() {
     STATS.with(|s| s.borrow_mut().executions += 1);
 }

@@ -7,7 +7,7 @@
 //! execution fails.
 
 use crate::name::{FrameName, Shown};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 /// Who performed a step: a CPU running its program, or an RCU callback (softirq) batch.
@@ -242,6 +242,9 @@ pub struct EntryAccess {
 
 thread_local! {
     static LOG: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
+    /// Steps of the current execution so far (recorded or not).
+    static STEPS: Cell<usize> = const { Cell::new(0) };
+    static RECORDING: Cell<bool> = const { Cell::new(true) };
     /// What each actor is blocked on right now, if anything (for a deadlock's report).
     static WAITING: RefCell<Vec<(Actor, WaitFor)>> = const { RefCell::new(Vec::new()) };
 }
@@ -249,7 +252,19 @@ thread_local! {
 /// Forget the previous execution's steps.
 pub fn clear() {
     LOG.with(|l| l.borrow_mut().clear());
+    STEPS.with(|n| n.set(0));
     WAITING.with(|w| w.borrow_mut().clear());
+}
+
+/// Keep the steps of the executions from now on in this OS thread (`true`, the default), or
+/// only count them (`false`); returns the previous setting.
+pub fn set_recording(on: bool) -> bool {
+    RECORDING.with(|r| r.replace(on))
+}
+
+/// Whether steps are kept ([`set_recording`]).
+pub fn recording() -> bool {
+    RECORDING.with(Cell::get)
 }
 
 /// What an actor is blocked on, kept as data and formatted only for a deadlock's report (the
@@ -344,16 +359,29 @@ pub fn record_access(
     what: impl Into<What>,
     access: Option<EntryAccess>,
 ) -> usize {
-    LOG.with(|l| {
-        let mut l = l.borrow_mut();
-        l.push(Event {
-            actor,
-            func,
-            what: what.into(),
-            access,
+    record_with(actor, func, || (what.into(), access))
+}
+
+/// Append a step whose content `step` builds only if recording is on ([`set_recording`]);
+/// returns its index either way.
+pub fn record_with(
+    actor: Actor,
+    func: &'static str,
+    step: impl FnOnce() -> (What, Option<EntryAccess>),
+) -> usize {
+    let n = STEPS.with(|n| n.replace(n.get() + 1));
+    if recording() {
+        let (what, access) = step();
+        LOG.with(|l| {
+            l.borrow_mut().push(Event {
+                actor,
+                func,
+                what,
+                access,
+            })
         });
-        l.len() - 1
-    })
+    }
+    n
 }
 
 /// A copy of the steps so far.
@@ -361,9 +389,9 @@ pub fn snapshot() -> Vec<Event> {
     LOG.with(|l| l.borrow().clone())
 }
 
-/// Number of steps so far (the index the next step will get).
+/// Number of steps so far (the index the next step will get), recorded or not.
 pub fn snapshot_len() -> usize {
-    LOG.with(|l| l.borrow().len())
+    STEPS.with(Cell::get)
 }
 
 #[cfg(test)]

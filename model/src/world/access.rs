@@ -61,12 +61,12 @@ impl World {
         }
         let step = trace::snapshot_len().saturating_sub(1);
         self.frames[f.0].cell.access();
-        // The most recent access of each actor, oldest first (`mark_freed` blames the last).
+        // The most recent access of each actor (a free blames the latest by step).
         let acc = &mut s.frames[f.0].accesses;
-        if let Some(i) = acc.iter().position(|(a, _, _, _)| *a == who) {
-            acc.remove(i);
+        match acc.iter_mut().find(|(a, _, _, _)| *a == who) {
+            Some(last) => *last = (who, func, step, access),
+            None => acc.push((who, func, step, access)),
         }
-        acc.push((who, func, step, access));
     }
 
     /// The use-after-free [`World::touch`] reports (out of the hot path).
@@ -103,20 +103,20 @@ impl World {
     ) -> Entry {
         self.check_is_table(who, t, slot, func);
         let v = Entry(self.frames[t.0].slots[slot].load(o));
-        trace::record_access(
-            who,
-            func,
-            What::Read {
-                table: self.name(t),
-                slot,
-                value: self.show(v),
-            },
-            Some(EntryAccess {
-                entry: (t.0, slot),
-                write: false,
-                value: v.0,
-            }),
-        );
+        trace::record_with(who, func, || {
+            (
+                What::Read {
+                    table: self.name(t),
+                    slot,
+                    value: self.show(v),
+                },
+                Some(EntryAccess {
+                    entry: (t.0, slot),
+                    write: false,
+                    value: v.0,
+                }),
+            )
+        });
         self.touch(who, t, "read", func);
         self.note_read(who, t, slot, v);
         if v == Entry::DEPOSIT_LINK {
@@ -196,21 +196,21 @@ impl World {
         write: bool,
         func: &'static str,
     ) {
-        trace::record_access(
-            who,
-            func,
-            What::Field {
-                object: self.name(o),
-                field,
-                value,
-                write,
-            },
-            Some(EntryAccess {
-                entry: (o.0, slot),
-                write,
-                value,
-            }),
-        );
+        trace::record_with(who, func, || {
+            (
+                What::Field {
+                    object: self.name(o),
+                    field,
+                    value,
+                    write,
+                },
+                Some(EntryAccess {
+                    entry: (o.0, slot),
+                    write,
+                    value,
+                }),
+            )
+        });
     }
 
     /// Store to entry `slot` of table `t` (`WRITE_ONCE`, `set_pte_at`, `pmd_populate`, ...).
@@ -226,20 +226,20 @@ impl World {
         self.check_is_table(who, t, slot, func);
         self.frames[t.0].slots[slot].store(e.0, o);
         self.record_value(who, t, slot, e);
-        trace::record_access(
-            who,
-            func,
-            What::Write {
-                table: self.name(t),
-                slot,
-                value: self.show(e),
-            },
-            Some(EntryAccess {
-                entry: (t.0, slot),
-                write: true,
-                value: e.0,
-            }),
-        );
+        trace::record_with(who, func, || {
+            (
+                What::Write {
+                    table: self.name(t),
+                    slot,
+                    value: self.show(e),
+                },
+                Some(EntryAccess {
+                    entry: (t.0, slot),
+                    write: true,
+                    value: e.0,
+                }),
+            )
+        });
         self.touch(who, t, "wrote", func);
         self.note_write(who, t, slot);
         self.check_detached(who, t, e, func);
@@ -265,21 +265,21 @@ impl World {
         if full {
             rt::fence(Ordering::SeqCst);
         }
-        trace::record_access(
-            who,
-            func,
-            What::Exchange {
-                table: self.name(t),
-                slot,
-                old: self.show(old),
-                new: self.show(e),
-            },
-            Some(EntryAccess {
-                entry: (t.0, slot),
-                write: true,
-                value: e.0,
-            }),
-        );
+        trace::record_with(who, func, || {
+            (
+                What::Exchange {
+                    table: self.name(t),
+                    slot,
+                    old: self.show(old),
+                    new: self.show(e),
+                },
+                Some(EntryAccess {
+                    entry: (t.0, slot),
+                    write: true,
+                    value: e.0,
+                }),
+            )
+        });
         self.touch(who, t, "wrote", func);
         self.note_write(who, t, slot);
         self.check_detached(who, t, e, func);

@@ -47,7 +47,7 @@ impl World {
     /// The bookkeeping of a free, in the step of the allocator's first write: the trace step,
     /// the causality check of earlier accesses (loom), the shadow state.
     pub(super) fn mark_freed(&self, who: Actor, f: FrameId, func: &'static str) {
-        let step = trace::record(who, func, What::Free(self.name(f)));
+        let step = trace::record_with(who, func, || (What::Free(self.name(f)), None));
         let here = FreedAt {
             by: who,
             func,
@@ -86,12 +86,14 @@ impl World {
             };
             let ordered = |a: Actor, step: usize| queued.is_some_and(|(q, at)| q == a && step < at);
             let accesses = &s.frames[f.0].accesses;
-            accesses
-                .iter()
-                .rev()
-                .find(|(a, _, step, _)| *a != who && !ordered(*a, *step))
-                .or_else(|| accesses.iter().rev().find(|(a, _, _, _)| *a != who))
-                .copied()
+            let latest = |unordered_only: bool| {
+                accesses
+                    .iter()
+                    .filter(|(a, _, step, _)| *a != who && !(unordered_only && ordered(*a, *step)))
+                    .max_by_key(|(_, _, step, _)| *step)
+                    .copied()
+            };
+            latest(true).or_else(|| latest(false))
         };
         match blamed {
             Some((by, func, _, access)) => violation::raise(Violation::UseAfterFree {

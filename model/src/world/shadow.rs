@@ -11,7 +11,8 @@ pub(super) struct FrameShadow {
     /// The most recent free, kept across a reuse (names the culprit of a stale pin).
     pub(super) last_freed: Option<FreedAt>,
     pub(super) generation: u8,
-    /// Accesses since the frame was last allocated: (who, kernel function, step).
+    /// The latest access of each actor since the frame was last allocated: (who, kernel
+    /// function, step, what it did).
     pub(super) accesses: Vec<(Actor, &'static str, usize, &'static str)>,
     /// Detached from the tree (for the lost-update oracle).
     pub(super) detached: bool,

@@ -281,6 +281,23 @@ impl Exploration {
         self.execution.is_none()
     }
 
+    /// ptcheck addition: run the last execution again, exactly (its recorded branches are
+    /// followed; nothing new is explored), e.g. to watch a failing execution with more
+    /// bookkeeping on. Panics as that execution did. After it, the exploration is over.
+    pub fn rerun_last(&mut self) {
+        let Some(execution) = self.execution.take() else {
+            return;
+        };
+        let mut execution = execution.rewind();
+        let f = self.f.clone();
+        self.scheduler.run(&mut execution, move || {
+            f();
+            let lazy_statics = rt::execution(|execution| execution.lazy_statics.drop());
+            drop(lazy_statics);
+            rt::thread_done();
+        });
+    }
+
     /// Whether every execution has been run.
     pub fn finished(&self) -> bool {
         self.execution.is_none()

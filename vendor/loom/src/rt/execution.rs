@@ -91,6 +91,20 @@ impl Execution {
     }
 
     /// Resets the execution state for the next execution run
+    /// ptcheck addition: the same execution again (its path rewound, fresh objects and
+    /// threads), as `step` prepares the next one.
+    pub(crate) fn rewind(mut self) -> Self {
+        self.path.rewind();
+        self.id = Id::new();
+        self.objects.clear();
+        // A failed execution never dropped its statics.
+        self.lazy_statics = lazy_static::Set::new();
+        self.raw_allocations.clear();
+        self.arc_objs.clear();
+        self.threads.clear(self.id);
+        self
+    }
+
     pub(crate) fn step(self) -> Option<Self> {
         let id = Id::new();
         let max_threads = self.max_threads;

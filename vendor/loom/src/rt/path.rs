@@ -390,6 +390,14 @@ impl Path {
     ///
     /// This function will also trim the object store, dropping any objects that
     /// are created in pruned sections of the path.
+    /// ptcheck addition: follow the same branches again from the first (what `step` does
+    /// before it moves the last branch on), to run the last execution again.
+    pub(super) fn rewind(&mut self) {
+        self.pos = 0;
+        self.exploring = self.exploring_on_start;
+        self.skipping = false;
+    }
+
     pub(super) fn step(&mut self) -> bool {
         // Reset the position to zero, the path will start traversing from the
         // beginning
