@@ -50,10 +50,15 @@ impl Ctx {
     fn ipi_where(&self, target: impl Fn(usize) -> bool, why: &'static str) {
         let me = self.cpu_id();
         let cpus = (0..self.world.cpus.len()).filter(|&c| c != me && target(c));
-        let others: Vec<usize> = cpus.clone().collect();
-        let interrupted = others.len() as u32;
-        self.note(why, SyncStep::IpiSent { targets: others });
+        self.note_with(why, || {
+            SyncStep::IpiSent {
+                targets: cpus.clone().collect(),
+            }
+            .into()
+        });
+        let mut interrupted = 0;
         for t in cpus {
+            interrupted += 1;
             crate::trace::waiting(
                 self.actor,
                 Some(crate::trace::WaitFor::IpiAnswer {

@@ -240,8 +240,7 @@ impl WorldBuilder {
                     ShadowCell::new()
                 },
                 slots,
-                page: (f.kind == FrameKind::Data)
-                    .then(|| Box::new(PageWords::new(f.refs, page_words))),
+                page: (f.kind == FrameKind::Data).then(|| PageWords::new(f.refs, page_words)),
                 compound: f.compound,
                 phys: f.phys,
                 fields: f.fields,

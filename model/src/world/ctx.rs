@@ -12,22 +12,24 @@ pub type Program = Box<dyn FnOnce(&Ctx) + Send>;
 pub fn run_cpus(world: &Arc<World>, programs: Vec<Program>) {
     let mut progs = programs.into_iter().enumerate();
     let first = progs.next();
-    let handles: Vec<_> = progs
-        .map(|(n, p)| {
-            let ctx = Ctx::cpu(world, n);
-            rt::spawn(move || {
-                p(&ctx);
-                ctx.world.cpu_finished(n);
-            })
+    // The handles go in a recycled vector of the shadow ([`super::pool`]), taken out while
+    // joining (a join is a scheduling point: other threads use the shadow meanwhile).
+    let mut handles = std::mem::take(&mut world.shadow().cpu_threads);
+    handles.extend(progs.map(|(n, p)| {
+        let ctx = Ctx::cpu(world, n);
+        rt::spawn(move || {
+            p(&ctx);
+            ctx.world.cpu_finished(n);
         })
-        .collect();
+    }));
     if let Some((_, p)) = first {
         p(&Ctx::cpu(world, 0));
         world.cpu_finished(0);
     }
-    for h in handles {
+    for h in handles.drain(..) {
         h.join();
     }
+    world.shadow().cpu_threads = handles;
     world.join_all();
 }
 
@@ -62,6 +64,11 @@ impl Ctx {
     /// Record a step that touches no shared state (a decision, a bail-out).
     pub fn note(&self, func: &'static str, what: impl Into<What>) {
         trace::record(self.actor, func, what);
+    }
+
+    /// [`Ctx::note`] of a step built only if the trace is recording ([`trace::set_recording`]).
+    pub fn note_with(&self, func: &'static str, what: impl FnOnce() -> What) {
+        trace::record_with(self.actor, func, || (what(), None));
     }
 
     pub fn load(&self, t: FrameId, slot: usize, o: Ordering, func: &'static str) -> Entry {

@@ -46,7 +46,7 @@ pub struct Frame {
     pub(super) slots: Vec<Atomic>,
     /// The `struct page` words of a data page (tables have none: every model object is a
     /// shared location the explorers track, so only those a protocol uses exist).
-    pub(super) page: Option<Box<PageWords>>,
+    pub(super) page: Option<PageWords>,
     /// Compound-page state of a data page ([`crate::compound`]): `PG_tail` and the tail's
     /// `_mapcount` (gup's tail pins, 2014 THP refcounting), and the head's `compound_lock`.
     pub(crate) compound: Option<Box<crate::compound::CompoundState>>,

@@ -52,6 +52,8 @@ pub struct Shadow {
     pub cost: Cost,
     pub choices: Choices,
     pub(super) threads: Vec<rt::JoinHandle>,
+    /// The CPUs spawned by [`super::run_cpus`] (kept for the vector's buffer).
+    pub(super) cpu_threads: Vec<rt::JoinHandle>,
     pub(super) rcu_batches: usize,
     /// Who queued each callback batch (`rcu-cbN`) and at which trace step: its accesses before
     /// that step are ordered before the callback (the runner is spawned there).
@@ -91,6 +93,7 @@ impl Shadow {
             cost,
             choices,
             threads,
+            cpu_threads,
             rcu_batches,
             rcu_queued_by,
             irq_depth,
@@ -114,6 +117,7 @@ impl Shadow {
         choices.set.clear();
         choices.met.clear();
         threads.clear();
+        cpu_threads.clear();
         *rcu_batches = 0;
         rcu_queued_by.clear();
         irq_depth.clear();
