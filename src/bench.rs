@@ -259,6 +259,51 @@ fn first_found(cell: &Cell, explorers: &[Explorer], seeds: &[u64]) -> FirstFound
     }
 }
 
+/// A side of the baseline comparison ([`profile`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    /// The hand-written model ([`crate::baseline`]).
+    Hand,
+    /// ptcheck's cell [`BASELINE_CELL`].
+    Ptcheck,
+}
+
+/// What [`profile`] ran.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProfileRun {
+    pub side: Side,
+    pub runs: u64,
+    pub executions: u64,
+    pub elapsed_ms: f64,
+    pub us_per_execution: f64,
+}
+
+/// Run one side of the baseline comparison alone, loom exhaustive, `runs` times (the whole
+/// exploration each time): what a profiler (`valgrind --tool=callgrind`, `perf record`) should
+/// watch to see where that side's time per execution goes, without the other side or the
+/// rest of the bench.
+pub fn profile(side: Side, runs: u64) -> Result<ProfileRun, crate::matrix::LookupError> {
+    let cell = Cell::parse(BASELINE_CELL)?;
+    let e = Explorer::Loom { bound: None };
+    let start = Instant::now();
+    let mut executions = 0;
+    for _ in 0..runs {
+        executions += match side {
+            Side::Hand => time_hand_model(&e).0,
+            Side::Ptcheck => fresh(&cell, &e, budget()).executions,
+        };
+    }
+    let elapsed = start.elapsed();
+    Ok(ProfileRun {
+        side,
+        runs,
+        executions,
+        elapsed_ms: elapsed.as_secs_f64() * 1e3,
+        us_per_execution: elapsed.as_secs_f64() * 1e6 / executions.max(1) as f64,
+    })
+}
+
 /// Time `executions` of the hand model under `explorer`, returning (executions, wall, user).
 fn time_hand_model(explorer: &Explorer) -> (u64, Duration, Duration) {
     let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));

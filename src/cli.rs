@@ -246,6 +246,14 @@ enum Cmd {
         /// The execution counts do not depend on it.
         #[arg(long, short, requires = "broken", value_parser = clap::value_parser!(u64).range(1..=1024))]
         jobs: Option<u64>,
+        /// Instead: run one side of `--baseline`'s comparison alone (loom, exhaustive, `--runs`
+        /// times) and print its time per execution, for a profiler to watch (e.g. `valgrind
+        /// --tool=callgrind ptcheck bench --profile ptcheck`).
+        #[arg(long, value_enum, conflicts_with_all = ["baseline", "broken", "iterations"])]
+        profile: Option<crate::bench::Side>,
+        /// The runs of `--profile` (each one the cell's whole exploration).
+        #[arg(long, default_value_t = 100, requires = "profile", value_parser = clap::value_parser!(u64).range(1..))]
+        runs: u64,
         #[arg(long)]
         json: bool,
     },
@@ -450,6 +458,32 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
             bar.finish_and_clear();
             print!("{}", r.render());
             Ok(r.failures().is_empty())
+        }
+        Cmd::Bench {
+            profile: Some(side),
+            runs,
+            json,
+            ..
+        } => {
+            let r = crate::bench::profile(side, runs)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&r).map_err(|e| CliError::Usage(e.to_string()))?
+                );
+            } else {
+                println!(
+                    "{}: {} runs, {} executions, {:.2} us an execution",
+                    match r.side {
+                        crate::bench::Side::Hand => "hand model",
+                        crate::bench::Side::Ptcheck => crate::bench::BASELINE_CELL,
+                    },
+                    r.runs,
+                    r.executions,
+                    r.us_per_execution
+                );
+            }
+            Ok(true)
         }
         Cmd::Bench {
             broken: true,

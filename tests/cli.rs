@@ -205,6 +205,38 @@ fn bench_broken_measures_every_broken_cell_of_a_scenario() {
 }
 
 #[test]
+fn bench_profile_runs_one_side_of_the_baseline_alone() {
+    for (side, says) in [
+        (
+            "ptcheck",
+            "gup-fast-vs-munmap/x86-v6.14/correct: 2 runs, 354 executions",
+        ),
+        ("hand", "hand model: 2 runs, 354 executions"),
+    ] {
+        let (code, out, err) = ptcheck(&["bench", "--profile", side, "--runs", "2"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(says), "{out}");
+    }
+    let (code, out, err) = ptcheck(&["bench", "--profile", "hand", "--runs", "1", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["side"], "hand");
+    assert_eq!(v["executions"], 177);
+    // Bad input: an unknown side, --runs without --profile, with another mode, zero runs.
+    for args in [
+        &["bench", "--profile", "nope"][..],
+        &["bench", "--runs", "3"],
+        &["bench", "--profile", "hand", "--baseline"],
+        &["bench", "--profile", "hand", "--broken"],
+        &["bench", "--profile", "hand", "--runs", "0"],
+    ] {
+        let (code, _, err) = ptcheck(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
 fn bench_broken_counts_the_same_executions_on_any_number_of_jobs() {
     // Every count (loom's executions, PCT's and random's per seed) in cell order; loom's
     // milliseconds are left out, they are wall time.

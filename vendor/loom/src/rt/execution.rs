@@ -90,7 +90,6 @@ impl Execution {
         thread_id
     }
 
-    /// Resets the execution state for the next execution run
     /// ptcheck addition: the same execution again (its path rewound, fresh objects and
     /// threads), as `step` prepares the next one.
     pub(crate) fn rewind(mut self) -> Self {
@@ -105,6 +104,7 @@ impl Execution {
         self
     }
 
+    /// Resets the execution state for the next execution run
     pub(crate) fn step(self) -> Option<Self> {
         let id = Id::new();
         let max_threads = self.max_threads;

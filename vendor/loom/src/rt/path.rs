@@ -386,10 +386,6 @@ impl Path {
         }
     }
 
-    /// Reset the path to prepare for the next exploration of the model.
-    ///
-    /// This function will also trim the object store, dropping any objects that
-    /// are created in pruned sections of the path.
     /// ptcheck addition: follow the same branches again from the first (what `step` does
     /// before it moves the last branch on), to run the last execution again.
     pub(super) fn rewind(&mut self) {
@@ -398,6 +394,10 @@ impl Path {
         self.skipping = false;
     }
 
+    /// Reset the path to prepare for the next exploration of the model.
+    ///
+    /// This function will also trim the object store, dropping any objects that
+    /// are created in pruned sections of the path.
     pub(super) fn step(&mut self) -> bool {
         // Reset the position to zero, the path will start traversing from the
         // beginning
