@@ -32,6 +32,14 @@ pub(crate) struct Path {
 
     /// How to reset the `exploring` state
     exploring_on_start: bool,
+
+    /// ptcheck addition: the `(point, thread)` pairs `backtrack` was already called with in
+    /// this execution, a bit each (`point * MAX_THREADS + thread`). Within an execution the
+    /// branches it reads do not change but for the thread states it sets itself, so a second
+    /// call with the same pair does nothing; DPOR makes the same call at every scheduling point
+    /// while the pending operation and the access stay the same.
+    #[cfg_attr(feature = "checkpoint", serde(skip))]
+    backtracked: Vec<u64>,
 }
 
 #[derive(Debug)]
@@ -133,6 +141,7 @@ impl Path {
             exploring,
             skipping: false,
             exploring_on_start: exploring,
+            backtracked: Vec::new(),
         }
     }
 
@@ -334,6 +343,16 @@ impl Path {
     }
 
     pub(super) fn backtrack(&mut self, mut point: usize, thread_id: thread::Id) {
+        let key = point * MAX_THREADS + thread_id.as_usize();
+        let (word, bit) = (key / 64, 1u64 << (key % 64));
+        if word >= self.backtracked.len() {
+            self.backtracked.resize(word + 1, 0);
+        }
+        if self.backtracked[word] & bit != 0 {
+            return;
+        }
+        self.backtracked[word] |= bit;
+
         let schedule = loop {
             if let Some(schedule_ref) =
                 object::Ref::from_usize(point).downcast::<Schedule>(&self.branches)
@@ -389,6 +408,7 @@ impl Path {
     /// ptcheck addition: follow the same branches again from the first (what `step` does
     /// before it moves the last branch on), to run the last execution again.
     pub(super) fn rewind(&mut self) {
+        self.backtracked.clear();
         self.pos = 0;
         self.exploring = self.exploring_on_start;
         self.skipping = false;
@@ -399,6 +419,7 @@ impl Path {
     /// This function will also trim the object store, dropping any objects that
     /// are created in pruned sections of the path.
     pub(super) fn step(&mut self) -> bool {
+        self.backtracked.clear();
         // Reset the position to zero, the path will start traversing from the
         // beginning
         self.pos = 0;
