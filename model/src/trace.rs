@@ -242,29 +242,48 @@ pub struct EntryAccess {
 
 thread_local! {
     static LOG: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
-    /// Steps of the current execution so far (recorded or not).
-    static STEPS: Cell<usize> = const { Cell::new(0) };
-    static RECORDING: Cell<bool> = const { Cell::new(true) };
+    /// Steps of the current execution so far (recorded or not), and whether they are kept
+    /// (one thread-local for both: every step reads them).
+    static STEPS: Cell<Steps> = const { Cell::new(Steps { count: 0, recording: true }) };
     /// What each actor is blocked on right now, if anything (for a deadlock's report).
     static WAITING: RefCell<Vec<(Actor, WaitFor)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The step counter and the recording switch ([`set_recording`]).
+#[derive(Clone, Copy)]
+struct Steps {
+    count: usize,
+    recording: bool,
 }
 
 /// Forget the previous execution's steps.
 pub fn clear() {
     LOG.with(|l| l.borrow_mut().clear());
-    STEPS.with(|n| n.set(0));
+    STEPS.with(|n| {
+        n.set(Steps {
+            count: 0,
+            ..n.get()
+        })
+    });
     WAITING.with(|w| w.borrow_mut().clear());
 }
 
 /// Keep the steps of the executions from now on in this OS thread (`true`, the default), or
 /// only count them (`false`); returns the previous setting.
 pub fn set_recording(on: bool) -> bool {
-    RECORDING.with(|r| r.replace(on))
+    STEPS.with(|s| {
+        let was = s.get();
+        s.set(Steps {
+            recording: on,
+            ..was
+        });
+        was.recording
+    })
 }
 
 /// Whether steps are kept ([`set_recording`]).
 pub fn recording() -> bool {
-    RECORDING.with(Cell::get)
+    STEPS.with(|s| s.get().recording)
 }
 
 /// What an actor is blocked on, kept as data and formatted only for a deadlock's report (the
@@ -369,8 +388,15 @@ pub fn record_with(
     func: &'static str,
     step: impl FnOnce() -> (What, Option<EntryAccess>),
 ) -> usize {
-    let n = STEPS.with(|n| n.replace(n.get() + 1));
-    if recording() {
+    let Steps { count, recording } = STEPS.with(|s| {
+        let now = s.get();
+        s.set(Steps {
+            count: now.count + 1,
+            ..now
+        });
+        now
+    });
+    if recording {
         let (what, access) = step();
         LOG.with(|l| {
             l.borrow_mut().push(Event {
@@ -381,7 +407,7 @@ pub fn record_with(
             })
         });
     }
-    n
+    count
 }
 
 /// A copy of the steps so far.
@@ -391,7 +417,7 @@ pub fn snapshot() -> Vec<Event> {
 
 /// Number of steps so far (the index the next step will get), recorded or not.
 pub fn snapshot_len() -> usize {
-    STEPS.with(Cell::get)
+    STEPS.with(|s| s.get().count)
 }
 
 #[cfg(test)]

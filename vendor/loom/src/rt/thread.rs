@@ -260,15 +260,19 @@ impl Set {
     }
 
     pub(crate) fn set_active(&mut self, id: Option<Id>) {
-        tracing::dispatcher::get_default(|subscriber| {
-            if let Some(span_id) = self.active().span.id() {
-                subscriber.exit(&span_id)
-            }
+        // ptcheck patch: with tracing compiled out (`max_level_off`) no span is ever enabled,
+        // so there is nothing to exit or enter; skip asking for the dispatcher at every switch.
+        if tracing::level_filters::STATIC_MAX_LEVEL != tracing::level_filters::LevelFilter::OFF {
+            tracing::dispatcher::get_default(|subscriber| {
+                if let Some(span_id) = self.active().span.id() {
+                    subscriber.exit(&span_id)
+                }
 
-            if let Some(span_id) = id.and_then(|id| self.threads.get(id.id)?.span.id()) {
-                subscriber.enter(&span_id);
-            }
-        });
+                if let Some(span_id) = id.and_then(|id| self.threads.get(id.id)?.span.id()) {
+                    subscriber.enter(&span_id);
+                }
+            });
+        }
         self.active = id.map(Id::as_usize);
     }
 
