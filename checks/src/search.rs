@@ -133,11 +133,8 @@ impl Search {
                     exhausted: Rc::new(std::cell::Cell::new(false)),
                 };
                 let exhausted = slice.exhausted_flag();
-                let mut cfg = shuttle::Config::new();
-                cfg.silence_warnings = true;
-                cfg.failure_persistence = shuttle::FailurePersistence::None;
+                let mut cfg = shuttle_config();
                 cfg.max_time = Some(left);
-                cfg.max_steps = shuttle::MaxSteps::FailAfter(50_000);
                 let body = body.clone();
                 let combo = combo.clone();
                 let r = crate::quiet::without_stderr(|| {
@@ -193,10 +190,7 @@ impl Search {
             }
             (Kind::Shuttle { body, combo, .. }, Some(schedule)) => {
                 rt::set_backend(rt::Backend::Shuttle);
-                let mut cfg = shuttle::Config::new();
-                cfg.silence_warnings = true;
-                cfg.failure_persistence = shuttle::FailurePersistence::None;
-                cfg.max_steps = shuttle::MaxSteps::FailAfter(50_000);
+                let cfg = shuttle_config();
                 let (body, combo) = (body.clone(), combo.clone());
                 let replay = ReplayScheduler::new_from_encoded(schedule);
                 crate::quiet::without_stderr(|| {
@@ -246,6 +240,16 @@ impl Drop for Search {
             crate::quiet::without_stderr(move || drop(s));
         }
     }
+}
+
+/// The shuttle configuration of every run: quiet, no failure file, a step limit (a run past it
+/// is a model error, not a finding).
+fn shuttle_config() -> shuttle::Config {
+    let mut cfg = shuttle::Config::new();
+    cfg.silence_warnings = true;
+    cfg.failure_persistence = shuttle::FailurePersistence::None;
+    cfg.max_steps = shuttle::MaxSteps::FailAfter(50_000);
+    cfg
 }
 
 /// A scheduler with no executions (what a dropped search leaves behind).

@@ -281,11 +281,6 @@ pub fn set_recording(on: bool) -> bool {
     })
 }
 
-/// Whether steps are kept ([`set_recording`]).
-pub fn recording() -> bool {
-    STEPS.with(|s| s.get().recording)
-}
-
 /// What an actor is blocked on, kept as data and formatted only for a deadlock's report (the
 /// common case, an execution without one, never pays for the text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
