@@ -559,6 +559,8 @@ pub struct Reach {
     pub deep: bool,
     pub loom_executions: Option<u64>,
     pub loom_ms: f64,
+    /// Per seed 1..=10, the executions (over all data-choice combinations) to the first
+    /// counterexample, when the run with `within` iterations per combination found one.
     pub pct: Vec<Option<u64>>,
     pub random: Vec<Option<u64>>,
 }
@@ -582,9 +584,10 @@ pub fn broken_cells(
 /// `ptcheck bench --broken`: the broken `cells` ([`broken_cells`]), each explored by
 /// loom (the cell's bound) and by PCT and random at seeds 1..=10, recording the executions to
 /// the first counterexample. `within` is both the iterations each data-choice combination may
-/// run and the threshold: a seed counts as found only if the cell's *total* executions, over
-/// all its combinations (explored round-robin), stayed within `within`. So a cell with many
-/// combinations whose failing one needs `within` on its own counts as missed. `jobs` cells
+/// run and the threshold of the first count of [`render_broken`]: there a seed counts as found
+/// only if the cell's *total* executions, over all its combinations (explored round-robin),
+/// stayed within `within`, so a cell with many combinations whose failing one needs `within`
+/// on its own counts as missed; the second count takes any seed that found it. `jobs` cells
 /// run at once ([`crate::parallel::map`]); the rows come back in cell order, and the execution
 /// counts do not depend on `jobs` (loom's milliseconds can, a little, on a busy machine).
 pub fn broken(
@@ -631,7 +634,7 @@ fn reach(cell: &Cell, e: &crate::expected::Expect, within: usize) -> Reach {
                         iterations: within,
                     }
                 };
-                first(&e).0.filter(|&n| n <= within as u64)
+                first(&e).0
             })
             .collect()
     };
@@ -648,7 +651,10 @@ fn reach(cell: &Cell, e: &crate::expected::Expect, within: usize) -> Reach {
 }
 
 /// The `--broken` report: per explorer, how many cells every seed found within `within`
-/// executions, the worst and median executions, and the cells some seed missed.
+/// executions in all (over every data-choice combination, what a user waits for), how many
+/// every seed found at all with `within` iterations per combination (what `check --iterations
+/// within` reports), the worst and median executions, and the cells some seed missed by the
+/// first count.
 pub fn render_broken(rows: &[Reach], within: usize) -> String {
     let mut out = String::new();
     let loom_found = rows.iter().filter(|r| r.loom_executions.is_some()).count();
@@ -692,7 +698,10 @@ pub fn render_broken(rows: &[Reach], within: usize) -> String {
         ("random", |r: &Reach| &r.random),
     ] {
         let sc: Vec<&Reach> = rows.iter().filter(|r| r.sc_reachable).collect();
-        let all = |r: &Reach| pick(r).iter().all(Option::is_some);
+        let within_total = |n: &&u64| **n <= within as u64;
+        let in_budget = |n: &u64| *n <= within as u64;
+        let all = |r: &Reach| pick(r).iter().all(|n| n.as_ref().is_some_and(in_budget));
+        let every_seed = |r: &Reach| pick(r).iter().all(Option::is_some);
         let found: Vec<u64> = sc
             .iter()
             .flat_map(|r| pick(r).iter().flatten())
@@ -700,12 +709,17 @@ pub fn render_broken(rows: &[Reach], within: usize) -> String {
             .collect();
         let shallow = sc.iter().filter(|r| !r.deep).count();
         out.push_str(&format!(
-            "{name}: every seed 1-10 within {within} executions on {}/{} cells ({}/{} not \
-             marked kind(deep)); runs found {}/{}; median {} and worst {} executions to the \
-             first counterexample\n",
+            "{name}: every seed 1-10 within {within} executions in all on {}/{} cells ({}/{} \
+             not marked kind(deep)); found with {within} iterations per choice combination at \
+             every seed on {}/{} ({}/{}); runs found {}/{}; median {} and worst {} executions \
+             (in all) to the first counterexample\n",
             sc.iter().filter(|r| all(r)).count(),
             sc.len(),
             sc.iter().filter(|r| !r.deep && all(r)).count(),
+            shallow,
+            sc.iter().filter(|r| every_seed(r)).count(),
+            sc.len(),
+            sc.iter().filter(|r| !r.deep && every_seed(r)).count(),
             shallow,
             found.len(),
             sc.len() * 10,
@@ -714,10 +728,11 @@ pub fn render_broken(rows: &[Reach], within: usize) -> String {
         ));
         for r in sc.iter().filter(|r| !all(r)) {
             out.push_str(&format!(
-                "    missed: {:<60} {:<28} seeds found {}/10\n",
+                "    missed: {:<60} {:<28} seeds within {within} in all {}/10, found {}/10\n",
                 r.cell,
                 r.expect,
-                pick(r).iter().flatten().count()
+                pick(r).iter().flatten().filter(within_total).count(),
+                pick(r).iter().flatten().count(),
             ));
         }
     }
@@ -769,23 +784,31 @@ mod tests {
         let all = [Some(3); 10];
         let mut some = [Some(7); 10];
         some[4] = None;
+        // Found at every seed, but one seed needed more than 1,000 executions in all.
+        let mut late = [Some(900); 10];
+        late[2] = Some(1_001);
         let rows = [
             reach("s/a/v", true, false, &all, &some),
             reach("s/b/v", true, true, &some, &all),
             reach("s/c/v", false, false, &[], &[]),
+            reach("s/d/v", true, false, &late, &all),
         ];
         let out = render_broken(&rows, 1000);
-        assert!(out.starts_with("broken cells: 3 (2 reachable under sequential consistency, of which 1 marked kind(deep); 1 kind(weak), loom only)"), "{out}");
-        assert!(out.contains("loom (each cell's bound): found 3/3"), "{out}");
-        assert!(out.contains("pct (depth 3): every seed 1-10 within 1000 executions on 1/2 cells (1/1 not marked kind(deep)); runs found 19/20"), "{out}");
-        assert!(out.contains("random: every seed 1-10 within 1000 executions on 1/2 cells (0/1 not marked kind(deep))"), "{out}");
+        assert!(out.starts_with("broken cells: 4 (3 reachable under sequential consistency, of which 1 marked kind(deep); 1 kind(weak), loom only)"), "{out}");
+        assert!(out.contains("loom (each cell's bound): found 4/4"), "{out}");
+        assert!(out.contains("pct (depth 3): every seed 1-10 within 1000 executions in all on 1/3 cells (1/2 not marked kind(deep)); found with 1000 iterations per choice combination at every seed on 2/3 (2/2); runs found 29/30"), "{out}");
+        assert!(out.contains("random: every seed 1-10 within 1000 executions in all on 2/3 cells (1/2 not marked kind(deep)); found with 1000 iterations per choice combination at every seed on 2/3 (1/2)"), "{out}");
         let missed: Vec<&str> = out.lines().filter(|l| l.contains("missed:")).collect();
-        assert_eq!(missed.len(), 2, "{out}");
+        assert_eq!(missed.len(), 3, "{out}");
         assert!(
-            missed[0].contains("s/b/v") && missed[0].contains("9/10"),
+            missed[0].contains("s/b/v") && missed[0].contains("in all 9/10, found 9/10"),
             "{out}"
         );
-        assert!(missed[1].contains("s/a/v"), "{out}");
+        assert!(
+            missed[1].contains("s/d/v") && missed[1].contains("in all 9/10, found 10/10"),
+            "{out}"
+        );
+        assert!(missed[2].contains("s/a/v"), "{out}");
         assert!(!out.contains("over 1 s"), "{out}");
     }
 }
