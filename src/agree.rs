@@ -510,4 +510,41 @@ mod tests {
             Agreement::BothSafe { bound: Some(3) }
         );
     }
+
+    /// PCT and random never repeat a schedule (`ptcheck_checks::no_repeat`), so with
+    /// iterations to spare they run each data-choice combination's every sequentially
+    /// consistent schedule once and stop: exactly the schedules an exhaustive DFS runs, per
+    /// combination. Three independent counts of one tree (the first two differ in every
+    /// choice they make where the tree leaves them one).
+    #[test]
+    fn pct_and_random_exhaust_each_combination_with_dfs_s_schedules() {
+        let cell = Cell::parse("pmd-clear-vs-lockless-walk/x86/correct").expect("cell");
+        let run = |e: Explorer| {
+            let o = ptcheck_checks::explore(&e, Budget::default(), cell.body());
+            assert!(o.finding.is_none() && o.complete, "{e}");
+            o.combo_executions
+        };
+        let dfs = run(Explorer::Dfs {
+            max_iterations: None,
+            bound: None,
+        });
+        assert_eq!(dfs.len(), 8);
+        assert!(dfs.iter().all(|&n| n > 50), "{dfs:?}");
+        let iterations = 100_000;
+        assert_eq!(
+            run(Explorer::Pct {
+                seed: 5,
+                depth: 3,
+                iterations
+            }),
+            dfs
+        );
+        assert_eq!(
+            run(Explorer::Random {
+                seed: 9,
+                iterations
+            }),
+            dfs
+        );
+    }
 }

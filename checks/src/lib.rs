@@ -5,6 +5,7 @@
 //! | explorer choice and bounds | [`explorer`] |
 //! | preemption-bounded DFS (shuttle) | [`bounded_dfs`] |
 //! | the `random` explorer's random walk (shuttle) | [`random_walk`] |
+//! | PCT and random without repeated schedules | [`no_repeat`] |
 //! | running a body under loom / shuttle, data choices | [`run`] |
 //! | classifying a failed execution | [`capture`] |
 //! | verdicts with coverage | [`outcome`] |
@@ -18,6 +19,7 @@ pub mod bounded_dfs;
 pub mod capture;
 pub mod choice_tree;
 pub mod explorer;
+pub mod no_repeat;
 pub mod outcome;
 mod quiet;
 pub mod random_walk;

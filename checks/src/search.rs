@@ -20,6 +20,7 @@
 use crate::bounded_dfs::BoundedDfs;
 use crate::capture::{self, Failure};
 use crate::explorer::{Budget, Explorer};
+use crate::no_repeat::NoRepeat;
 use crate::random_walk::RandomWalk;
 use ptcheck_model::{exec, rt, trace, Picked};
 use shuttle::scheduler::{
@@ -321,8 +322,13 @@ fn shuttle_scheduler(explorer: &Explorer) -> Box<dyn Scheduler> {
             seed,
             depth,
             iterations,
-        } => Box::new(PctScheduler::new_from_seed(*seed, *depth, *iterations)),
-        Explorer::Random { seed, iterations } => Box::new(RandomWalk::new(*seed, *iterations)),
+        } => Box::new(NoRepeat::new(
+            PctScheduler::new_from_seed(*seed, *depth, *iterations),
+            *seed,
+        )),
+        Explorer::Random { seed, iterations } => {
+            Box::new(NoRepeat::new(RandomWalk::new(*seed, *iterations), *seed))
+        }
         Explorer::Dfs {
             max_iterations,
             bound: None,

@@ -149,7 +149,9 @@ fn eight_writers(fails: bool) -> ptcheck_checks::Body {
             let n = ASKS_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             assert!(!fails || n < 40, "the guard-off writer, 40th run");
         }
-        race(2);
+        // Six stores against six loads: hundreds of schedules, so that PCT and random (which
+        // never run one twice, checks/src/no_repeat.rs) have 200 to run in each combination.
+        race(6);
     })
 }
 

@@ -90,7 +90,7 @@ fn uniform_draws_rarely_find_the_long_run_and_the_walk_always_does() {
 fn the_walk_reaches_every_schedule_of_a_small_program() {
     // Two threads, two increments each of one counter: the values each thread gets name the
     // interleaving, and there are six. The rarest, alternating at every step, needs three
-    // switches (about 1/12 each with two threads runnable): about 12 of 20,000 executions.
+    // switches (about 1/12 each with two threads runnable): about 12 of 20,000 draws.
     let seen: Arc<Mutex<HashSet<(u64, u64)>>> = Arc::default();
     let s = seen.clone();
     let o = explore(
@@ -110,8 +110,10 @@ fn the_walk_reaches_every_schedule_of_a_small_program() {
             s.lock().unwrap().insert((a, b));
         }),
     );
+    // Each schedule runs once (checks/src/no_repeat.rs): the walk stops long before its
+    // 20,000 iterations, once every schedule has run.
     assert!(
-        o.finding.is_none() && o.executions == 20_000,
+        o.finding.is_none() && o.executions < 100,
         "{:?} {}",
         o.finding.map(|f| f.failure),
         o.executions

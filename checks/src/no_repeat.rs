@@ -1,0 +1,207 @@
+//! Sampling without replacement: PCT and random never run the same schedule twice.
+//!
+//! A cell's executions are deterministic: under one data-choice combination, the threads chosen
+//! at the scheduling points where more than one could run decide the whole execution (the model
+//! draws no random data; a rerun that diverges is a model error, [`crate::search`]). PCT and
+//! the random walk draw those choices afresh for every execution, and on the small programs a
+//! kernel protocol makes most draws repeat one already run: measured on
+//! `pmd-clear-vs-lockless-walk/x86/correct`'s default combination, 2,000 PCT executions are 39
+//! distinct schedules and the walk's first 50 are 6. A repeat costs a whole execution and can
+//! find nothing new.
+//!
+//! [`NoRepeat`] wraps either scheduler and keeps the tree of the schedules run so far, one node
+//! per choice point (its runnable threads, and which of them lead only to schedules already
+//! run). At a choice point it asks the wrapped scheduler first and keeps that thread unless
+//! every schedule below it has run; then it takes another thread whose subtree has not been
+//! run to its end (the other one with two runnable, a draw among them with more). So each
+//! execution is a schedule not run before, chosen as the wrapped scheduler would have chosen
+//! it wherever that leads somewhere new, and when the root's every branch has run, every
+//! schedule of the combination has: the search ends there (sequentially consistent, every
+//! interleaving; [`NoRepeat::exhausted`]). This is the classic way to make a randomized
+//! search of a finite tree systematic, e.g. the without-replacement sampling of Sen's RAPOS
+//! (ASE 2007) and of shuttle's own DFS, which never repeats a schedule either.
+//!
+//! The tree is exact (a node's children are looked up by node and thread); it holds at most
+//! [`MAX_NODES`] nodes (beyond that, new paths are not remembered: they may repeat, and the
+//! search is never called exhausted). A choice point whose runnable threads differ from the
+//! ones recorded for the same path means the model is not deterministic; the tree then stops
+//! steering and never says exhausted, and the rerun of a failing execution reports the model
+//! error.
+
+use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+use std::collections::HashMap;
+
+/// The most nodes the tree of one combination's schedules keeps (about 40 bytes each).
+pub const MAX_NODES: usize = 4_000_000;
+
+/// A choice point: the runnable threads (0 until first reached; a finished schedule's last
+/// node stays 0), and those below which every schedule has run (bit `i` is thread `i`;
+/// threads numbered 32 and up are never steered).
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    runnable: u32,
+    done: u32,
+}
+
+/// The root's index.
+const ROOT: u32 = 0;
+
+/// A scheduler (PCT, the random walk) that never runs the same schedule twice ([module
+/// docs](self)).
+#[derive(Debug)]
+pub struct NoRepeat<S> {
+    inner: S,
+    nodes: Vec<Node>,
+    /// (node, thread) -> the child node.
+    edges: HashMap<(u32, u32), u32>,
+    /// The current execution's choice points so far: (node, thread chosen).
+    path: Vec<(u32, u32)>,
+    /// The node the next choice point is (`nodes.len()` if not made yet).
+    at: u32,
+    /// An execution has started and its end is not yet recorded.
+    running: bool,
+    /// The tree stopped being trustworthy (a choice point changed; a task id too large).
+    untrusted: bool,
+    /// Every schedule has run.
+    exhausted: bool,
+    /// SplitMix64 state for the rare draw among three or more unexplored threads.
+    rng: u64,
+}
+
+impl<S: Scheduler> NoRepeat<S> {
+    /// Wrap `inner`; `seed` seeds the draw among unexplored threads.
+    pub fn new(inner: S, seed: u64) -> Self {
+        NoRepeat {
+            inner,
+            nodes: Vec::new(),
+            edges: HashMap::new(),
+            path: Vec::new(),
+            at: ROOT,
+            running: false,
+            untrusted: false,
+            exhausted: false,
+            rng: seed ^ 0x6E6F_7265_7065_6174,
+        }
+    }
+
+    /// Whether every schedule has run (the root's every branch): the search was exhaustive
+    /// under sequential consistency.
+    pub fn exhausted(&self) -> bool {
+        self.exhausted
+    }
+
+    /// The distinct schedules' tree size, in choice points.
+    pub fn nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Record that the running execution ended: the last choice led to a finished schedule;
+    /// each node above whose every branch is now done is done in its parent.
+    fn finish(&mut self) {
+        let mut child_done = true;
+        for &(node, t) in self.path.iter().rev() {
+            if !child_done {
+                break;
+            }
+            let n = &mut self.nodes[node as usize];
+            n.done |= 1 << t;
+            child_done = n.done == n.runnable;
+        }
+        if child_done && !self.untrusted {
+            self.exhausted = true;
+        }
+        self.path.clear();
+        self.at = ROOT;
+    }
+
+    fn draw(&mut self, n: u32) -> u32 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) % u64::from(n)) as u32
+    }
+}
+
+impl<S: Scheduler> Scheduler for NoRepeat<S> {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        if self.running {
+            self.running = false;
+            self.finish();
+        }
+        if self.exhausted {
+            return None;
+        }
+        let s = self.inner.new_execution()?;
+        self.running = true;
+        Some(s)
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        let proposed = self.inner.next_task(runnable, current, is_yielding)?;
+        if runnable.len() < 2 || self.untrusted {
+            return Some(proposed);
+        }
+        let mut mask = 0u32;
+        for t in runnable {
+            let id = usize::from(t.id());
+            if id >= 32 {
+                self.untrusted = true;
+                return Some(proposed);
+            }
+            mask |= 1 << id;
+        }
+        if self.nodes.is_empty() {
+            self.nodes.push(Node {
+                runnable: 0,
+                done: 0,
+            });
+        }
+        let node = &mut self.nodes[self.at as usize];
+        if node.runnable == 0 {
+            // First reached: the runnable threads of this choice point.
+            node.runnable = mask;
+        } else if node.runnable != mask {
+            self.untrusted = true;
+            return Some(proposed);
+        }
+        let node = *node;
+        let mut chosen = usize::from(proposed) as u32;
+        let open = node.runnable & !node.done;
+        if node.done & (1 << chosen) != 0 && open != 0 {
+            let k = self.draw(open.count_ones());
+            chosen = (0..32)
+                .filter(|i| open & (1 << i) != 0)
+                .nth(k as usize)
+                .expect("k is below the count of open threads");
+        }
+        self.path.push((self.at, chosen));
+        self.at = match self.edges.get(&(self.at, chosen)) {
+            Some(&child) => child,
+            None if self.nodes.len() >= MAX_NODES => {
+                // Not remembered: this execution's end is not recorded either.
+                self.untrusted = true;
+                return Some(TaskId::from(chosen as usize));
+            }
+            None => {
+                let child = self.nodes.len() as u32;
+                self.nodes.push(Node {
+                    runnable: 0,
+                    done: 0,
+                });
+                self.edges.insert((self.at, chosen), child);
+                child
+            }
+        };
+        Some(TaskId::from(chosen as usize))
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.inner.next_u64()
+    }
+}
