@@ -410,6 +410,7 @@ mod tests {
             first_found: None,
             off: Default::default(),
             shared: false,
+            every_schedule: false,
         }
     }
 

@@ -18,7 +18,8 @@ impl Row {
     /// The cell's verdict: the outcome's, except that a sequentially consistent explorer that
     /// found nothing on a cell whose expected finding needs weak memory says it cannot decide
     /// ([`UNDECIDED_SC`]), never `safe`; and a bounded shuttle search that found nothing on a
-    /// cell whose finding is deeper than it reaches says so ([`UNDECIDED_DEPTH`]).
+    /// cell whose finding is deeper than it reaches says so ([`UNDECIDED_DEPTH`]) (one that ran
+    /// every schedule, [`ptcheck_checks::Outcome::every_schedule`], was not bounded).
     pub fn verdict(&self) -> String {
         let v = self.outcome.verdict();
         let e = &self.outcome.explorer;
@@ -28,7 +29,7 @@ impl Row {
         let deep = self.expect.as_ref().is_some_and(|e| e.deep());
         if sc && weak && nothing {
             UNDECIDED_SC.into()
-        } else if sc && deep && nothing && !e.is_exhaustive() {
+        } else if sc && deep && nothing && !e.is_exhaustive() && !self.outcome.every_schedule {
             UNDECIDED_DEPTH.into()
         } else {
             v
@@ -482,7 +483,7 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                 "explorer": o.explorer.name(),
                 "memory_model": o.explorer.memory_model(),
                 "bound": o.explorer.bound(),
-                "exhaustive": o.explorer.is_exhaustive() && o.complete && o.finding.is_none(),
+                "exhaustive": (o.explorer.is_exhaustive() || o.every_schedule) && o.complete && o.finding.is_none(),
                 "complete": o.complete,
                 "executions": o.executions,
                 "elapsed_ms": o.elapsed.as_secs_f64() * 1000.0,
@@ -576,6 +577,7 @@ mod tests {
                 first_found: None,
                 off: Default::default(),
                 shared: false,
+                every_schedule: false,
             },
         }
     }

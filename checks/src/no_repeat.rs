@@ -29,7 +29,9 @@
 //! error.
 
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// The most nodes the tree of one combination's schedules keeps (about 40 bytes each).
 pub const MAX_NODES: usize = 4_000_000;
@@ -62,8 +64,8 @@ pub struct NoRepeat<S> {
     running: bool,
     /// The tree stopped being trustworthy (a choice point changed; a task id too large).
     untrusted: bool,
-    /// Every schedule has run.
-    exhausted: bool,
+    /// Every schedule has run (shared with whoever reports it, [`NoRepeat::exhausted_flag`]).
+    exhausted: Rc<Cell<bool>>,
     /// SplitMix64 state for the rare draw among three or more unexplored threads.
     rng: u64,
 }
@@ -79,7 +81,7 @@ impl<S: Scheduler> NoRepeat<S> {
             at: ROOT,
             running: false,
             untrusted: false,
-            exhausted: false,
+            exhausted: Rc::new(Cell::new(false)),
             rng: seed ^ 0x6E6F_7265_7065_6174,
         }
     }
@@ -87,7 +89,12 @@ impl<S: Scheduler> NoRepeat<S> {
     /// Whether every schedule has run (the root's every branch): the search was exhaustive
     /// under sequential consistency.
     pub fn exhausted(&self) -> bool {
-        self.exhausted
+        self.exhausted.get()
+    }
+
+    /// [`NoRepeat::exhausted`], readable after the scheduler has been handed to a runner.
+    pub fn exhausted_flag(&self) -> Rc<Cell<bool>> {
+        self.exhausted.clone()
     }
 
     /// The distinct schedules' tree size, in choice points.
@@ -108,7 +115,7 @@ impl<S: Scheduler> NoRepeat<S> {
             child_done = n.done == n.runnable;
         }
         if child_done && !self.untrusted {
-            self.exhausted = true;
+            self.exhausted.set(true);
         }
         self.path.clear();
         self.at = ROOT;
@@ -129,7 +136,7 @@ impl<S: Scheduler> Scheduler for NoRepeat<S> {
             self.running = false;
             self.finish();
         }
-        if self.exhausted {
+        if self.exhausted.get() {
             return None;
         }
         let s = self.inner.new_execution()?;

@@ -87,6 +87,10 @@ pub struct Outcome {
     /// of it asked about a guard the two sets differ in (so every execution ran the same
     /// steps): its executions and time are that exploration's.
     pub shared: bool,
+    /// PCT or random ran every sequentially consistent schedule of every data-choice
+    /// combination, each once ([`crate::no_repeat`]), before its iterations ran out: the
+    /// search was exhaustive under sequential consistency.
+    pub every_schedule: bool,
 }
 
 impl Outcome {
@@ -132,6 +136,10 @@ impl Outcome {
             _ if !self.complete => format!("{}, STOPPED BY TIME BUDGET", self.explorer.bound()),
             _ if self.capped() => format!(
                 "{}, STOPPED AT THE SCHEDULE CAP: not every schedule ran",
+                self.explorer.bound()
+            ),
+            _ if self.every_schedule => format!(
+                "{}; every schedule ran, each once: exhaustive under sequential consistency",
                 self.explorer.bound()
             ),
             _ => self.explorer.bound(),

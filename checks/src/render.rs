@@ -157,6 +157,10 @@ pub fn counterexample_opts(f: &Finding, wide: bool) -> String {
                 out.push_str(&counterexample_opts(g, wide));
             }
             (None, 0) => {}
+            (None, n) if f.sc_exhaustive => out.push_str(&format!(
+                "No interleaving-order counterexample: shuttle PCT ran every one of the {n} \
+                 sequentially consistent schedules of these data choices, each once.\n"
+            )),
             (None, n) => out.push_str(&format!(
                 "No interleaving-order counterexample in {n} sequentially consistent schedules \
                  (shuttle PCT, seed 1; not all of them: `ptcheck agree` runs DFS to the end).\n"

@@ -94,6 +94,8 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
     // Per combination: whether its exploration ran to the end, and the combination (and
     // point) it waits for to tell whether it repeats that one.
     let mut finished: Vec<bool> = Vec::new();
+    // Per combination: PCT or random ran its every schedule ([`crate::no_repeat`]).
+    let mut every: Vec<bool> = Vec::new();
     let mut waits_on: Vec<Option<(usize, &'static str)>> = Vec::new();
     let mut total = exec::ExecStats::default();
     let mut complete = true;
@@ -121,6 +123,7 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
                 asked.push(false);
                 repeated.push(false);
                 finished.push(false);
+                every.push(false);
                 waits_on.push(None);
             }
             // Waiting for the combination it may repeat (below): while that one runs without
@@ -197,8 +200,12 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
             tree.grow(i, &s.choices_met, &s.built_met);
             match progress {
                 Progress::More => active = true,
-                Progress::Done { complete: c } => {
+                Progress::Done {
+                    complete: c,
+                    every_schedule,
+                } => {
                     finished[i] = c;
+                    every[i] = every_schedule;
                     complete &= c;
                     searches[i] = None;
                 }
@@ -267,6 +274,8 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
     }
     let kept = |k: &usize| !repeated[*k];
     let ran = per_combo.len();
+    let every_schedule =
+        finding.is_none() && complete && ran > 0 && (0..ran).filter(kept).all(|k| every[k]);
     Outcome {
         explorer: explorer.clone(),
         executions: total.executions,
@@ -286,6 +295,7 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
         first_found,
         off: Guards::empty(),
         shared: false,
+        every_schedule,
     }
 }
 
@@ -356,7 +366,13 @@ fn interleaving_search(f: &mut Finding, budget: Budget, body: &Body, combo: &[Pi
     exec::reset();
     let r = Search::new(&SC_SEARCH, None, budget, body, combo).finish();
     f.sc_schedules = exec::stats().executions;
-    f.sc_exhaustive = false;
+    f.sc_exhaustive = matches!(
+        r,
+        Progress::Done {
+            every_schedule: true,
+            ..
+        }
+    );
     if let Progress::Failed(failure, schedule) = r {
         f.interleaving = Some(Box::new(Finding {
             failure,

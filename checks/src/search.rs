@@ -40,8 +40,13 @@ pub type Body = Arc<dyn Fn(&[Picked]) + Send + Sync>;
 pub enum Progress {
     /// More executions to run.
     More,
-    /// Every execution of the bound has run (`complete: false`: the time budget stopped it).
-    Done { complete: bool },
+    /// Every execution of the bound has run (`complete: false`: the time budget stopped it);
+    /// `every_schedule`: PCT or random ran every sequentially consistent schedule, each once
+    /// ([`crate::no_repeat`]), before its iterations ran out.
+    Done {
+        complete: bool,
+        every_schedule: bool,
+    },
     /// An execution failed: the failure and, under shuttle, its schedule string.
     Failed(Failure, Option<String>),
 }
@@ -58,6 +63,8 @@ enum Kind {
     Loom(Option<Box<loom::model::Exploration>>),
     Shuttle {
         sched: Rc<RefCell<Box<dyn Scheduler>>>,
+        /// Set when the scheduler has run every schedule ([`NoRepeat`]; PCT and random).
+        every: Option<Rc<std::cell::Cell<bool>>>,
         rec: Rc<RefCell<Schedule>>,
         body: Body,
         combo: Vec<Picked>,
@@ -83,12 +90,16 @@ impl Search {
                 let combo = combo.to_vec();
                 Kind::Loom(Some(Box::new(b.exploration(move || body(&combo)))))
             }
-            _ => Kind::Shuttle {
-                sched: Rc::new(RefCell::new(shuttle_scheduler(explorer))),
-                rec: Rc::new(RefCell::new(Schedule::new(0))),
-                body: body.clone(),
-                combo: combo.to_vec(),
-            },
+            _ => {
+                let (sched, every) = shuttle_scheduler(explorer);
+                Kind::Shuttle {
+                    sched: Rc::new(RefCell::new(sched)),
+                    every,
+                    rec: Rc::new(RefCell::new(Schedule::new(0))),
+                    body: body.clone(),
+                    combo: combo.to_vec(),
+                }
+            }
         };
         Search {
             kind,
@@ -101,7 +112,10 @@ impl Search {
     pub fn advance(&mut self, n: usize) -> Progress {
         let left = self.budget.saturating_sub(self.spent);
         if left.is_zero() {
-            return Progress::Done { complete: false };
+            return Progress::Done {
+                complete: false,
+                every_schedule: false,
+            };
         }
         let start = Instant::now();
         capture::reset();
@@ -112,7 +126,10 @@ impl Search {
                 rt::set_backend(rt::Backend::Loom);
                 let Some(e) = x.as_mut() else {
                     capture::set_exploring(false);
-                    return Progress::Done { complete: true };
+                    return Progress::Done {
+                        complete: true,
+                        every_schedule: false,
+                    };
                 };
                 let r = catch_unwind(AssertUnwindSafe(|| e.run(n)));
                 if matches!(r, Ok(true)) {
@@ -125,6 +142,7 @@ impl Search {
                 rec,
                 body,
                 combo,
+                ..
             } => {
                 rt::set_backend(rt::Backend::Shuttle);
                 let slice = Slice {
@@ -171,8 +189,14 @@ impl Search {
         self.spent += start.elapsed();
         match r {
             Err((failure, schedule)) => Progress::Failed(failure, schedule),
-            Ok(true) => Progress::Done { complete: true },
-            Ok(false) if self.spent >= self.budget => Progress::Done { complete: false },
+            Ok(true) => Progress::Done {
+                complete: true,
+                every_schedule: self.every_schedule(),
+            },
+            Ok(false) if self.spent >= self.budget => Progress::Done {
+                complete: false,
+                every_schedule: false,
+            },
             Ok(false) => Progress::More,
         }
     }
@@ -218,6 +242,11 @@ impl Search {
                  deterministic"
             )),
         }
+    }
+
+    /// Whether the scheduler ran every schedule ([`NoRepeat`]).
+    fn every_schedule(&self) -> bool {
+        matches!(&self.kind, Kind::Shuttle { every: Some(e), .. } if e.get())
     }
 
     /// Run to the end, or to the first failure.
@@ -316,28 +345,42 @@ pub fn for_combination(explorer: &Explorer, combo: &[Picked]) -> Explorer {
     }
 }
 
-fn shuttle_scheduler(explorer: &Explorer) -> Box<dyn Scheduler> {
+/// The scheduler of a shuttle explorer and, for PCT and random (wrapped in [`NoRepeat`]), the
+/// flag it sets once it has run every schedule.
+fn shuttle_scheduler(
+    explorer: &Explorer,
+) -> (Box<dyn Scheduler>, Option<Rc<std::cell::Cell<bool>>>) {
+    fn no_repeat<S: Scheduler + 'static>(
+        s: S,
+        seed: u64,
+    ) -> (Box<dyn Scheduler>, Option<Rc<std::cell::Cell<bool>>>) {
+        let s = NoRepeat::new(s, seed);
+        let every = s.exhausted_flag();
+        (Box::new(s), Some(every))
+    }
     match explorer {
         Explorer::Pct {
             seed,
             depth,
             iterations,
-        } => Box::new(NoRepeat::new(
+        } => no_repeat(
             PctScheduler::new_from_seed(*seed, *depth, *iterations),
             *seed,
-        )),
+        ),
         Explorer::Random { seed, iterations } => {
-            Box::new(NoRepeat::new(RandomWalk::new(*seed, *iterations), *seed))
+            no_repeat(RandomWalk::new(*seed, *iterations), *seed)
         }
         Explorer::Dfs {
             max_iterations,
             bound: None,
-        } => Box::new(DfsScheduler::new(*max_iterations, false)),
+        } => (Box::new(DfsScheduler::new(*max_iterations, false)), None),
         Explorer::Dfs {
             max_iterations,
             bound: Some(b),
-        } => Box::new(BoundedDfs::new(*b, *max_iterations)),
-        Explorer::Replay { schedule } => Box::new(ReplayScheduler::new_from_encoded(schedule)),
+        } => (Box::new(BoundedDfs::new(*b, *max_iterations)), None),
+        Explorer::Replay { schedule } => {
+            (Box::new(ReplayScheduler::new_from_encoded(schedule)), None)
+        }
         Explorer::Loom { .. } => unreachable!("loom runs through loom::model::Exploration"),
     }
 }
