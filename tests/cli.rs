@@ -182,7 +182,7 @@ fn bench_broken_measures_every_broken_cell_of_a_scenario() {
     assert!(n > 0, "{out}");
     assert!(out.contains(&format!("found {n}/{n}")), "{out}");
     assert!(
-        out.contains("pct (depth 3): every seed 1-10 within 1000"),
+        out.contains("pct (depth 2-3): every seed 1-10 within 1000"),
         "{out}"
     );
     assert!(out.contains("random: every seed 1-10 within 1000"), "{out}");

@@ -14,7 +14,8 @@ use std::time::Duration;
 pub enum Explorer {
     /// loom; `bound: None` explores every schedule (exhaustive).
     Loom { bound: Option<usize> },
-    /// shuttle PCT with bug depth `depth`.
+    /// shuttle PCT for bugs of depth up to `depth`, each execution at a depth drawn from 2 to
+    /// `depth` ([`crate::pct`]).
     Pct {
         seed: u64,
         depth: usize,
@@ -122,11 +123,19 @@ impl Explorer {
     }
 
     /// What a verdict says about coverage: `exhaustive`, `preemption bound 3`,
-    /// `10000 iterations, seed 1, depth 3`.
+    /// `10000 iterations, depth 2-3 drawn per execution, seed 1, ..`.
     pub fn bound(&self) -> String {
         match self {
             Explorer::Loom { bound: None } => "exhaustive".into(),
             Explorer::Loom { bound: Some(b) } => format!("preemption bound {b}"),
+            Explorer::Pct {
+                seed,
+                depth,
+                iterations,
+            } if *depth > 2 => format!(
+                "{iterations} iterations, depth 2-{depth} drawn per execution, seed {seed}, \
+                 sequentially consistent"
+            ),
             Explorer::Pct {
                 seed,
                 depth,

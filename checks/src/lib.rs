@@ -5,6 +5,7 @@
 //! | explorer choice and bounds | [`explorer`] |
 //! | preemption-bounded DFS (shuttle) | [`bounded_dfs`] |
 //! | the `random` explorer's random walk (shuttle) | [`random_walk`] |
+//! | the `pct` explorer's PCT, its depth drawn per execution (shuttle) | [`pct`] |
 //! | PCT and random without repeated schedules | [`no_repeat`] |
 //! | running a body under loom / shuttle, data choices | [`run`] |
 //! | classifying a failed execution | [`capture`] |
@@ -21,6 +22,7 @@ pub mod choice_tree;
 pub mod explorer;
 pub mod no_repeat;
 pub mod outcome;
+pub mod pct;
 mod quiet;
 pub mod random_walk;
 pub mod render;

@@ -21,8 +21,8 @@
 //! search of a finite tree systematic, e.g. the without-replacement sampling of Sen's RAPOS
 //! (ASE 2007) and of shuttle's own DFS, which never repeats a schedule either.
 //!
-//! The tree is exact (a node's children are looked up by node and thread); it holds at most
-//! [`MAX_NODES`] nodes (beyond that, new paths are not remembered: they may repeat, and the
+//! The tree is exact (a node's children sit in consecutive slots, one per runnable thread, in
+//! thread order); it holds at most [`MAX_NODES`] nodes (beyond that, new paths are not remembered: they may repeat, and the
 //! search is never called exhausted). A choice point whose runnable threads differ from the
 //! ones recorded for the same path means the model is not deterministic; the tree then stops
 //! steering and never says exhausted, and the rerun of a failing execution reports the model
@@ -30,20 +30,24 @@
 
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
-/// The most nodes the tree of one combination's schedules keeps (about 40 bytes each).
+/// The most nodes the tree of one combination's schedules keeps (about 20 bytes each, with its
+/// child slots).
 pub const MAX_NODES: usize = 4_000_000;
 
 /// A choice point: the runnable threads (0 until first reached; a finished schedule's last
-/// node stays 0), and those below which every schedule has run (bit `i` is thread `i`;
-/// threads numbered 32 and up are never steered).
+/// node stays 0), those below which every schedule has run (bit `i` is thread `i`; threads
+/// numbered 32 and up are never steered), and where its child slots start in `kids`.
 #[derive(Clone, Copy, Debug)]
 struct Node {
     runnable: u32,
     done: u32,
+    kids: u32,
 }
+
+/// A child slot not yet taken.
+const NO_CHILD: u32 = u32::MAX;
 
 /// The root's index.
 const ROOT: u32 = 0;
@@ -54,8 +58,8 @@ const ROOT: u32 = 0;
 pub struct NoRepeat<S> {
     inner: S,
     nodes: Vec<Node>,
-    /// (node, thread) -> the child node.
-    edges: HashMap<(u32, u32), u32>,
+    /// The child slots: for a node, one per runnable thread, in thread order.
+    kids: Vec<u32>,
     /// The current execution's choice points so far: (node, thread chosen).
     path: Vec<(u32, u32)>,
     /// The node the next choice point is (`nodes.len()` if not made yet).
@@ -76,7 +80,7 @@ impl<S: Scheduler> NoRepeat<S> {
         NoRepeat {
             inner,
             nodes: Vec::new(),
-            edges: HashMap::new(),
+            kids: Vec::new(),
             path: Vec::new(),
             at: ROOT,
             running: false,
@@ -167,17 +171,21 @@ impl<S: Scheduler> Scheduler for NoRepeat<S> {
             self.nodes.push(Node {
                 runnable: 0,
                 done: 0,
+                kids: 0,
             });
         }
-        let node = &mut self.nodes[self.at as usize];
-        if node.runnable == 0 {
-            // First reached: the runnable threads of this choice point.
-            node.runnable = mask;
-        } else if node.runnable != mask {
+        let at = self.at as usize;
+        if self.nodes[at].runnable == 0 {
+            // First reached: the runnable threads of this choice point, and its child slots.
+            self.nodes[at].runnable = mask;
+            self.nodes[at].kids = self.kids.len() as u32;
+            self.kids
+                .extend(std::iter::repeat_n(NO_CHILD, mask.count_ones() as usize));
+        } else if self.nodes[at].runnable != mask {
             self.untrusted = true;
             return Some(proposed);
         }
-        let node = *node;
+        let node = self.nodes[at];
         let mut chosen = usize::from(proposed) as u32;
         let open = node.runnable & !node.done;
         if node.done & (1 << chosen) != 0 && open != 0 {
@@ -188,22 +196,25 @@ impl<S: Scheduler> Scheduler for NoRepeat<S> {
                 .expect("k is below the count of open threads");
         }
         self.path.push((self.at, chosen));
-        self.at = match self.edges.get(&(self.at, chosen)) {
-            Some(&child) => child,
-            None if self.nodes.len() >= MAX_NODES => {
+        // The slot of `chosen`: its rank among the runnable threads.
+        let slot = (node.kids + (node.runnable & ((1 << chosen) - 1)).count_ones()) as usize;
+        self.at = match self.kids[slot] {
+            NO_CHILD if self.nodes.len() >= MAX_NODES => {
                 // Not remembered: this execution's end is not recorded either.
                 self.untrusted = true;
                 return Some(TaskId::from(chosen as usize));
             }
-            None => {
+            NO_CHILD => {
                 let child = self.nodes.len() as u32;
                 self.nodes.push(Node {
                     runnable: 0,
                     done: 0,
+                    kids: 0,
                 });
-                self.edges.insert((self.at, chosen), child);
+                self.kids[slot] = child;
                 child
             }
+            child => child,
         };
         Some(TaskId::from(chosen as usize))
     }

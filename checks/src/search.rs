@@ -21,11 +21,10 @@ use crate::bounded_dfs::BoundedDfs;
 use crate::capture::{self, Failure};
 use crate::explorer::{Budget, Explorer};
 use crate::no_repeat::NoRepeat;
+use crate::pct::Pct;
 use crate::random_walk::RandomWalk;
 use ptcheck_model::{exec, rt, trace, Picked};
-use shuttle::scheduler::{
-    DfsScheduler, PctScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
-};
+use shuttle::scheduler::{DfsScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId};
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
@@ -345,6 +344,34 @@ pub fn for_combination(explorer: &Explorer, combo: &[Picked]) -> Explorer {
     }
 }
 
+/// The scheduler a shuttle explorer (PCT, random, DFS, replay) runs its executions with, for
+/// running another program the way it runs a cell (`ptcheck bench --baseline`).
+pub fn scheduler(explorer: &Explorer) -> Boxed {
+    Boxed(shuttle_scheduler(explorer).0)
+}
+
+/// A boxed scheduler, as a scheduler (what [`scheduler`] returns).
+pub struct Boxed(pub Box<dyn Scheduler>);
+
+impl Scheduler for Boxed {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        self.0.new_execution()
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        self.0.next_task(runnable, current, is_yielding)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+}
+
 /// The scheduler of a shuttle explorer and, for PCT and random (wrapped in [`NoRepeat`]), the
 /// flag it sets once it has run every schedule.
 fn shuttle_scheduler(
@@ -363,10 +390,7 @@ fn shuttle_scheduler(
             seed,
             depth,
             iterations,
-        } => no_repeat(
-            PctScheduler::new_from_seed(*seed, *depth, *iterations),
-            *seed,
-        ),
+        } => no_repeat(Pct::new(*seed, *depth, *iterations), *seed),
         Explorer::Random { seed, iterations } => {
             no_repeat(RandomWalk::new(*seed, *iterations), *seed)
         }
