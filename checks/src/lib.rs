@@ -7,6 +7,7 @@
 //! | the `random` explorer's random walk (shuttle) | [`random_walk`] |
 //! | the `pct` explorer's PCT, its depth drawn per execution (shuttle) | [`pct`] |
 //! | PCT and random without repeated schedules | [`no_repeat`] |
+//! | the explorers' own small draws | [`splitmix`] |
 //! | running a body under loom / shuttle, data choices | [`run`] |
 //! | classifying a failed execution | [`capture`] |
 //! | verdicts with coverage | [`outcome`] |
@@ -28,6 +29,7 @@ pub mod random_walk;
 pub mod render;
 pub mod run;
 pub mod search;
+pub mod splitmix;
 
 pub use capture::Failure;
 pub use explorer::{Budget, Explorer, ExplorerError};

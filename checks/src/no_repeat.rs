@@ -126,11 +126,7 @@ impl<S: Scheduler> NoRepeat<S> {
     }
 
     fn draw(&mut self, n: u32) -> u32 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) % u64::from(n)) as u32
+        (crate::splitmix::next(&mut self.rng) % u64::from(n)) as u32
     }
 }
 

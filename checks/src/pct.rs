@@ -56,11 +56,7 @@ impl Pct {
     }
 
     fn draw(&mut self) -> usize {
-        self.coin = self.coin.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.coin;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) % self.by_depth.len() as u64) as usize
+        (crate::splitmix::next(&mut self.coin) % self.by_depth.len() as u64) as usize
     }
 }
 

@@ -54,11 +54,7 @@ impl RandomWalk {
 
     /// `true` one time in [`DRAW_EVERY`].
     fn draw(&mut self) -> bool {
-        self.coin = self.coin.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.coin;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)).is_multiple_of(DRAW_EVERY)
+        crate::splitmix::next(&mut self.coin).is_multiple_of(DRAW_EVERY)
     }
 }
 
