@@ -17,34 +17,59 @@
 //! execution is a schedule not run before, chosen as the wrapped scheduler would have chosen
 //! it wherever that leads somewhere new, and when the root's every branch has run, every
 //! schedule of the combination has: the search ends there (sequentially consistent, every
-//! interleaving; [`NoRepeat::exhausted`]). This is the classic way to make a randomized
-//! search of a finite tree systematic, e.g. the without-replacement sampling of Sen's RAPOS
-//! (ASE 2007) and of shuttle's own DFS, which never repeats a schedule either.
+//! interleaving; [`NoRepeat::exhausted`]). Like shuttle's DFS, which never repeats a schedule
+//! either, it keeps a record of what ran; unlike it, it lets PCT or the walk choose wherever
+//! that choice leads somewhere new, so their bias towards the bugs' shapes is kept.
 //!
 //! The tree is exact (a node's children sit in consecutive slots, one per runnable thread, in
-//! thread order); it holds at most [`MAX_NODES`] nodes (beyond that, new paths are not remembered: they may repeat, and the
-//! search is never called exhausted). A choice point whose runnable threads differ from the
-//! ones recorded for the same path means the model is not deterministic; the tree then stops
-//! steering and never says exhausted, and the rerun of a failing execution reports the model
-//! error.
+//! thread order); it holds at most [`MAX_NODES`] nodes (beyond that, new paths are not
+//! remembered: they may repeat, and the search is never called exhausted). The same path must
+//! lead to the same choice points: the same runnable threads after as many scheduling
+//! decisions, and an end where an execution ended before. A path that does not means the model
+//! is not deterministic (state leaking from one execution to the next, say); the tree then
+//! stops steering and never says exhausted (a test:
+//! `a_model_that_is_not_deterministic_is_never_called_exhausted`), and the rerun of a failing
+//! execution reports it as a model error. Nondeterminism that changes only a path no other
+//! execution shares cannot be seen by a search that never repeats one: "every schedule ran",
+//! like shuttle's DFS's "exhaustive", assumes the model is deterministic (each execution builds
+//! its world afresh; the rerun of every failing execution checks it).
 
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 use std::cell::Cell;
 use std::rc::Rc;
 
-/// The most nodes the tree of one combination's schedules keeps (about 20 bytes each, with its
+/// The most nodes the tree of one combination's schedules keeps (about 28 bytes each, with its
 /// child slots).
 pub const MAX_NODES: usize = 4_000_000;
 
 /// A choice point: the runnable threads (0 until first reached; a finished schedule's last
 /// node stays 0), those below which every schedule has run (bit `i` is thread `i`; threads
-/// numbered 32 and up are never steered), and where its child slots start in `kids`.
+/// numbered 32 and up are never steered), where its child slots start in `kids`, whether an
+/// execution ended there (a leaf: a finished schedule), and the scheduling decisions from the
+/// choice before it (or the start) to it, every one counted: the same path must take as many.
 #[derive(Clone, Copy, Debug)]
 struct Node {
     runnable: u32,
     done: u32,
     kids: u32,
+    leaf: bool,
+    steps: u32,
 }
+
+impl Default for Node {
+    fn default() -> Self {
+        Node {
+            runnable: 0,
+            done: 0,
+            kids: 0,
+            leaf: false,
+            steps: NOT_YET,
+        }
+    }
+}
+
+/// [`Node::steps`] of a node not reached yet.
+const NOT_YET: u32 = u32::MAX;
 
 /// A child slot not yet taken.
 const NO_CHILD: u32 = u32::MAX;
@@ -64,6 +89,8 @@ pub struct NoRepeat<S> {
     path: Vec<(u32, u32)>,
     /// The node the next choice point is (`nodes.len()` if not made yet).
     at: u32,
+    /// Scheduling decisions since the last choice point (or the start).
+    since: u32,
     /// An execution has started and its end is not yet recorded.
     running: bool,
     /// The tree stopped being trustworthy (a choice point changed; a task id too large).
@@ -83,6 +110,7 @@ impl<S: Scheduler> NoRepeat<S> {
             kids: Vec::new(),
             path: Vec::new(),
             at: ROOT,
+            since: 0,
             running: false,
             untrusted: false,
             exhausted: Rc::new(Cell::new(false)),
@@ -109,6 +137,16 @@ impl<S: Scheduler> NoRepeat<S> {
     /// Record that the running execution ended: the last choice led to a finished schedule;
     /// each node above whose every branch is now done is done in its parent.
     fn finish(&mut self) {
+        // The end of the schedule: a node no execution has left by a choice. One that did, or
+        // a leaf that a later execution goes on from (`next_task`), means the model is not
+        // deterministic.
+        if let Some(end) = self.nodes.get_mut(self.at as usize) {
+            if end.runnable != 0 || (end.steps != NOT_YET && end.steps != self.since) {
+                self.untrusted = true;
+            }
+            end.leaf = true;
+            end.steps = self.since;
+        }
         let mut child_done = true;
         for &(node, t) in self.path.iter().rev() {
             if !child_done {
@@ -123,6 +161,7 @@ impl<S: Scheduler> NoRepeat<S> {
         }
         self.path.clear();
         self.at = ROOT;
+        self.since = 0;
     }
 
     fn draw(&mut self, n: u32) -> u32 {
@@ -151,6 +190,7 @@ impl<S: Scheduler> Scheduler for NoRepeat<S> {
         is_yielding: bool,
     ) -> Option<TaskId> {
         let proposed = self.inner.next_task(runnable, current, is_yielding)?;
+        self.since += 1;
         if runnable.len() < 2 || self.untrusted {
             return Some(proposed);
         }
@@ -164,13 +204,16 @@ impl<S: Scheduler> Scheduler for NoRepeat<S> {
             mask |= 1 << id;
         }
         if self.nodes.is_empty() {
-            self.nodes.push(Node {
-                runnable: 0,
-                done: 0,
-                kids: 0,
-            });
+            self.nodes.push(Node::default());
         }
         let at = self.at as usize;
+        let steps = std::mem::take(&mut self.since);
+        if self.nodes[at].leaf || (self.nodes[at].steps != NOT_YET && self.nodes[at].steps != steps)
+        {
+            self.untrusted = true;
+            return Some(proposed);
+        }
+        self.nodes[at].steps = steps;
         if self.nodes[at].runnable == 0 {
             // First reached: the runnable threads of this choice point, and its child slots.
             self.nodes[at].runnable = mask;
@@ -202,11 +245,7 @@ impl<S: Scheduler> Scheduler for NoRepeat<S> {
             }
             NO_CHILD => {
                 let child = self.nodes.len() as u32;
-                self.nodes.push(Node {
-                    runnable: 0,
-                    done: 0,
-                    kids: 0,
-                });
+                self.nodes.push(Node::default());
                 self.kids[slot] = child;
                 child
             }
