@@ -43,7 +43,9 @@ Explorers and their limits:
   pct, random, dfs, replay (shuttle)
            sequentially consistent only: a `safe` covers interleavings, not weak memory; where the
            expected finding needs weak memory they report `undecided (SC only)`. dfs with
-           --iterations 0 visits every sequentially consistent schedule.
+           --iterations 0 visits every sequentially consistent schedule; pct and random never
+           run one twice, and say `exhaustive under sequential consistency` when they ran them
+           all within their iterations.
   `ptcheck agree` checks that loom finds every violation shuttle DFS finds.";
 
 #[derive(clap::Args, Clone)]

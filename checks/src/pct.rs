@@ -11,7 +11,8 @@
 //! depth per execution, uniformly from 2 to `d`, keeps at least `1 / (d - 1)` of each bound: a
 //! depth-2 bug is then found with probability at least `1 / (2 n k)` at `d = 3`, a depth-3 one
 //! with at least half its bound. Each depth is shuttle's own [`PctScheduler`], seeded from the
-//! explorer's seed, so one seed gives the same schedules.
+//! explorer's seed, so one seed gives the same schedules (unless `SHUTTLE_RANDOM_SEED` is set:
+//! shuttle then seeds every depth's scheduler with it).
 //!
 //! Measured with `ptcheck bench --broken --within 5000` (the 628 broken cells not marked
 //! `kind(deep)`, seeds 1-10, schedules never repeated, [`crate::no_repeat`]): the sum over

@@ -351,9 +351,11 @@ const UNBOUNDED_AFTER: usize = 3;
 /// run, per weak-memory finding.
 pub const SC_SEARCH_LIMIT: usize = 2_000;
 
-/// The search: shuttle PCT (depth 3, seed 1), which finds every race of the matrix within
-/// this many schedules where DFS, exploring one thread's choices to the end first, can need
-/// hundreds of thousands on three CPUs.
+/// The search: shuttle PCT (seed 1; depth 2 or 3 drawn per execution, [`crate::pct`]; no
+/// schedule twice, [`crate::no_repeat`], so when the data choices have fewer schedules than
+/// this it runs them all and says so, [`Finding::sc_exhaustive`]), which finds every race of
+/// the matrix within this many schedules where DFS, exploring one thread's choices to the end
+/// first, can need hundreds of thousands on three CPUs.
 pub const SC_SEARCH: Explorer = Explorer::Pct {
     seed: 1,
     depth: 3,
