@@ -557,7 +557,7 @@ pub struct Reach {
     pub deep: bool,
     pub loom_executions: Option<u64>,
     pub loom_ms: f64,
-    /// Per seed 1..=10, the executions (over all data-choice combinations) to the first
+    /// Per seed (1..=10 unless `--seeds`), the executions (over all data-choice combinations) to the first
     /// counterexample, when the run with `within` iterations per combination found one.
     pub pct: Vec<Option<u64>>,
     pub random: Vec<Option<u64>>,
@@ -591,19 +591,21 @@ pub fn broken_cells(
 pub fn broken(
     cells: &[(Cell, crate::expected::Expect)],
     within: usize,
+    seeds: (u64, u64),
     jobs: usize,
     progress: impl Fn(&Reach) + Sync,
 ) -> Vec<Reach> {
     crate::parallel::map(cells.len(), jobs, None, |k| {
         let (cell, e) = &cells[k];
-        let r = reach(cell, e, within);
+        let r = reach(cell, e, within, seeds);
         progress(&r);
         r
     })
 }
 
-/// One broken cell's [`Reach`]: loom at the cell's bound, PCT and random at seeds 1..=10.
-fn reach(cell: &Cell, e: &crate::expected::Expect, within: usize) -> Reach {
+/// One broken cell's [`Reach`]: loom at the cell's bound, PCT and random at each seed of
+/// `seeds` (first and last).
+fn reach(cell: &Cell, e: &crate::expected::Expect, within: usize, seeds: (u64, u64)) -> Reach {
     use crate::expected::Expect;
     let (sc_reachable, deep) = match e {
         Expect::Deep(_) => (true, true),
@@ -614,11 +616,11 @@ fn reach(cell: &Cell, e: &crate::expected::Expect, within: usize) -> Reach {
     let (loom_executions, loom_ms) = first(&Explorer::Loom {
         bound: cell.scenario.loom_bound,
     });
-    let seeds = |random: bool| -> Vec<Option<u64>> {
+    let per_seed = |random: bool| -> Vec<Option<u64>> {
         if !sc_reachable {
             return Vec::new();
         }
-        (1..=10)
+        (seeds.0..=seeds.1)
             .map(|seed| {
                 let e = if random {
                     Explorer::Random {
@@ -643,17 +645,19 @@ fn reach(cell: &Cell, e: &crate::expected::Expect, within: usize) -> Reach {
         deep,
         loom_executions,
         loom_ms,
-        pct: seeds(false),
-        random: seeds(true),
+        pct: per_seed(false),
+        random: per_seed(true),
     }
 }
 
-/// The `--broken` report: per explorer, how many cells every seed found within `within`
+/// The `--broken` report for `seeds` (first and last): per explorer, how many cells every seed found within `within`
 /// executions in all (over every data-choice combination, what a user waits for), how many
 /// every seed found at all with `within` iterations per combination (what `check --iterations
 /// within` reports), the worst and median executions, and the cells some seed missed by the
 /// first count.
-pub fn render_broken(rows: &[Reach], within: usize) -> String {
+pub fn render_broken(rows: &[Reach], within: usize, seeds: (u64, u64)) -> String {
+    let (first, last) = seeds;
+    let n = (last - first + 1) as usize;
     let mut out = String::new();
     let loom_found = rows.iter().filter(|r| r.loom_executions.is_some()).count();
     let loom_max = rows.iter().map(|r| r.loom_ms).fold(0.0, f64::max);
@@ -707,7 +711,7 @@ pub fn render_broken(rows: &[Reach], within: usize) -> String {
             .collect();
         let shallow = sc.iter().filter(|r| !r.deep).count();
         out.push_str(&format!(
-            "{name}: every seed 1-10 within {within} executions in all on {}/{} cells ({}/{} \
+            "{name}: every seed {first}-{last} within {within} executions in all on {}/{} cells ({}/{} \
              not marked kind(deep)); found with {within} iterations per choice combination at \
              every seed on {}/{} ({}/{}); runs found {}/{}; median {} and worst {} executions \
              (in all) to the first counterexample\n",
@@ -720,13 +724,13 @@ pub fn render_broken(rows: &[Reach], within: usize) -> String {
             sc.iter().filter(|r| !r.deep && every_seed(r)).count(),
             shallow,
             found.len(),
-            sc.len() * 10,
+            sc.len() * n,
             median(&found).map_or("-".into(), |n| n.to_string()),
             found.iter().max().map_or("-".into(), |n| n.to_string()),
         ));
         for r in sc.iter().filter(|r| !all(r)) {
             out.push_str(&format!(
-                "    missed: {:<60} {:<28} seeds within {within} in all {}/10, found {}/10\n",
+                "    missed: {:<60} {:<28} seeds within {within} in all {}/{n}, found {}/{n}\n",
                 r.cell,
                 r.expect,
                 pick(r).iter().flatten().filter(within_total).count(),
@@ -791,7 +795,7 @@ mod tests {
             reach("s/c/v", false, false, &[], &[]),
             reach("s/d/v", true, false, &late, &all),
         ];
-        let out = render_broken(&rows, 1000);
+        let out = render_broken(&rows, 1000, (1, 10));
         assert!(out.starts_with("broken cells: 4 (3 reachable under sequential consistency, of which 1 marked kind(deep); 1 kind(weak), loom only)"), "{out}");
         assert!(out.contains("loom (each cell's bound): found 4/4"), "{out}");
         assert!(out.contains("pct (depth 2-3): every seed 1-10 within 1000 executions in all on 1/3 cells (1/2 not marked kind(deep)); found with 1000 iterations per choice combination at every seed on 2/3 (2/2); runs found 29/30"), "{out}");

@@ -234,8 +234,9 @@ enum Cmd {
         #[arg(long)]
         baseline: bool,
         /// Instead: every cell the reviewed expectations mark as broken, explored by loom and
-        /// by PCT and random at seeds 1-10 with `--within` iterations per choice combination;
-        /// reports how many each explorer finds within that many executions at every seed.
+        /// by PCT and random at seeds 1-10 (or `--seeds`) with `--within` iterations per choice
+        /// combination; reports how many each explorer finds within that many executions at
+        /// every seed.
         #[arg(long, conflicts_with_all = ["baseline", "iterations"])]
         broken: bool,
         /// The execution budget of `--broken`.
@@ -244,6 +245,10 @@ enum Cmd {
         /// `--broken` on this scenario's cells only.
         #[arg(long, requires = "broken")]
         scenario: Option<String>,
+        /// `--broken`: the seeds of PCT and random, `FIRST-LAST` (which cells some seed misses
+        /// changes with the seeds: measure more than one range).
+        #[arg(long, requires = "broken", value_parser = parse_seed_range, default_value = "1-10")]
+        seeds: (u64, u64),
         /// `--broken`: cells explored at once, one thread each (default: the machine's cores).
         /// The execution counts do not depend on it.
         #[arg(long, short, requires = "broken", value_parser = clap::value_parser!(u64).range(1..=1024))]
@@ -493,13 +498,14 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
             json,
             scenario,
             jobs,
+            seeds,
             ..
         } => {
             let scenario = scenario.map(|s| reg.scenario(&s)).transpose()?;
             let cells = crate::bench::broken_cells(reg, scenario)?;
             let bar = crate::report::progress_bar(cells.len());
             let jobs = jobs.map_or_else(crate::parallel::cores, |j| j as usize);
-            let rows = crate::bench::broken(&cells, within as usize, jobs, |r| {
+            let rows = crate::bench::broken(&cells, within as usize, seeds, jobs, |r| {
                 bar.set_message(r.cell.clone());
                 bar.inc(1);
             });
@@ -513,7 +519,10 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
                         .map_err(|e| CliError::Usage(e.to_string()))?
                 );
             } else {
-                print!("{}", crate::bench::render_broken(&rows, within as usize));
+                print!(
+                    "{}",
+                    crate::bench::render_broken(&rows, within as usize, seeds)
+                );
             }
             Ok(all_found)
         }

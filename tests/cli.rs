@@ -197,6 +197,32 @@ fn bench_broken_measures_every_broken_cell_of_a_scenario() {
     let (code, _, err) = ptcheck(&["bench", "--broken", "--scenario", "nope"]);
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("nope") && !err.contains("panicked"), "{err}");
+    // Another seed range: the summary names it and counts its runs.
+    let (code, out, err) = ptcheck(&[
+        "bench",
+        "--broken",
+        "--scenario",
+        "thp-split-vs-gup-fast",
+        "--seeds",
+        "11-12",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("every seed 11-12 within 1000"), "{out}");
+    assert!(
+        out.contains(&format!("runs found {}/{}", 2 * n, 2 * n)),
+        "{out}"
+    );
+    for bad in ["12-11", "x", "3"] {
+        let (code, _, err) = ptcheck(&["bench", "--broken", "--seeds", bad]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(
+            err.contains("seed range") || err.contains("FIRST"),
+            "{bad}: {err}"
+        );
+    }
+    let (code, _, err) = ptcheck(&["bench", "--seeds", "1-2"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--broken"), "{err}");
     let (code, _, err) = ptcheck(&["bench", "--jobs", "2"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--broken"), "{err}");
