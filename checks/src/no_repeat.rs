@@ -17,7 +17,7 @@
 //! execution is a schedule not run before, chosen as the wrapped scheduler would have chosen
 //! it wherever that leads somewhere new, and when the root's every branch has run, every
 //! schedule of the combination has: the search ends there (sequentially consistent, every
-//! interleaving; [`NoRepeat::exhausted`]). Like shuttle's DFS, which never repeats a schedule
+//! interleaving; [`NoRepeat::exhausted_flag`]). Like shuttle's DFS, which never repeats a schedule
 //! either, it keeps a record of what ran; unlike it, it lets PCT or the walk choose wherever
 //! that choice leads somewhere new, so their bias towards the bugs' shapes is kept.
 //!
@@ -121,20 +121,11 @@ impl<S: Scheduler> NoRepeat<S> {
         }
     }
 
-    /// Whether every schedule has run (the root's every branch): the search was exhaustive
-    /// under sequential consistency.
-    pub fn exhausted(&self) -> bool {
-        self.exhausted.get()
-    }
-
-    /// [`NoRepeat::exhausted`], readable after the scheduler has been handed to a runner.
+    /// Set once every schedule has run (the root's every branch): the search was exhaustive
+    /// under sequential consistency. Shared, to be read after the scheduler has been handed to
+    /// a runner.
     pub fn exhausted_flag(&self) -> Rc<Cell<bool>> {
         self.exhausted.clone()
-    }
-
-    /// The distinct schedules' tree size, in choice points.
-    pub fn nodes(&self) -> usize {
-        self.nodes.len()
     }
 
     /// Record that the running execution ended: the last choice led to a finished schedule;
