@@ -19,7 +19,7 @@
 //! - The final-state oracle reads the pgd entry and the page's count (acquire).
 //!
 //! What it leaves out is ptcheck's: the trace, the shadow bookkeeping, the hazard witnesses,
-//! the loom cell per frame of the unordered-free oracle, the struct page words this protocol
+//! the epochs per frame of the unordered-free oracle, the struct page words this protocol
 //! does not use. A unit test of `crate::bench` checks that loom explores exactly as many executions of it
 //! as of the cell, so the two make the same scheduling points.
 //!

@@ -269,23 +269,52 @@ pub enum Side {
     Ptcheck,
 }
 
+/// The explorer [`profile`] runs a side under.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Under {
+    /// loom, exhaustive.
+    #[default]
+    Loom,
+    /// The `pct` explorer (seed 1, 20,000 iterations: every schedule of the cell, each once).
+    Pct,
+}
+
+impl Under {
+    fn explorer(self) -> Explorer {
+        match self {
+            Under::Loom => Explorer::Loom { bound: None },
+            Under::Pct => Explorer::Pct {
+                seed: 1,
+                depth: 3,
+                iterations: 20_000,
+            },
+        }
+    }
+}
+
 /// What [`profile`] ran.
 #[derive(Clone, Debug, Serialize)]
 pub struct ProfileRun {
     pub side: Side,
+    pub under: Under,
     pub runs: u64,
     pub executions: u64,
     pub elapsed_ms: f64,
     pub us_per_execution: f64,
 }
 
-/// Run one side of the baseline comparison alone, loom exhaustive, `runs` times (the whole
-/// exploration each time): what a profiler (`valgrind --tool=callgrind`, `perf record`) should
-/// watch to see where that side's time per execution goes, without the other side or the
-/// rest of the bench.
-pub fn profile(side: Side, runs: u64) -> Result<ProfileRun, crate::matrix::LookupError> {
+/// Run one side of the baseline comparison alone, under loom (exhaustive) or PCT, `runs` times
+/// (the whole exploration each time): what a profiler (`valgrind --tool=callgrind`, `perf
+/// record`) should watch to see where that side's time per execution goes, without the other
+/// side or the rest of the bench.
+pub fn profile(
+    side: Side,
+    under: Under,
+    runs: u64,
+) -> Result<ProfileRun, crate::matrix::LookupError> {
     let cell = Cell::parse(BASELINE_CELL)?;
-    let e = Explorer::Loom { bound: None };
+    let e = under.explorer();
     let start = Instant::now();
     let mut executions = 0;
     for _ in 0..runs {
@@ -297,6 +326,7 @@ pub fn profile(side: Side, runs: u64) -> Result<ProfileRun, crate::matrix::Looku
     let elapsed = start.elapsed();
     Ok(ProfileRun {
         side,
+        under,
         runs,
         executions,
         elapsed_ms: elapsed.as_secs_f64() * 1e3,

@@ -253,11 +253,14 @@ enum Cmd {
         /// The execution counts do not depend on it.
         #[arg(long, short, requires = "broken", value_parser = clap::value_parser!(u64).range(1..=1024))]
         jobs: Option<u64>,
-        /// Instead: run one side of `--baseline`'s comparison alone (loom, exhaustive, `--runs`
+        /// Instead: run one side of `--baseline`'s comparison alone (`--under` loom or pct, `--runs`
         /// times) and print its time per execution, for a profiler to watch (e.g. `valgrind
         /// --tool=callgrind ptcheck bench --profile ptcheck`).
         #[arg(long, value_enum, conflicts_with_all = ["baseline", "broken", "iterations"])]
         profile: Option<crate::bench::Side>,
+        /// The explorer of `--profile`: loom (exhaustive) or pct (every schedule, each once).
+        #[arg(long, value_enum, default_value = "loom", requires = "profile")]
+        under: crate::bench::Under,
         /// The runs of `--profile` (each one the cell's whole exploration).
         #[arg(long, default_value_t = 100, requires = "profile", value_parser = clap::value_parser!(u64).range(1..))]
         runs: u64,
@@ -468,11 +471,12 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
         }
         Cmd::Bench {
             profile: Some(side),
+            under,
             runs,
             json,
             ..
         } => {
-            let r = crate::bench::profile(side, runs)?;
+            let r = crate::bench::profile(side, under, runs)?;
             if json {
                 println!(
                     "{}",

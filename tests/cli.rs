@@ -248,6 +248,27 @@ fn bench_profile_runs_one_side_of_the_baseline_alone() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["side"], "hand");
     assert_eq!(v["executions"], 177);
+    // Under PCT: every sequentially consistent schedule of the cell, each once (both sides
+    // make the same scheduling points).
+    for side in ["ptcheck", "hand"] {
+        let args = [
+            "bench",
+            "--profile",
+            side,
+            "--under",
+            "pct",
+            "--runs",
+            "1",
+            "--json",
+        ];
+        let (code, out, err) = ptcheck(&args);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(
+            (&v["under"], &v["executions"]),
+            (&"pct".into(), &8402.into())
+        );
+    }
     // Bad input: an unknown side, --runs without --profile, with another mode, zero runs.
     for args in [
         &["bench", "--profile", "nope"][..],
@@ -255,6 +276,8 @@ fn bench_profile_runs_one_side_of_the_baseline_alone() {
         &["bench", "--profile", "hand", "--baseline"],
         &["bench", "--profile", "hand", "--broken"],
         &["bench", "--profile", "hand", "--runs", "0"],
+        &["bench", "--profile", "hand", "--under", "dfs"],
+        &["bench", "--under", "pct"],
     ] {
         let (code, _, err) = ptcheck(args);
         assert_eq!(code, 2, "{args:?}: {err}");

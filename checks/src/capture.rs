@@ -1,8 +1,8 @@
 //! Turning a failed execution into a typed [`Failure`].
 //!
 //! An execution ends on the first panic: a [`Violation`] raised by a model oracle (an unordered
-//! use-after-free included: the world asks loom whether a free is ordered after every access to
-//! the frame's shadow cell, and raises it), loom's deadlock report, shuttle's deadlock report, or a limit of the explorer (branch or step limit),
+//! use-after-free included: the world checks with loom's vector clocks that a free is ordered
+//! after every access to the frame, and raises it), loom's deadlock report, shuttle's deadlock report, or a limit of the explorer (branch or step limit),
 //! which is not a finding about the kernel and is reported as a model error.
 //!
 //! Both crates install a process-global panic hook; ours replaces them (after shuttle has been

@@ -64,7 +64,7 @@ enum Kind {
         sched: Rc<RefCell<Box<dyn Scheduler>>>,
         /// Set when the scheduler has run every schedule ([`NoRepeat`]; PCT and random).
         every: Option<Rc<std::cell::Cell<bool>>>,
-        rec: Rc<RefCell<Schedule>>,
+        rec: Rc<RefCell<Recorded>>,
         body: Body,
         combo: Vec<Picked>,
     },
@@ -94,7 +94,7 @@ impl Search {
                 Kind::Shuttle {
                     sched: Rc::new(RefCell::new(sched)),
                     every,
-                    rec: Rc::new(RefCell::new(Schedule::new(0))),
+                    rec: Rc::new(RefCell::new(Recorded::default())),
                     body: body.clone(),
                     combo: combo.to_vec(),
                 }
@@ -162,8 +162,9 @@ impl Search {
                 });
                 let rec = rec.clone();
                 r.map(|_| exhausted.get()).map_err(|p| {
-                    let s =
-                        shuttle_engine::scheduler::serialization::serialize_schedule(&rec.borrow());
+                    let s = shuttle_engine::scheduler::serialization::serialize_schedule(
+                        &rec.borrow().schedule(),
+                    );
                     (p, Some(s.replace('\n', "")))
                 })
             }
@@ -409,12 +410,41 @@ fn shuttle_scheduler(
     }
 }
 
+/// The schedule of the current shuttle execution, kept in a buffer that goes from one execution
+/// to the next (a `Schedule` per execution grew from empty each time: about 2.5% of an
+/// execution of `gup-fast-vs-munmap/x86-v6.14/correct` under PCT, `ptcheck bench --profile
+/// ptcheck --under pct`); the `Schedule` is built only for a failing execution.
+#[derive(Default)]
+struct Recorded {
+    seed: u64,
+    /// Each step: the task chosen, or `None` for a random value drawn.
+    steps: Vec<Option<TaskId>>,
+}
+
+impl Recorded {
+    fn start(&mut self, seed: u64) {
+        self.seed = seed;
+        self.steps.clear();
+    }
+
+    fn schedule(&self) -> Schedule {
+        let mut s = Schedule::new(self.seed);
+        for step in &self.steps {
+            match step {
+                Some(t) => s.push_task(*t),
+                None => s.push_random(),
+            }
+        }
+        s
+    }
+}
+
 /// A slice of a shuttle scheduler's executions: ends the run after `left` executions, and
 /// records the schedule of the current one, so that a failing execution's schedule reaches the
 /// caller (shuttle itself only prints it from its panic hook).
 struct Slice {
     inner: Rc<RefCell<Box<dyn Scheduler>>>,
-    rec: Rc<RefCell<Schedule>>,
+    rec: Rc<RefCell<Recorded>>,
     left: usize,
     /// Set when the inner scheduler has no execution left.
     exhausted: Rc<std::cell::Cell<bool>>,
@@ -436,7 +466,7 @@ impl Scheduler for Slice {
             self.exhausted.set(true);
             return None;
         };
-        *self.rec.borrow_mut() = Schedule::new(s.seed);
+        self.rec.borrow_mut().start(s.seed);
         Some(s)
     }
 
@@ -450,12 +480,12 @@ impl Scheduler for Slice {
             .inner
             .borrow_mut()
             .next_task(runnable, current, is_yielding)?;
-        self.rec.borrow_mut().push_task(t);
+        self.rec.borrow_mut().steps.push(Some(t));
         Some(t)
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.rec.borrow_mut().push_random();
+        self.rec.borrow_mut().steps.push(None);
         self.inner.borrow_mut().next_u64()
     }
 }

@@ -7,17 +7,17 @@
 //! never sees the difference, which is what lets one scenario run under loom (exhaustive, C11
 //! weak memory) and shuttle (random/PCT/DFS, sequentially consistent) unchanged.
 //!
-//! Cost rule (DESIGN.md §2): every operation here except [`ShadowCell`] accesses and
+//! Cost rule (DESIGN.md §2): every operation here except [`Epochs`] records and
 //! [`yield_now`] bookkeeping is a scheduling point for the explorer. Keep them few.
 
 mod atomic;
-mod cell;
+mod causality;
 mod lock;
 mod thread;
 mod wait;
 
 pub use atomic::{fence, Atomic};
-pub use cell::ShadowCell;
+pub use causality::{Contents, Epochs};
 pub use lock::RawLock;
 pub use std::sync::atomic::Ordering;
 pub use thread::{spawn, JoinHandle};

@@ -1,7 +1,8 @@
 //! Entry and field accesses: every load, store and exchange of a table entry or object field
-//! checks the frame is live (the interleaving-order use-after-free oracle), touches its loom
-//! shadow cell (the unordered-free oracle), records the trace step and the hazards it sets up;
-//! and the detach / lost-update bookkeeping of tables unlinked from the tree.
+//! checks the frame is live (the interleaving-order use-after-free oracle), records its epoch
+//! in the frame's happens-before shadow (the unordered-free oracle, [`crate::rt::Epochs`]),
+//! records the trace step and the hazards it sets up; and the detach / lost-update bookkeeping
+//! of tables unlinked from the tree.
 
 use super::*;
 
@@ -60,9 +61,10 @@ impl World {
             self.access_after_free(who, f, access, func);
         }
         let step = trace::snapshot_len().saturating_sub(1);
-        self.frames[f.0].cell.access();
+        let (frame, fs) = (&self.frames[f.0], &mut s.frames[f.0]);
+        fs.epochs.access(frame.contents, &frame.name);
         // The most recent access of each actor (a free blames the latest by step).
-        let acc = &mut s.frames[f.0].accesses;
+        let acc = &mut fs.accesses;
         match acc.iter_mut().find(|(a, _, _, _)| *a == who) {
             Some(last) => *last = (who, func, step, access),
             None => acc.push((who, func, step, access)),
@@ -102,7 +104,7 @@ impl World {
         func: &'static str,
     ) -> Entry {
         self.check_is_table(who, t, slot, func);
-        let v = Entry(self.frames[t.0].slots[slot].load(o));
+        let v = Entry(self.word(t, slot).load(o));
         trace::record_with(who, func, || {
             (
                 What::Read {
@@ -157,7 +159,7 @@ impl World {
         func: &'static str,
     ) -> u64 {
         self.check_is_table(who, o, slot, func);
-        let v = self.frames[o.0].slots[slot].load(ord);
+        let v = self.word(o, slot).load(ord);
         self.record_field(who, o, slot, field, v, false, func);
         self.touch(who, o, "read", func);
         self.note_read(who, o, slot, Entry::NONE);
@@ -177,7 +179,7 @@ impl World {
         func: &'static str,
     ) {
         self.check_is_table(who, o, slot, func);
-        self.frames[o.0].slots[slot].store(v, ord);
+        self.word(o, slot).store(v, ord);
         self.record_value(who, o, slot, Entry(v));
         self.record_field(who, o, slot, field, v, true, func);
         self.touch(who, o, "wrote", func);
@@ -224,7 +226,7 @@ impl World {
         func: &'static str,
     ) {
         self.check_is_table(who, t, slot, func);
-        self.frames[t.0].slots[slot].store(e.0, o);
+        self.word(t, slot).store(e.0, o);
         self.record_value(who, t, slot, e);
         trace::record_with(who, func, || {
             (
@@ -260,7 +262,7 @@ impl World {
             rt::fence(Ordering::SeqCst);
         }
         self.check_is_table(who, t, slot, func);
-        let old = Entry(self.frames[t.0].slots[slot].swap(e.0, Ordering::Relaxed));
+        let old = Entry(self.word(t, slot).swap(e.0, Ordering::Relaxed));
         self.record_value(who, t, slot, e);
         if full {
             rt::fence(Ordering::SeqCst);

@@ -17,6 +17,8 @@ pub struct WorldBuilder {
     pub(super) data_names: usize,
     pub(super) reuse: bool,
     pub(super) initial: Vec<(FrameId, usize, Entry)>,
+    /// Every frame's initial entry words, frame after frame ([`Words`]).
+    pub(super) words: Vec<u64>,
     /// Data pages another user holds a reference to (the page cache).
     pub(super) external: Vec<FrameId>,
     /// The `struct page` words beyond the refcount that the scenario uses.
@@ -27,9 +29,10 @@ impl WorldBuilder {
     pub fn new(ncpus: usize, guards: Guards, choices: &[Picked]) -> Self {
         // A builder runs once per execution: its vectors are the last world's ([`super::pool`]).
         let mut spare = pool::take();
-        let (frames, initial) = (
+        let (frames, initial, words) = (
             std::mem::take(&mut spare.specs),
             std::mem::take(&mut spare.initial),
+            std::mem::take(&mut spare.spec_words),
         );
         let mut shadow = spare.shadow.take().unwrap_or_default();
         shadow.choices.set.extend_from_slice(choices);
@@ -44,6 +47,7 @@ impl WorldBuilder {
             data_names: 0,
             reuse: false,
             initial,
+            words,
             external: Vec::new(),
             page_words: PageWord::empty(),
         }
@@ -86,12 +90,15 @@ impl WorldBuilder {
     }
 
     pub(super) fn push(&mut self, name: FrameName, kind: FrameKind, slots: usize) -> FrameId {
-        let mut words = pool::buffer(&mut self.spare.spec_slots);
-        words.resize(slots, 0);
+        let first = self.words.len();
+        self.words.resize(first + slots, 0);
         self.frames.push(FrameSpec {
             name,
             kind,
-            slots: words,
+            words: Words {
+                first: first as u32,
+                len: slots as u32,
+            },
             refs: 0,
             compound: None,
             phys: Phys {
@@ -141,7 +148,8 @@ impl WorldBuilder {
 
     /// Initial value of a plain-value word of an object.
     pub fn set_field(&mut self, o: FrameId, slot: usize, v: u64) {
-        self.frames[o.0].slots[slot] = v;
+        let i = self.frames[o.0].words.at(slot);
+        self.words[i] = v;
     }
 
     /// A data page with refcount `refs`, named `page A`, `page B`, ...
@@ -178,7 +186,8 @@ impl WorldBuilder {
 
     /// Initial value of an entry (written before any CPU starts).
     pub fn set(&mut self, t: FrameId, slot: usize, e: Entry) {
-        self.frames[t.0].slots[slot] = e.0;
+        let i = self.frames[t.0].words.at(slot);
+        self.words[i] = e.0;
         self.initial.push((t, slot, e));
     }
 
@@ -208,6 +217,7 @@ impl WorldBuilder {
             data_names: _,
             reuse,
             mut initial,
+            words: mut spec_words,
             external,
             page_words,
         } = self;
@@ -225,21 +235,21 @@ impl WorldBuilder {
         let mut frames = std::mem::take(&mut spare.frames);
         let mut cpus = std::mem::take(&mut spare.cpus);
         let mut mm_cpumask = std::mem::take(&mut spare.mm_cpumask);
+        let contents = Contents::tracked();
+        let mut words = std::mem::take(&mut spare.words);
+        words.extend(spec_words.drain(..).map(Atomic::new));
         for f in specs.drain(..) {
-            let mut slots = pool::buffer(&mut spare.slots);
-            slots.extend(f.slots.iter().map(|&v| Atomic::new(v)));
-            pool::keep(&mut spare.spec_slots, f.slots);
             frames.push(Frame {
                 name: f.name,
                 kind: f.kind,
                 // A data page's contents are accessed only through page->mapping (`touch`);
                 // its other words are explorer-tracked atomics of their own.
-                cell: if f.kind == FrameKind::Data && !page_words.contains(PageWord::MAPPING) {
-                    ShadowCell::untracked()
+                contents: if f.kind == FrameKind::Data && !page_words.contains(PageWord::MAPPING) {
+                    Contents::Untracked
                 } else {
-                    ShadowCell::new()
+                    contents
                 },
-                slots,
+                words: f.words,
                 page: (f.kind == FrameKind::Data).then(|| PageWords::new(f.refs, page_words)),
                 compound: f.compound,
                 phys: f.phys,
@@ -249,9 +259,10 @@ impl WorldBuilder {
         let split_phys = frames.iter().any(|f| f.phys.high != 0);
         cpus.extend((0..ncpus).map(|_| CpuState::new()));
         mm_cpumask.extend((0..ncpus).map(|c| !outside_mm.contains(&c)));
-        (spare.specs, spare.initial) = (specs, initial);
+        (spare.specs, spare.initial, spare.spec_words) = (specs, initial, spec_words);
         Arc::new(World {
             frames,
+            words,
             cpus,
             guards,
             declared,

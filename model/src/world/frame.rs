@@ -42,8 +42,10 @@ pub enum FrameKind {
 pub struct Frame {
     pub name: FrameName,
     pub kind: FrameKind,
-    pub(super) cell: ShadowCell,
-    pub(super) slots: Vec<Atomic>,
+    /// How its contents' happens-before shadow is kept ([`Epochs`], in the frame's shadow).
+    pub(super) contents: Contents,
+    /// Its entry words: `len` of the world's flat list from `first` on ([`World::word`]).
+    pub(super) words: Words,
     /// The `struct page` words of a data page (tables have none: every model object is a
     /// shared location the explorers track, so only those a protocol uses exist).
     pub(super) page: Option<PageWords>,
@@ -54,6 +56,32 @@ pub struct Frame {
     pub phys: Phys,
     /// Words holding plain values, not entries (bit per slot).
     pub(super) fields: u64,
+}
+
+/// Where a frame's entry words lie in the flat list of every frame's words (the builder's
+/// initial values, the world's explorer atomics): one buffer per world instead of one per frame,
+/// which a world built and dropped once per execution paid for in every execution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Words {
+    pub(super) first: u32,
+    pub(super) len: u32,
+}
+
+impl Words {
+    /// The index of word `slot` in the flat list (a slot beyond the frame is a model bug).
+    #[inline]
+    pub(super) fn at(self, slot: usize) -> usize {
+        assert!(
+            slot < self.len as usize,
+            "model bug: slot {slot} of a {}-word frame",
+            self.len
+        );
+        self.first as usize + slot
+    }
+
+    pub(super) fn range(self) -> std::ops::Range<usize> {
+        self.first as usize..(self.first + self.len) as usize
+    }
 }
 
 /// Where a frame lies in physical memory, as far as a PAE entry (`CONFIG_GUP_GET_PXX_LOW_HIGH`,
@@ -145,8 +173,8 @@ impl Frame {
 pub(super) struct FrameSpec {
     pub(super) name: FrameName,
     pub(super) kind: FrameKind,
-    /// Initial entry values.
-    pub(super) slots: Vec<u64>,
+    /// Its entry words' initial values: `len` of the builder's flat list from `first` on.
+    pub(super) words: Words,
     /// Initial refcount (data pages).
     pub(super) refs: u64,
     pub(super) compound: Option<Box<crate::compound::CompoundState>>,

@@ -31,13 +31,13 @@ impl World {
                 });
             }
         }
-        let slots = &self.frames[f.0].slots;
-        match slots.first() {
+        let words = &self.words[self.frames[f.0].words.range()];
+        match words.first() {
             None => self.mark_freed(who, f, func),
             Some(first) => {
                 first.store(Entry::POISON.0, Ordering::Relaxed);
                 self.mark_freed(who, f, func);
-                for s in &slots[1..] {
+                for s in &words[1..] {
                     s.store(Entry::POISON.0, Ordering::Relaxed);
                 }
             }
@@ -53,7 +53,10 @@ impl World {
             func,
             step,
         };
-        if !self.frames[f.0].cell.free() {
+        let ordered = self.shadow().frames[f.0]
+            .epochs
+            .free(self.frames[f.0].contents);
+        if !ordered {
             self.raise_unordered_free(who, f, here.clone());
         }
         let mut s = self.shadow();
@@ -72,8 +75,8 @@ impl World {
         fs.generation = fs.generation.wrapping_add(1);
     }
 
-    /// The free `here` of `f` is not ordered after some earlier access to it (loom's check of
-    /// the shadow cell): report the use-after-free it stands for, blaming the most recent
+    /// The free `here` of `f` is not ordered after some earlier access to it (the epochs of
+    /// the frame's shadow, [`crate::rt::Epochs`]): report the use-after-free it stands for, blaming the most recent
     /// access by another actor that is not known to be ordered before the free.
     fn raise_unordered_free(&self, who: Actor, f: FrameId, here: FreedAt) -> ! {
         let blamed = {
@@ -155,11 +158,17 @@ impl World {
 
     /// Entries of table `t` as now seen by the finishing thread (final-state oracles only).
     pub fn final_entry(&self, t: FrameId, slot: usize) -> Entry {
-        Entry(self.frames[t.0].slots[slot].load(Ordering::Acquire))
+        Entry(self.word(t, slot).load(Ordering::Acquire))
+    }
+
+    /// Entry word `slot` of frame `t` (the explorer's atomic).
+    #[inline]
+    pub(crate) fn word(&self, t: FrameId, slot: usize) -> &Atomic {
+        &self.words[self.frames[t.0].words.at(slot)]
     }
 
     pub fn slots(&self, t: FrameId) -> usize {
-        self.frames[t.0].slots.len()
+        self.frames[t.0].words.len as usize
     }
 
     /// The end-of-execution oracle: every table frame is either freed or reachable from a

@@ -24,7 +24,7 @@ use crate::entry::{Entry, FrameId};
 use crate::guards::Guards;
 use crate::hazard::Hazards;
 use crate::name::{FrameName, Shown};
-use crate::rt::{self, Atomic, Ordering, RawLock, ShadowCell};
+use crate::rt::{self, Atomic, Contents, Epochs, Ordering, RawLock};
 use crate::trace::{self, Actor, EntryAccess, What};
 use crate::violation::{self, FreedAt, UafOrder, Violation};
 use std::cell::{RefCell, RefMut};
@@ -44,15 +44,17 @@ pub use builder::WorldBuilder;
 pub use choice::{Choice, Choices, Picked};
 pub use cost::Cost;
 pub use ctx::{run_cpus, Ctx, Program};
-use frame::FrameSpec;
 pub(crate) use frame::PageWords;
 pub use frame::{Frame, FrameKind, Level, PageWord, Phys};
+use frame::{FrameSpec, Words};
 use shadow::FrameShadow;
 pub use shadow::{CpuState, Shadow};
 
 /// The machine of one execution.
 pub struct World {
     pub frames: Vec<Frame>,
+    /// Every frame's entry words, frame after frame ([`Frame::words`], [`World::word`]).
+    words: Vec<Atomic>,
     pub cpus: Vec<CpuState>,
     /// The guards switched on for this run.
     pub guards: Guards,

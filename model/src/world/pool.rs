@@ -16,9 +16,6 @@
 use super::*;
 use std::cell::Cell;
 
-/// At most this many spare entry-word buffers are kept (a world has a few dozen frames).
-const MAX_SPARE: usize = 256;
-
 /// The buffers of the last world dropped on this thread. One box goes round: taken by
 /// [`WorldBuilder::new`], kept by the world it builds, put back when that world is dropped (two
 /// thread-local accesses an execution).
@@ -27,10 +24,10 @@ pub(super) struct Spare {
     /// The builder's: frame specs, initial entries, the specs' entry values.
     pub(super) specs: Vec<FrameSpec>,
     pub(super) initial: Vec<(FrameId, usize, Entry)>,
-    pub(super) spec_slots: Vec<Vec<u64>>,
+    pub(super) spec_words: Vec<u64>,
     /// The world's: frames, their entry words, CPUs, the mm_cpumask, the shadow (cleared).
     pub(super) frames: Vec<Frame>,
-    pub(super) slots: Vec<Vec<Atomic>>,
+    pub(super) words: Vec<Atomic>,
     pub(super) cpus: Vec<CpuState>,
     pub(super) mm_cpumask: Vec<bool>,
     pub(super) shadow: Option<Box<Shadow>>,
@@ -54,27 +51,14 @@ fn put(spare: Box<Spare>) {
     let _ = SPARE.try_with(|s| s.set(Some(spare)));
 }
 
-/// An empty buffer from `pool`, or a new one.
-pub(super) fn buffer<T>(pool: &mut Vec<Vec<T>>) -> Vec<T> {
-    pool.pop().unwrap_or_default()
-}
-
-/// Keep the (emptied) buffer `v` in `pool`.
-pub(super) fn keep<T>(pool: &mut Vec<Vec<T>>, mut v: Vec<T>) {
-    v.clear();
-    if pool.len() < MAX_SPARE && v.capacity() > 0 {
-        pool.push(v);
-    }
-}
-
 impl World {
     /// Empty the world's vectors, dropping what they hold, and keep their buffers.
     pub(super) fn recycle(&mut self) {
         let mut spare = self.spare.take().unwrap_or_default();
-        for f in self.frames.drain(..) {
-            keep(&mut spare.slots, f.slots);
-        }
+        self.frames.clear();
         spare.frames = std::mem::take(&mut self.frames);
+        self.words.clear();
+        spare.words = std::mem::take(&mut self.words);
         self.cpus.clear();
         spare.cpus = std::mem::take(&mut self.cpus);
         self.mm_cpumask.clear();

@@ -22,6 +22,8 @@ pub(super) struct FrameShadow {
     pub(super) readers: Vec<(usize, usize)>,
     /// CPUs that reached this data page through a leaf entry they read ([`crate::hazard`]).
     pub(super) reached_by: Vec<usize>,
+    /// The happens-before shadow of the frame's contents (loom only, [`crate::rt::Epochs`]).
+    pub(super) epochs: Epochs,
 }
 
 impl FrameShadow {
@@ -36,12 +38,14 @@ impl FrameShadow {
             reused,
             readers,
             reached_by,
+            epochs,
         } = self;
         (*freed, *last_freed, *generation) = (None, None, 0);
         (*detached, *reused) = (false, false);
         accesses.clear();
         readers.clear();
         reached_by.clear();
+        epochs.clear();
     }
 }
 

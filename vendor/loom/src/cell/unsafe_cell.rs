@@ -150,22 +150,6 @@ impl<T: ?Sized> UnsafeCell<T> {
         f(self.data.get())
     }
 
-    /// ptcheck addition: the immutable access of `with(|_| ())` (nothing done through the
-    /// pointer), checked and recorded in one step instead of an entry and an exit.
-    #[track_caller]
-    pub fn touch(&self) {
-        self.state.touch_read(location!())
-    }
-
-    /// ptcheck addition: the mutable access of `with_mut(|_| ())`, in one step; returns
-    /// whether every earlier access happens before it. Where `with_mut` would panic with a
-    /// causality violation, this records the access and returns `false`, so that the caller
-    /// reports what the access means (ptcheck: a free not ordered after a walker's read).
-    #[track_caller]
-    pub fn touch_mut(&self) -> bool {
-        self.state.touch_write(location!())
-    }
-
     /// Get an immutable pointer to the wrapped value.
     ///
     /// This function returns a [`ConstPtr`] guard, which is analogous to a

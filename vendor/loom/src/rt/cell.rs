@@ -67,39 +67,6 @@ impl Cell {
         })
     }
 
-    /// ptcheck addition: `start_read` immediately followed by the `Reading`'s drop, in one
-    /// step (the drop's second `track_read` sees the same causality: it checks and records
-    /// nothing new).
-    pub(crate) fn touch_read(&self, location: Location) {
-        rt::synchronize(|execution| {
-            let state = self.state.get_mut(&mut execution.objects);
-
-            assert!(!state.is_writing, "currently writing to cell");
-
-            state.read_locations.track(location, &execution.threads);
-            state.track_read(&execution.threads);
-        })
-    }
-
-    /// ptcheck addition: `start_write` immediately followed by the `Writing`'s drop, in one
-    /// step (as [`Cell::touch_read`]), returning whether every earlier access happens before
-    /// it (`track_write`'s two checks) instead of panicking.
-    pub(crate) fn touch_write(&self, location: Location) -> bool {
-        rt::synchronize(|execution| {
-            let state = self.state.get_mut(&mut execution.objects);
-
-            assert!(state.is_reading == 0, "currently reading from cell");
-            assert!(!state.is_writing, "currently writing to cell");
-
-            state.write_locations.track(location, &execution.threads);
-            let current = &execution.threads.active().causality;
-            let ordered = current.ahead(&state.write_access).is_none()
-                && current.ahead(&state.read_access).is_none();
-            state.write_access.join(current);
-            ordered
-        })
-    }
-
     pub(crate) fn start_write(&self, location: Location) -> Writing {
         // Enter the write closure
         rt::synchronize(|execution| {

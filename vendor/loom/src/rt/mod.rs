@@ -140,6 +140,10 @@ where
 {
     execution(|execution| {
         execution.threads.active_causality_inc();
+        crate::causality::note_last(
+            execution.threads.active_id().as_usize(),
+            execution.threads.active_atomic_version(),
+        );
         trace!("synchronize");
         f(execution)
     })

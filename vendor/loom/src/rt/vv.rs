@@ -28,6 +28,11 @@ impl VersionVec {
             .map(move |(thread_id, &version)| (thread::Id::new(execution_id, thread_id), version))
     }
 
+    /// ptcheck addition ([`crate::causality`]): the components.
+    pub(crate) fn as_array(&self) -> [u16; MAX_THREADS] {
+        self.versions
+    }
+
     pub(crate) fn inc(&mut self, id: thread::Id) {
         self.versions[id.as_usize()] += 1;
     }
