@@ -121,7 +121,7 @@ impl World {
     /// The allocator orders the allocation after the free (zone lock, per-cpu lists); the model
     /// gets that edge from the refcount itself: `set_page_count(page, 1)` is done as a
     /// compare-exchange from 0 with acquire, reading the releasing put that freed the page.
-    /// No shadow-cell write: walkers never read a data page's contents, only its refcount.
+    /// No epoch recorded: walkers never read a data page's contents, only its refcount.
     pub fn reuse(&self, who: Actor, f: FrameId, func: &'static str) {
         assert!(self.is_freed(f), "reuse of a live frame");
         let r = self.frames[f.0].page().refcount.compare_exchange(
