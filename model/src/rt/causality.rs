@@ -11,12 +11,24 @@
 //! Freund, PLDI 2009). The world turns a free that is not into a typed use-after-free, even
 //! when the interleaving put the access first.
 //!
-//! These are the checks and the records a `loom::cell::UnsafeCell<()>` per frame made when read
-//! at every access and written at the free (ptcheck used one until loom 0.7.3's object per cell
-//! and its store lookups were measured at about a twentieth of an execution's cost, `ptcheck
-//! bench --baseline`), less the cell's creation clock: every frame is built before any CPU is
-//! spawned, so the creation is ordered before every access. Under shuttle (sequentially
-//! consistent) interleaving order is the whole story and nothing is recorded.
+//! Until December 2026 a `loom::cell::UnsafeCell<()>` per frame did this job, read at every
+//! access and written at the free; its object in loom's store and the lookups at every access
+//! were measured at about a twentieth of an execution's cost (`ptcheck bench --baseline`). The
+//! epochs give the cell's answers with two differences, both deliberate:
+//! - An access is recorded at the epoch of its own atomic operation (the entry load, store or
+//!   exchange it is), where the cell recorded a separate event just after it. A free whose
+//!   thread acquired the very value the access stored (a release store that is the access) is
+//!   ordered after it, which the cell called unordered: a false positive the matrix never
+//!   reached (`ptcheck check` gives the same verdicts and counterexamples either way).
+//! - No creation clock: every frame is built before any CPU is spawned, so its creation is
+//!   ordered before every access.
+//!
+//! loom's `fence(SeqCst)` joins a global clock both ways (DESIGN.md §2), so an access followed
+//! by an `smp_mb()` counts as ordered before a free that follows another CPU's `smp_mb()`, with
+//! no reads-from between them: the epochs see what loom's clocks say, as the cell did, and the
+//! interleaving-order check (the free's stores of `Entry::POISON`) is what catches that shape.
+//! Under shuttle (sequentially consistent) interleaving order is the whole story and nothing is
+//! recorded.
 //!
 //! No operation here is a scheduling point in either explorer.
 
@@ -155,6 +167,8 @@ mod tests {
                 word.store(u64::MAX, Relaxed);
                 let mut s = shadow.lock().unwrap();
                 let accessed = s.0.access != [0; loom::MAX_THREADS];
+                // The main thread (loom thread 0) made no access: A's lands in A's slot.
+                assert_eq!(s.0.access[0], 0, "an access recorded for the wrong thread");
                 let ordered = s.0.free(Contents::Loom);
                 s.1 = true;
                 seen.lock().unwrap().insert((accessed, ordered));
@@ -200,5 +214,85 @@ mod tests {
             seen.lock().unwrap().insert((first, joined));
         });
         assert_eq!(*out.lock().unwrap(), BTreeSet::from([(true, true)]));
+    }
+
+    /// The access is a release store, and the freer acquires the value it stored: the free is
+    /// ordered after the access itself (the loom cell, which recorded the access as an event
+    /// after the store, called it unordered).
+    #[test]
+    fn a_free_that_acquired_the_value_the_access_released_is_ordered() {
+        let seen = Arc::new(Mutex::new(BTreeSet::new()));
+        let out = seen.clone();
+        loom::model(move || {
+            let shadow = Arc::new(Mutex::new(Epochs::default()));
+            let word = Arc::new(AtomicU64::new(0));
+            let (sh, w) = (shadow.clone(), word.clone());
+            let a = loom::thread::spawn(move || {
+                w.store(1, Release);
+                sh.lock().unwrap().access(Contents::Loom, &"T");
+            });
+            if word.load(Acquire) == 1 {
+                seen.lock()
+                    .unwrap()
+                    .insert(shadow.lock().unwrap().free(Contents::Loom));
+            }
+            a.join().unwrap();
+        });
+        assert_eq!(*out.lock().unwrap(), BTreeSet::from([true]));
+    }
+
+    /// Two frees of one frame by two threads with nothing between them: the second is not
+    /// ordered after the first (the world reports a double free first; the epochs agree).
+    #[test]
+    fn a_free_not_ordered_after_an_earlier_free_is_not_ordered() {
+        loom::model(|| {
+            let shadow = Arc::new(Mutex::new(Epochs::default()));
+            let sh = shadow.clone();
+            let a = loom::thread::spawn(move || sh.lock().unwrap().free(Contents::Loom));
+            let mine = shadow.lock().unwrap().free(Contents::Loom);
+            let theirs = a.join().unwrap();
+            // Whichever ran second was not ordered after the first.
+            assert!(!(mine && theirs), "two unordered frees both called ordered");
+        });
+    }
+
+    /// A frame freed and handed out again (a reused data page): an access ordered after the
+    /// free passes; one that is not is a model error, as loom's cell check made it.
+    fn access_after_reuse(ordered: bool) {
+        loom::model(move || {
+            let shadow = Arc::new(Mutex::new(Epochs::default()));
+            let (flag, word) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+            let (sh, f, w) = (shadow.clone(), flag.clone(), word.clone());
+            let a = loom::thread::spawn(move || {
+                if ordered {
+                    while f.load(Acquire) == 0 {
+                        loom::thread::yield_now();
+                    }
+                }
+                w.load(Relaxed);
+                sh.lock().unwrap().access(Contents::Loom, &"page A");
+            });
+            word.store(u64::MAX, Relaxed);
+            shadow.lock().unwrap().free(Contents::Loom);
+            flag.store(1, Release);
+            a.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn an_access_ordered_after_the_free_of_a_reused_frame_passes() {
+        access_after_reuse(true);
+    }
+
+    #[test]
+    #[should_panic(expected = "Causality violation: an access to page A")]
+    fn an_access_not_ordered_after_the_free_of_a_reused_frame_is_a_model_error() {
+        access_after_reuse(false);
+    }
+
+    #[test]
+    #[should_panic(expected = "an access to the contents of page B, a frame built as untracked")]
+    fn an_access_to_an_untracked_frame_is_a_model_bug() {
+        Epochs::default().access(Contents::Untracked, &"page B");
     }
 }

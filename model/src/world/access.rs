@@ -264,9 +264,6 @@ impl World {
         self.check_is_table(who, t, slot, func);
         let old = Entry(self.word(t, slot).swap(e.0, Ordering::Relaxed));
         self.record_value(who, t, slot, e);
-        if full {
-            rt::fence(Ordering::SeqCst);
-        }
         trace::record_with(who, func, || {
             (
                 What::Exchange {
@@ -282,7 +279,13 @@ impl World {
                 }),
             )
         });
+        // The access's epoch is the swap's ([`crate::rt::Epochs::access`]): recorded before
+        // the trailing `smp_mb()`, itself an event of this thread (neither is a scheduling
+        // point, so nothing runs between them).
         self.touch(who, t, "wrote", func);
+        if full {
+            rt::fence(Ordering::SeqCst);
+        }
         self.note_write(who, t, slot);
         self.check_detached(who, t, e, func);
         old
