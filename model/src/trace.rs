@@ -392,17 +392,29 @@ pub fn record_with(
         now
     });
     if recording {
-        let (what, access) = step();
-        LOG.with(|l| {
-            l.borrow_mut().push(Event {
-                actor,
-                func,
-                what,
-                access,
-            })
-        });
+        record_now(actor, func, step);
     }
     count
+}
+
+/// The recording half of [`record_with`], out of line: while exploring, steps are only
+/// counted, so the code that builds a step's content stays out of the callers' hot paths.
+#[cold]
+#[inline(never)]
+fn record_now(
+    actor: Actor,
+    func: &'static str,
+    step: impl FnOnce() -> (What, Option<EntryAccess>),
+) {
+    let (what, access) = step();
+    LOG.with(|l| {
+        l.borrow_mut().push(Event {
+            actor,
+            func,
+            what,
+            access,
+        })
+    });
 }
 
 /// A copy of the steps so far.
