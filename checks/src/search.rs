@@ -64,7 +64,6 @@ enum Kind {
         sched: Rc<RefCell<Box<dyn Scheduler>>>,
         /// Set when the scheduler has run every schedule ([`NoRepeat`]; PCT and random).
         every: Option<Rc<std::cell::Cell<bool>>>,
-        rec: Rc<RefCell<Recorded>>,
         body: Body,
         combo: Vec<Picked>,
     },
@@ -94,7 +93,6 @@ impl Search {
                 Kind::Shuttle {
                     sched: Rc::new(RefCell::new(sched)),
                     every,
-                    rec: Rc::new(RefCell::new(Recorded::default())),
                     body: body.clone(),
                     combo: combo.to_vec(),
                 }
@@ -137,16 +135,11 @@ impl Search {
                 r.map_err(|p| (p, None))
             }
             Kind::Shuttle {
-                sched,
-                rec,
-                body,
-                combo,
-                ..
+                sched, body, combo, ..
             } => {
                 rt::set_backend(rt::Backend::Shuttle);
                 let slice = Slice {
                     inner: sched.clone(),
-                    rec: rec.clone(),
                     left: n,
                     exhausted: Rc::new(std::cell::Cell::new(false)),
                 };
@@ -160,10 +153,12 @@ impl Search {
                         shuttle::Runner::new(slice, cfg).run(move || body(&combo))
                     }))
                 });
-                let rec = rec.clone();
                 r.map(|_| exhausted.get()).map_err(|p| {
+                    // The failing execution's schedule, as shuttle itself records it (and
+                    // prints it from its own panic hook): the execution that panicked is the
+                    // last one shuttle started on this thread.
                     let s = shuttle_engine::scheduler::serialization::serialize_schedule(
-                        &rec.borrow().schedule(),
+                        &shuttle_engine::runtime::execution::CurrentSchedule::get_schedule(),
                     );
                     (p, Some(s.replace('\n', "")))
                 })
@@ -410,41 +405,13 @@ fn shuttle_scheduler(
     }
 }
 
-/// The schedule of the current shuttle execution, kept in a buffer that goes from one execution
-/// to the next (a `Schedule` per execution grew from empty each time: about 2.5% of an
-/// execution of `gup-fast-vs-munmap/x86-v6.14/correct` under PCT, `ptcheck bench --profile
-/// ptcheck --under pct`); the `Schedule` is built only for a failing execution.
-#[derive(Default)]
-struct Recorded {
-    seed: u64,
-    /// Each step: the task chosen, or `None` for a random value drawn.
-    steps: Vec<Option<TaskId>>,
-}
-
-impl Recorded {
-    fn start(&mut self, seed: u64) {
-        self.seed = seed;
-        self.steps.clear();
-    }
-
-    fn schedule(&self) -> Schedule {
-        let mut s = Schedule::new(self.seed);
-        for step in &self.steps {
-            match step {
-                Some(t) => s.push_task(*t),
-                None => s.push_random(),
-            }
-        }
-        s
-    }
-}
-
-/// A slice of a shuttle scheduler's executions: ends the run after `left` executions, and
-/// records the schedule of the current one, so that a failing execution's schedule reaches the
-/// caller (shuttle itself only prints it from its panic hook).
+/// A slice of a shuttle scheduler's executions: ends the run after `left` executions. (A
+/// failing execution's schedule is the one shuttle records itself, `CurrentSchedule`: a copy
+/// kept here, pushed at every step, cost about 1,900 instructions an execution of
+/// `gup-fast-vs-munmap/x86-v6.14/correct` under PCT while it grew from empty in each, and 780
+/// once its buffer was reused.)
 struct Slice {
     inner: Rc<RefCell<Box<dyn Scheduler>>>,
-    rec: Rc<RefCell<Recorded>>,
     left: usize,
     /// Set when the inner scheduler has no execution left.
     exhausted: Rc<std::cell::Cell<bool>>,
@@ -466,7 +433,6 @@ impl Scheduler for Slice {
             self.exhausted.set(true);
             return None;
         };
-        self.rec.borrow_mut().start(s.seed);
         Some(s)
     }
 
@@ -476,16 +442,12 @@ impl Scheduler for Slice {
         current: Option<TaskId>,
         is_yielding: bool,
     ) -> Option<TaskId> {
-        let t = self
-            .inner
+        self.inner
             .borrow_mut()
-            .next_task(runnable, current, is_yielding)?;
-        self.rec.borrow_mut().steps.push(Some(t));
-        Some(t)
+            .next_task(runnable, current, is_yielding)
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.rec.borrow_mut().steps.push(None);
         self.inner.borrow_mut().next_u64()
     }
 }
