@@ -3,8 +3,9 @@
 //!
 //! DESIGN.md §2: "use-after-free means the free is not ordered after the access". Under loom a
 //! frame keeps, per loom thread, the epoch of that thread's latest access to the frame and of
-//! its latest free (its own component of loom's vector clock at the event,
-//! `loom::causality::tick`). Loom's clocks spread only by joining whole vectors, so a thread
+//! its latest free (its own component of loom's vector clock at the event: for an access, the
+//! epoch of the atomic operation that is the access, `loom::causality::last`; for a free, a new
+//! event, `loom::causality::tick`). Loom's clocks spread only by joining whole vectors, so a thread
 //! whose clock holds another thread's epoch is ordered after that event and everything the other
 //! thread did before it: a free is ordered after every earlier access exactly when the freeing
 //! thread's clock holds each recorded epoch (the epoch representation of FastTrack, Flanagan and
