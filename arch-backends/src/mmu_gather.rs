@@ -15,6 +15,7 @@
 use crate::policy::{ArchPolicy, RemoveTableOne, TableFree};
 use crate::tlb::flush_tlb_mm;
 use ptcheck_model::{Choice, Ctx, FrameId, Guards, IpiTargets, RcuFlavour, What};
+use smallvec::SmallVec;
 
 /// The data choices: does `__get_free_page(GFP_NOWAIT)` for the table batch fail? A failed
 /// attempt leaves no batch, so the next table tries again: the first attempt and every later
@@ -30,14 +31,21 @@ pub const BATCH_ALLOC: [Choice; 2] = [
     },
 ];
 
+/// `MMU_GATHER_BUNDLE` (include/asm-generic/tlb.h): the pages `struct mmu_gather` holds in
+/// itself before it needs a batch page.
+const MMU_GATHER_BUNDLE: usize = 8;
+
 /// One `struct mmu_gather` (`tlb_gather_mmu` .. `tlb_finish_mmu`).
 pub struct MmuGather<'a> {
     c: &'a Ctx,
     policy: &'a ArchPolicy,
-    /// Pages gathered by `tlb_remove_page` (data pages, and tables on `AfterFlush` policies).
-    pages: Vec<(FrameId, bool)>,
-    /// `tlb->batch`: tables waiting for `tlb_table_flush`.
-    batch: Option<Vec<FrameId>>,
+    /// Pages gathered by `tlb_remove_page` (data pages, and tables on `AfterFlush` policies):
+    /// `tlb->local`, whose `MMU_GATHER_BUNDLE` (8) slots live in the gather itself (more
+    /// spill to the heap, where the kernel chains batch pages; no scenario gathers that many).
+    pages: SmallVec<[(FrameId, bool); MMU_GATHER_BUNDLE]>,
+    /// `tlb->batch`: tables waiting for `tlb_table_flush` (a page of them in the kernel; the
+    /// model's scenarios free a few, kept inline).
+    batch: Option<SmallVec<[FrameId; MMU_GATHER_BUNDLE]>>,
     need_flush: bool,
     /// Batch page allocations tried so far.
     batch_attempts: usize,
@@ -52,7 +60,7 @@ impl<'a> MmuGather<'a> {
         MmuGather {
             c,
             policy,
-            pages: Vec::new(),
+            pages: SmallVec::new(),
             batch: None,
             need_flush: false,
             batch_attempts: 0,
@@ -116,7 +124,7 @@ impl<'a> MmuGather<'a> {
                 self.tlb_remove_table_one(table);
                 return;
             }
-            self.batch = Some(Vec::new());
+            self.batch = Some(SmallVec::new());
         }
         c.note(
             "tlb_remove_table",
@@ -125,7 +133,7 @@ impl<'a> MmuGather<'a> {
                 frame: c.world.name(table),
             },
         );
-        self.batch.get_or_insert_with(Vec::new).push(table);
+        self.batch.get_or_insert_with(SmallVec::new).push(table);
     }
 
     /// `tlb_table_invalidate`: where the walk caches need it (`tlb_needs_table_invalidate`),

@@ -31,11 +31,6 @@ pub enum Meaning {
 }
 
 impl World {
-    /// Record that entry `slot` of `t` now holds `e` (shadow only).
-    pub(crate) fn record_value(&self, who: Actor, t: FrameId, slot: usize, e: Entry) {
-        self.shadow().values.record(t, slot, e, Some(who));
-    }
-
     /// The frame an access goes to must be a page table with that slot: a walker that follows
     /// a leaf or an empty entry as a table pointer lands on a data page (or the wrong table).
     pub(crate) fn check_is_table(&self, who: Actor, t: FrameId, slot: usize, func: &'static str) {

@@ -8,9 +8,8 @@ use super::*;
 
 impl World {
     /// Record that CPU `who` read `v` from entry `slot` of `t` (for the hazard witnesses).
-    pub(super) fn note_read(&self, who: Actor, t: FrameId, slot: usize, v: Entry) {
+    fn note_read(&self, s: &mut Shadow, who: Actor, t: FrameId, slot: usize, v: Entry) {
         let Actor::Cpu(n) = who else { return };
-        let mut s = self.shadow();
         let r = &mut s.frames[t.0].readers;
         if !r.contains(&(n, slot)) {
             r.push((n, slot));
@@ -42,10 +41,9 @@ impl World {
     }
 
     /// `who` rewrote entry `slot` of `t`: an entry-changed hazard if a walker read it.
-    pub(super) fn note_write(&self, who: Actor, t: FrameId, slot: usize) {
-        let mut s = self.shadow();
+    fn note_write(s: &mut Shadow, who: Actor, t: FrameId, slot: usize) {
         let readers = std::mem::take(&mut s.frames[t.0].readers);
-        Self::note_hazard(&mut s, who, Hazards::ENTRY_CHANGED, |n| {
+        Self::note_hazard(s, who, Hazards::ENTRY_CHANGED, |n| {
             readers.contains(&(n, slot))
         });
         s.frames[t.0].readers = readers;
@@ -55,19 +53,72 @@ impl World {
     /// must not be freed (interleaving order), and, under loom, the access is recorded so that a
     /// later unordered free is caught.
     pub(crate) fn touch(&self, who: Actor, f: FrameId, access: &'static str, func: &'static str) {
-        let mut s = self.shadow();
-        if s.frames[f.0].freed.is_some() {
-            drop(s);
-            self.access_after_free(who, f, access, func);
-        }
         let step = trace::snapshot_len().saturating_sub(1);
+        self.touch_in(&mut self.shadow(), who, f, step, access, func);
+    }
+
+    /// [`World::touch`] inside a borrow of the shadow, for the access made in trace step
+    /// `step`: the entry accesses below keep one borrow for the whole of their bookkeeping.
+    fn touch_in(
+        &self,
+        s: &mut Shadow,
+        who: Actor,
+        f: FrameId,
+        step: usize,
+        access: &'static str,
+        func: &'static str,
+    ) {
         let (frame, fs) = (&self.frames[f.0], &mut s.frames[f.0]);
+        if let Some(freed) = &fs.freed {
+            self.access_after_free(who, f, access, func, freed.clone());
+        }
         fs.epochs.access(frame.contents, &frame.name);
         // The most recent access of each actor (a free blames the latest by step).
         let acc = &mut fs.accesses;
         match acc.iter_mut().find(|(a, _, _, _)| *a == who) {
             Some(last) => *last = (who, func, step, access),
             None => acc.push((who, func, step, access)),
+        }
+    }
+
+    /// After a read of entry `slot` of `t` in trace step `step`: [`World::touch`], and the
+    /// reader noted for the hazards.
+    fn after_read(
+        &self,
+        who: Actor,
+        t: FrameId,
+        slot: usize,
+        v: Entry,
+        step: usize,
+        func: &'static str,
+    ) {
+        let mut s = self.shadow();
+        self.touch_in(&mut s, who, t, step, "read", func);
+        self.note_read(&mut s, who, t, slot, v);
+    }
+
+    /// After a write of `e` to entry `slot` of `t` in trace step `step`: the value recorded for
+    /// the entry-value oracles (`EntryValues`), [`World::touch`], the entry-changed hazard, and
+    /// the lost-update check of a write into a detached table (`table`: an entry, not an
+    /// object's field).
+    #[allow(clippy::too_many_arguments)]
+    fn after_write(
+        &self,
+        who: Actor,
+        t: FrameId,
+        slot: usize,
+        e: Entry,
+        step: usize,
+        table: bool,
+        func: &'static str,
+    ) {
+        let mut s = self.shadow();
+        s.values.record(t, slot, e, Some(who));
+        self.touch_in(&mut s, who, t, step, "wrote", func);
+        Self::note_write(&mut s, who, t, slot);
+        if table && !e.is_none() && s.frames[t.0].detached {
+            drop(s);
+            self.write_into_detached(who, t, e, func);
         }
     }
 
@@ -80,8 +131,8 @@ impl World {
         f: FrameId,
         access: &'static str,
         func: &'static str,
+        freed: FreedAt,
     ) -> ! {
-        let freed = self.shadow().frames[f.0].freed.clone().expect("freed");
         violation::raise(Violation::UseAfterFree {
             frame: self.frames[f.0].name.to_string(),
             by: who,
@@ -105,7 +156,7 @@ impl World {
     ) -> Entry {
         self.check_is_table(who, t, slot, func);
         let v = Entry(self.word(t, slot).load(o));
-        trace::record_with(who, func, || {
+        let step = trace::record_with(who, func, || {
             (
                 What::Read {
                     table: self.name(t),
@@ -119,8 +170,7 @@ impl World {
                 }),
             )
         });
-        self.touch(who, t, "read", func);
-        self.note_read(who, t, slot, v);
+        self.after_read(who, t, slot, v, step, func);
         if v == Entry::DEPOSIT_LINK {
             self.misread_deposit_link(who, t, slot, func);
         }
@@ -160,9 +210,8 @@ impl World {
     ) -> u64 {
         self.check_is_table(who, o, slot, func);
         let v = self.word(o, slot).load(ord);
-        self.record_field(who, o, slot, field, v, false, func);
-        self.touch(who, o, "read", func);
-        self.note_read(who, o, slot, Entry::NONE);
+        let step = self.record_field(who, o, slot, field, v, false, func);
+        self.after_read(who, o, slot, Entry::NONE, step, func);
         v
     }
 
@@ -180,13 +229,12 @@ impl World {
     ) {
         self.check_is_table(who, o, slot, func);
         self.word(o, slot).store(v, ord);
-        self.record_value(who, o, slot, Entry(v));
-        self.record_field(who, o, slot, field, v, true, func);
-        self.touch(who, o, "wrote", func);
-        self.note_write(who, o, slot);
+        let step = self.record_field(who, o, slot, field, v, true, func);
+        self.after_write(who, o, slot, Entry(v), step, false, func);
     }
 
-    /// The trace step of a field access (with its entry access, for stale-read marking).
+    /// The trace step of a field access (with its entry access, for stale-read marking); returns
+    /// its index.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn record_field(
         &self,
@@ -197,7 +245,7 @@ impl World {
         value: u64,
         write: bool,
         func: &'static str,
-    ) {
+    ) -> usize {
         trace::record_with(who, func, || {
             (
                 What::Field {
@@ -212,7 +260,7 @@ impl World {
                     value,
                 }),
             )
-        });
+        })
     }
 
     /// Store to entry `slot` of table `t` (`WRITE_ONCE`, `set_pte_at`, `pmd_populate`, ...).
@@ -227,8 +275,7 @@ impl World {
     ) {
         self.check_is_table(who, t, slot, func);
         self.word(t, slot).store(e.0, o);
-        self.record_value(who, t, slot, e);
-        trace::record_with(who, func, || {
+        let step = trace::record_with(who, func, || {
             (
                 What::Write {
                     table: self.name(t),
@@ -242,9 +289,7 @@ impl World {
                 }),
             )
         });
-        self.touch(who, t, "wrote", func);
-        self.note_write(who, t, slot);
-        self.check_detached(who, t, e, func);
+        self.after_write(who, t, slot, e, step, true, func);
     }
 
     /// Exchange entry `slot` of table `t` (`xchg`: `ptep_get_and_clear`,
@@ -263,8 +308,7 @@ impl World {
         }
         self.check_is_table(who, t, slot, func);
         let old = Entry(self.word(t, slot).swap(e.0, Ordering::Relaxed));
-        self.record_value(who, t, slot, e);
-        trace::record_with(who, func, || {
+        let step = trace::record_with(who, func, || {
             (
                 What::Exchange {
                     table: self.name(t),
@@ -282,25 +326,25 @@ impl World {
         // The access's epoch is the swap's ([`crate::rt::Epochs::access`]): recorded before
         // the trailing `smp_mb()`, itself an event of this thread (neither is a scheduling
         // point, so nothing runs between them).
-        self.touch(who, t, "wrote", func);
+        self.after_write(who, t, slot, e, step, true, func);
         if full {
             rt::fence(Ordering::SeqCst);
         }
-        self.note_write(who, t, slot);
-        self.check_detached(who, t, e, func);
         old
     }
 
-    pub(super) fn check_detached(&self, who: Actor, t: FrameId, e: Entry, func: &'static str) {
-        if !e.is_none() && self.shadow().frames[t.0].detached {
-            violation::raise(Violation::LostUpdate {
-                by: who,
-                func,
-                frame: self.name(t).to_string(),
-                what: self.show(e).to_string(),
-                why: "which was already detached from the tree".into(),
-            });
-        }
+    /// The lost update [`World::after_write`] reports: `e` written into `t`, a table already
+    /// detached from the tree (out of the hot path).
+    #[cold]
+    #[inline(never)]
+    fn write_into_detached(&self, who: Actor, t: FrameId, e: Entry, func: &'static str) -> ! {
+        violation::raise(Violation::LostUpdate {
+            by: who,
+            func,
+            frame: self.name(t).to_string(),
+            what: self.show(e).to_string(),
+            why: "which was already detached from the tree".into(),
+        })
     }
 
     /// Mark a table as unlinked from the tree (after `pmd_clear` & co): a later non-empty
