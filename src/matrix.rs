@@ -109,9 +109,9 @@ fn undeclared_finding_is_a_model_error(s: &Scenario, o: &mut Outcome) {
 /// One execution of `scenario` on `policy` with exactly the guards `guards` on (cells use
 /// their variant's guards; the necessity analysis uses any set).
 pub fn body_for(scenario: &'static Scenario, policy: &'static ArchPolicy, guards: Guards) -> Body {
-    Arc::new(move |choices| {
-        (scenario.run)(&Setup::new(policy, guards, scenario.declared(), choices))
-    })
+    // Computed once, not in every execution.
+    let declared = scenario.declared();
+    Arc::new(move |choices| (scenario.run)(&Setup::new(policy, guards, declared, choices)))
 }
 
 #[cfg(test)]

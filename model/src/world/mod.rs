@@ -150,12 +150,7 @@ impl World {
     /// (DESIGN.md §7: a scenario that forgets a guard would run a different kernel).
     pub fn guard(&self, g: Guards) -> bool {
         if !self.declared.contains(g) {
-            panic!(
-                "model error: a kernel path reads guard `{}`, which the scenario does not declare \
-                 (add its GuardDoc if the protocol has the step, or list it in the scenario's \
-                 `absent` steps, off in every variant, if it does not)",
-                g.names().join("`, `")
-            );
+            undeclared_guard(g);
         }
         self.shadow().guards_read |= g;
         self.guards.contains(g)
@@ -262,4 +257,16 @@ impl Drop for World {
         }
         self.recycle();
     }
+}
+
+/// The model error [`World::guard`] reports (out of the hot path: it formats).
+#[cold]
+#[inline(never)]
+fn undeclared_guard(g: Guards) -> ! {
+    panic!(
+        "model error: a kernel path reads guard `{}`, which the scenario does not declare (add \
+         its GuardDoc if the protocol has the step, or list it in the scenario's `absent` \
+         steps, off in every variant, if it does not)",
+        g.names().join("`, `")
+    );
 }

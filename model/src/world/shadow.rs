@@ -188,10 +188,15 @@ impl EntryValues {
     /// entry gave it (its history starts here).
     pub(crate) fn set_initial(&mut self, t: FrameId, slot: usize, e: Entry) {
         let (f, i) = (t.0 as u32, slot as u32);
-        self.held.retain(|h| !(h.0 == f && h.1 == i));
-        if !self.initial.contains(&(f, i)) {
+        if !self.initial.contains(&(f, i)) && !self.current.iter().any(|c| c.0 == f && c.1 == i) {
+            // The entry's first value (what the builder does: it sets entries before any
+            // CPU runs): nothing recorded to replace.
             self.initial.push((f, i));
+            self.current.push((f, i, e, None));
+            self.held.push((f, i, e));
+            return;
         }
+        self.held.retain(|h| !(h.0 == f && h.1 == i));
         self.record(t, slot, e, None);
     }
 
