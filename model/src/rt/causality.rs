@@ -73,6 +73,7 @@ impl Epochs {
     /// frame's last free, if it has one (a data page handed to another user after its free,
     /// [`crate::world::World::reuse`]); the world reports an access to a frame still freed
     /// before it gets here.
+    #[inline]
     pub fn access(&mut self, contents: Contents, frame: &dyn std::fmt::Display) {
         match contents {
             Contents::Loom => {

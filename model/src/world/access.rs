@@ -59,6 +59,7 @@ impl World {
 
     /// [`World::touch`] inside a borrow of the shadow, for the access made in trace step
     /// `step`: the entry accesses below keep one borrow for the whole of their bookkeeping.
+    #[inline(always)]
     fn touch_in(
         &self,
         s: &mut Shadow,
@@ -83,6 +84,7 @@ impl World {
 
     /// After a read of entry `slot` of `t` in trace step `step`: [`World::touch`], and the
     /// reader noted for the hazards.
+    #[inline(always)]
     fn after_read(
         &self,
         who: Actor,
@@ -102,6 +104,7 @@ impl World {
     /// the lost-update check of a write into a detached table (`table`: an entry, not an
     /// object's field).
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn after_write(
         &self,
         who: Actor,

@@ -40,6 +40,7 @@ thread_local! {
     static LAST: Cell<(u8, u16)> = const { Cell::new((0, 0)) };
 }
 
+#[inline]
 pub(crate) fn note_last(thread: usize, epoch: u16) {
     LAST.with(|l| l.set((thread as u8, epoch)));
 }
@@ -48,6 +49,7 @@ pub(crate) fn note_last(thread: usize, epoch: u16) {
 /// fence), if it has made no scheduling point since (model threads run one at a time on one OS
 /// thread, and a scheduling point may run another): the epoch of an access the caller makes
 /// together with that operation, in the same step, at no cost beyond a thread-local read.
+#[inline]
 pub fn last() -> (usize, u16) {
     let (t, e) = LAST.with(Cell::get);
     (t as usize, e)
