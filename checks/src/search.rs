@@ -25,7 +25,7 @@ use crate::pct::Pct;
 use crate::random_walk::RandomWalk;
 use ptcheck_model::{exec, rt, trace, Picked};
 use shuttle::scheduler::{DfsScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId};
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -61,7 +61,8 @@ pub struct Search {
 enum Kind {
     Loom(Option<Box<loom::model::Exploration>>),
     Shuttle {
-        sched: Rc<RefCell<Box<dyn Scheduler>>>,
+        /// The scheduler between slices (a running slice holds it, [`Slice`]).
+        sched: Rc<Cell<Option<Box<dyn Scheduler>>>>,
         /// Set when the scheduler has run every schedule ([`NoRepeat`]; PCT and random).
         every: Option<Rc<std::cell::Cell<bool>>>,
         body: Body,
@@ -91,7 +92,7 @@ impl Search {
             _ => {
                 let (sched, every) = shuttle_scheduler(explorer);
                 Kind::Shuttle {
-                    sched: Rc::new(RefCell::new(sched)),
+                    sched: Rc::new(Cell::new(Some(sched))),
                     every,
                     body: body.clone(),
                     combo: combo.to_vec(),
@@ -139,9 +140,10 @@ impl Search {
             } => {
                 rt::set_backend(rt::Backend::Shuttle);
                 let slice = Slice {
-                    inner: sched.clone(),
+                    inner: sched.take().unwrap_or_else(|| Box::new(Empty)),
+                    home: sched.clone(),
                     left: n,
-                    exhausted: Rc::new(std::cell::Cell::new(false)),
+                    exhausted: Rc::new(Cell::new(false)),
                 };
                 let exhausted = slice.exhausted_flag();
                 let mut cfg = shuttle_config();
@@ -261,7 +263,7 @@ impl Drop for Search {
         // saw start but not end when it is dropped: after a failure, or a pause. Keep it quiet
         // like the runs themselves; the schedule string is what a counterexample prints.
         if let Kind::Shuttle { sched, .. } = &mut self.kind {
-            let s = std::mem::replace(sched, Rc::new(RefCell::new(Box::new(Empty))));
+            let s = sched.take();
             crate::quiet::without_stderr(move || drop(s));
         }
     }
@@ -409,17 +411,27 @@ fn shuttle_scheduler(
 /// failing execution's schedule is the one shuttle records itself, `CurrentSchedule`: a copy
 /// kept here, pushed at every step, cost about 1,900 instructions an execution of
 /// `gup-fast-vs-munmap/x86-v6.14/correct` under PCT while it grew from empty in each, and 780
-/// once its buffer was reused.)
+/// once its buffer was reused.) The slice holds the scheduler while it runs and puts it back
+/// `home` when shuttle drops it at the end of the run (a panic included), so that a scheduling
+/// decision borrows nothing.
 struct Slice {
-    inner: Rc<RefCell<Box<dyn Scheduler>>>,
+    inner: Box<dyn Scheduler>,
+    home: Rc<Cell<Option<Box<dyn Scheduler>>>>,
     left: usize,
     /// Set when the inner scheduler has no execution left.
-    exhausted: Rc<std::cell::Cell<bool>>,
+    exhausted: Rc<Cell<bool>>,
 }
 
 impl Slice {
-    fn exhausted_flag(&self) -> Rc<std::cell::Cell<bool>> {
+    fn exhausted_flag(&self) -> Rc<Cell<bool>> {
         self.exhausted.clone()
+    }
+}
+
+impl Drop for Slice {
+    fn drop(&mut self) {
+        self.home
+            .set(Some(std::mem::replace(&mut self.inner, Box::new(Empty))));
     }
 }
 
@@ -429,7 +441,7 @@ impl Scheduler for Slice {
             return None;
         }
         self.left -= 1;
-        let Some(s) = self.inner.borrow_mut().new_execution() else {
+        let Some(s) = self.inner.new_execution() else {
             self.exhausted.set(true);
             return None;
         };
@@ -442,12 +454,10 @@ impl Scheduler for Slice {
         current: Option<TaskId>,
         is_yielding: bool,
     ) -> Option<TaskId> {
-        self.inner
-            .borrow_mut()
-            .next_task(runnable, current, is_yielding)
+        self.inner.next_task(runnable, current, is_yielding)
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.inner.borrow_mut().next_u64()
+        self.inner.next_u64()
     }
 }
