@@ -52,7 +52,8 @@ pub struct BaselineRow {
     pub ptcheck_executions: u64,
     pub ptcheck_us_per_execution: f64,
     pub ptcheck_user_us_per_execution: f64,
-    /// ptcheck's wall time per execution divided by the hand model's.
+    /// ptcheck's wall time per execution divided by the hand model's: the median over the
+    /// alternating rounds of each round's ratio.
     pub ratio: f64,
     /// The same for user CPU time.
     pub user_ratio: f64,
@@ -146,8 +147,10 @@ pub const BROKEN: &[&str] = &[
 /// How long each side of the baseline comparison is repeated for.
 const MEASURE: Duration = Duration::from_secs(3);
 
-/// Rounds the baseline's measuring time is split into (each side keeps its fastest).
-const ROUNDS: u32 = 3;
+/// Rounds the baseline's measuring time is split into: the two sides alternate, each round
+/// gives a ratio of its own, and the ratio reported is their median (each side's time per
+/// execution is its fastest round).
+const ROUNDS: u32 = 9;
 
 /// The cell the baseline is compared with (the hand model's protocol).
 pub const BASELINE_CELL: &str = "gup-fast-vs-munmap/x86-v6.14/correct";
@@ -385,8 +388,9 @@ fn compare_with_hand_model(
         let _ = fresh(&cell, &e, budget());
         let _ = time_hand_model(&e);
         // The machine is noisy (other jobs come and go): alternate the two sides in ROUNDS
-        // rounds and keep each side's fastest round, so that a slow spell does not land on
-        // one side only.
+        // short rounds (which goes first alternates too), take each round's ratio, and report
+        // their median, so that a slow spell moves one round's pair, not one side only. Each
+        // side's time per execution is its fastest round.
         let (mut hand, mut ours) = (None::<(u64, Duration, Duration)>, None);
         let faster = |best: &mut Option<(u64, Duration, Duration)>,
                       r: (u64, Duration, Duration)| {
@@ -395,20 +399,37 @@ fn compare_with_hand_model(
                 *best = Some(r);
             }
         };
-        for _ in 0..ROUNDS {
+        let measure_hand = || {
             let (mut hn, mut hw, mut hu) = (0, Duration::ZERO, Duration::ZERO);
             while hw < MEASURE / ROUNDS {
                 let (n, w, u) = time_hand_model(&e);
                 (hn, hw, hu) = (hn + n, hw + w, hu + u);
             }
-            faster(&mut hand, (hn, hw, hu));
+            (hn, hw, hu)
+        };
+        let measure_ours = || {
             let (mut pn, mut pw, mut pu) = (0, Duration::ZERO, Duration::ZERO);
             while pw < MEASURE / ROUNDS {
                 let u0 = user_time();
                 let o = fresh(&cell, &e, budget());
                 (pn, pw, pu) = (pn + o.executions, pw + o.elapsed, pu + (user_time() - u0));
             }
-            faster(&mut ours, (pn, pw, pu));
+            (pn, pw, pu)
+        };
+        let (mut wall_ratios, mut user_ratios) = (Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let (h, o) = if round % 2 == 0 {
+                let h = measure_hand();
+                (h, measure_ours())
+            } else {
+                let o = measure_ours();
+                (measure_hand(), o)
+            };
+            let per = |d: Duration, n: u64| d.as_secs_f64() / n.max(1) as f64;
+            wall_ratios.push(per(o.1, o.0) / per(h.1, h.0).max(1e-12));
+            user_ratios.push(per(o.2, o.0) / per(h.2, h.0).max(1e-12));
+            faster(&mut hand, h);
+            faster(&mut ours, o);
         }
         let ((hn, hw, hu), (pn, pw, pu)) = (hand.expect("ROUNDS > 0"), ours.expect("ROUNDS > 0"));
         let per = |d: Duration, n: u64| d.as_secs_f64() * 1e6 / n.max(1) as f64;
@@ -436,13 +457,19 @@ fn compare_with_hand_model(
             ptcheck_executions: pn,
             ptcheck_us_per_execution: ours,
             ptcheck_user_us_per_execution: ours_user,
-            ratio: ours / hand.max(1e-9),
-            user_ratio: ours_user / hand_user.max(1e-9),
+            ratio: median_f64(&mut wall_ratios),
+            user_ratio: median_f64(&mut user_ratios),
             hand_steps_per_execution: hand_steps,
             ptcheck_steps_per_execution: ptcheck_steps,
         });
     }
     Ok(rows)
+}
+
+/// The median of `v` (the upper one of an even count; 0 for none).
+fn median_f64(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn median(v: &[u64]) -> Option<u64> {
