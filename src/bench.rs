@@ -584,10 +584,11 @@ pub fn render(r: &BenchReport) -> String {
                 per_step,
             ));
         }
-        out.push_str(
-            "(st/ex: scheduling decisions per execution under shuttle PCT; per step: the time \
-             ratio per scheduling decision)\n",
-        );
+        out.push_str(&format!(
+            "(us/ex: each side's fastest of {ROUNDS} alternating rounds; ratio, user ratio: the \
+             median of the rounds' own ratios, wall and user time; st/ex: scheduling decisions \
+             per execution under shuttle PCT; per step: the time ratio per scheduling decision)\n",
+        ));
     }
     out
 }
