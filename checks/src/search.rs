@@ -140,7 +140,11 @@ impl Search {
             } => {
                 rt::set_backend(rt::Backend::Shuttle);
                 let slice = Slice {
-                    inner: sched.take().unwrap_or_else(|| Box::new(Empty)),
+                    // Handed back by the last slice's drop; a search is not advanced after a
+                    // failure (whose unwinding could have kept it).
+                    inner: sched
+                        .take()
+                        .expect("the last slice handed its scheduler back when shuttle dropped it"),
                     home: sched.clone(),
                     left: n,
                     exhausted: Rc::new(Cell::new(false)),
