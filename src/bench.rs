@@ -383,8 +383,10 @@ fn compare_with_hand_model(
         },
     ];
     for e in explorers {
-        // Warm both up once (the first shuttle run installs its panic hook), then repeat each
-        // until it has run for a second, so that user time (counted in ticks) is measurable.
+        // Warm both up once (the first shuttle run installs its panic hook). Each side then
+        // runs MEASURE / ROUNDS (a third of a second) per round: long enough for user time,
+        // which the kernel splits from wall time at its tick, to be within a percent or two in
+        // a round; the median over the rounds absorbs most of what is left.
         let _ = fresh(&cell, &e, budget());
         let _ = time_hand_model(&e);
         // The machine is noisy (other jobs come and go): alternate the two sides in ROUNDS
