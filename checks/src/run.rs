@@ -59,16 +59,31 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
     explore_focused(explorer, budget, body, Guards::empty())
 }
 
-/// How often a combination that never consulted a focus guard runs, while one that did is
-/// still being explored: every [`DEFERRED_EVERY`]th round.
+/// How often a combination runs while one that got further towards the variant's bug is still
+/// being explored ([`Focus`]): every [`DEFERRED_EVERY`]th round.
 pub const DEFERRED_EVERY: u32 = 4;
+
+/// How far a combination's executions so far got towards the bug of a variant whose guards
+/// are switched off, in the order the driver prefers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Focus {
+    /// No execution asked about a switched-off guard: each ran the protocol with the guards on.
+    Never,
+    /// Some execution asked, but every skipped check would have let the path go on as with
+    /// the guard on ([`ptcheck_model::World::guard_with`]): still the correct protocol's paths.
+    Asked,
+    /// In some execution a skipped step could have changed the path (a plain guard always
+    /// could).
+    Fired,
+}
 
 /// [`explore`], for a variant whose guards `focus` are switched off. Under PCT and random,
 /// a combination none of whose executions so far asked about a guard in `focus` runs the
-/// same program as the protocol with those guards on; while some combination that did ask is
-/// still being explored, it gets a slice only every [`DEFERRED_EVERY`]th round (it runs
-/// every round once no such combination is left, and joins them as soon as one of its
-/// executions asks). Every combination runs the same executions as without focus and, unless a
+/// same program as the protocol with those guards on, and so does one whose executions asked
+/// only at checks that would not have fired ([`Focus`]); while some combination that got
+/// further is still being explored, it gets a slice only every [`DEFERRED_EVERY`]th round (it
+/// runs every round once no such combination is left, and joins them as soon as one of its
+/// executions gets as far). Every combination runs the same executions as without focus and, unless a
 /// finding stops the cell, its whole budget: whether a cell finds a bug, and a safe, vacuous or
 /// incomplete verdict, do not change. Which counterexample is reported first can: where the
 /// protocol is broken on the policy anyway, the variant's own bug now tends to come first (the
@@ -86,8 +101,8 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
     let mut tree = ChoiceTree::new();
     let mut searches: Vec<Option<Search>> = Vec::new();
     let mut per_combo: Vec<u64> = Vec::new();
-    // Per combination: some execution asked about a guard in `focus`.
-    let mut asked: Vec<bool> = Vec::new();
+    // Per combination: how far its executions got towards the variant's bug.
+    let mut asked: Vec<Focus> = Vec::new();
     // Per combination: it repeats another one ([`ChoiceTree::repeats`],
     // [`ChoiceTree::runtime_unmet`]) and was dropped.
     let mut repeated: Vec<bool> = Vec::new();
@@ -105,12 +120,25 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
     let mut round = 0u32;
     'rounds: loop {
         let slice = slice(round);
-        let deferred_turn = round.is_multiple_of(DEFERRED_EVERY)
-            || !(0..searches.len()).any(|i| asked[i] && searches[i].is_some());
+        let deferred_turn = round.is_multiple_of(DEFERRED_EVERY);
+        // The furthest a combination still being explored got: the others wait.
+        let top = (0..searches.len())
+            .filter(|&i| searches[i].is_some())
+            .map(|i| asked[i])
+            .max()
+            .unwrap_or(Focus::Never);
         round += 1;
         let mut active = false;
-        let mut i = 0;
-        while i < tree.nodes.len() {
+        // Under focus, the combinations that got furthest go first in the round (a waiting
+        // one's turn comes after theirs, so a bug in one of them is not behind the waiting
+        // ones' slices); then the rest, and the combinations the round adds, in their order.
+        let mut order: Vec<usize> = (0..searches.len()).collect();
+        if focused {
+            order.sort_by_key(|&i| std::cmp::Reverse(asked[i]));
+        }
+        let mut k = 0;
+        while k < tree.nodes.len() {
+            let i = order.get(k).copied().unwrap_or(k);
             if searches.len() <= i {
                 searches.push(Some(Search::new(
                     &for_combination(explorer, &tree.nodes[i].picked),
@@ -120,7 +148,7 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
                     &tree.nodes[i].picked,
                 )));
                 per_combo.push(0);
-                asked.push(false);
+                asked.push(Focus::Never);
                 repeated.push(false);
                 finished.push(false);
                 every.push(false);
@@ -132,24 +160,24 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
             if let Some((m, point)) = waits_on[i] {
                 if searches[m].is_some() && !tree.met(m, point) {
                     active = true;
-                    i += 1;
+                    k += 1;
                     continue;
                 }
                 waits_on[i] = None;
                 if finished[m] && !tree.met(m, point) && !tree.met(i, point) {
                     repeated[i] = true;
                     searches[i] = None;
-                    i += 1;
+                    k += 1;
                     continue;
                 }
             }
             let Some(search) = searches[i].as_mut() else {
-                i += 1;
+                k += 1;
                 continue;
             };
-            if focused && per_combo[i] > 0 && !asked[i] && !deferred_turn {
+            if focused && per_combo[i] > 0 && asked[i] < top && !deferred_turn {
                 active = true;
-                i += 1;
+                k += 1;
                 continue;
             }
             exec::reset();
@@ -169,7 +197,7 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
                     total.merge(&s);
                     repeated[i] = true;
                     searches[i] = None;
-                    i += 1;
+                    k += 1;
                     continue;
                 }
                 // A point met only while the CPUs run, not met by this execution: under loom,
@@ -195,7 +223,14 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
             }
             let s = exec::stats();
             per_combo[i] += s.executions;
-            asked[i] |= s.guards_read.intersects(focus);
+            let now = if s.guards_fired.intersects(focus) {
+                Focus::Fired
+            } else if s.guards_read.intersects(focus) {
+                Focus::Asked
+            } else {
+                Focus::Never
+            };
+            asked[i] = asked[i].max(now);
             total.merge(&s);
             tree.grow(i, &s.choices_met, &s.built_met);
             match progress {
@@ -252,7 +287,7 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
                     break 'rounds;
                 }
             }
-            i += 1;
+            k += 1;
         }
         if !active {
             break;

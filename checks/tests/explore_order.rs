@@ -391,3 +391,125 @@ fn a_combination_whose_runtime_point_some_schedules_meet_is_kept_and_explored() 
         );
     }
 }
+
+/// Eight walkers; every one reaches a recheck the variant switches off, and its first check
+/// reads the state; only the last one's other CPU writes that state, so only there could the
+/// skipped recheck fire. It fails on its `fail_at`th execution.
+const RECHECKED: Choice = Choice {
+    name: "walker",
+    options: &["a", "b", "c", "d", "e", "f", "g", "writes the state"],
+};
+
+static WRITES_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn eight_rechecks(fail_at: Option<u64>) -> ptcheck_checks::Body {
+    Arc::new(move |choices: &[ptcheck_model::Picked]| {
+        let g = Guards::GET_UNLESS_ZERO;
+        let w = WorldBuilder::new(1, Guards::all() - g, choices).build();
+        let writes = w.pick(RECHECKED) == 7;
+        // The first, unguarded check.
+        w.guarded_state(g, false);
+        if writes {
+            w.guarded_state(g, true);
+        }
+        if !w.guard_check(g) && writes {
+            let n = WRITES_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            assert!(
+                fail_at.is_none_or(|k| n < k),
+                "the recheck skipped, run {n}"
+            );
+        }
+        race(6);
+    })
+}
+
+#[test]
+fn a_skipped_recheck_is_fired_only_where_its_state_is_read_and_written() {
+    use ptcheck_model::exec;
+    let g = Guards::GET_UNLESS_ZERO;
+    rt::set_backend(rt::Backend::Shuttle);
+    let fired = |on: bool, read: bool, write: bool, plain: bool| {
+        exec::reset();
+        {
+            let guards = if on { Guards::all() } else { Guards::all() - g };
+            let w = WorldBuilder::new(1, guards, &[]).build();
+            if read {
+                w.guarded_state(g, false);
+            }
+            if write {
+                w.guarded_state(g, true);
+            }
+            if plain {
+                w.guard(g);
+            } else {
+                w.guard_check(g);
+            }
+        }
+        let s = exec::stats();
+        assert!(s.guards_read.contains(g));
+        s.guards_fired.contains(g)
+    };
+    assert!(fired(false, true, true, false));
+    assert!(!fired(false, true, false, false));
+    assert!(!fired(false, false, true, false));
+    assert!(
+        !fired(true, true, true, false),
+        "a guard switched on never fires"
+    );
+    // A plain guard cannot tell whether its step mattered: read while off, it counts as fired.
+    assert!(fired(false, false, false, true));
+    assert!(!fired(true, false, false, true));
+}
+
+#[test]
+fn pct_and_random_run_first_the_combinations_where_a_skipped_recheck_could_fire() {
+    use ptcheck_checks::explore_focused;
+    let focus = Guards::GET_UNLESS_ZERO;
+    for e in [
+        Explorer::Pct {
+            seed: 1,
+            depth: 3,
+            iterations: 200,
+        },
+        Explorer::Random {
+            seed: 1,
+            iterations: 200,
+        },
+    ] {
+        WRITES_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
+        let plain = explore(&e, Budget::default(), eight_rechecks(Some(40)));
+        WRITES_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
+        let focused = explore_focused(&e, Budget::default(), eight_rechecks(Some(40)), focus);
+        let (p, _) = plain.first_found.expect("found without focus");
+        let (f, _) = focused.first_found.expect("found with focus");
+        let writes = focused.combo_executions[7];
+        assert!(writes >= 40, "{e}: {:?}", focused.combo_executions);
+        // Every walker asks about the recheck; the ones whose state nobody writes wait.
+        assert!(
+            focused.combo_executions[..7]
+                .iter()
+                .all(|&n| 2 * n <= writes),
+            "{e}: the combinations where the recheck cannot fire ran as much: {:?}",
+            focused.combo_executions
+        );
+        assert!(
+            2 * f < p,
+            "{e}: {f} executions with focus, {p} without ({:?} vs {:?})",
+            focused.combo_executions,
+            plain.combo_executions
+        );
+        // Its 20th execution comes in round 4 (slices 1, 2, 4, 8, 16), a turn of the waiting
+        // combinations too: it runs before them, so they have run their first execution only.
+        WRITES_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
+        let early = explore_focused(&e, Budget::default(), eight_rechecks(Some(20)), focus);
+        assert_eq!(
+            early.combo_executions,
+            [1, 1, 1, 1, 1, 1, 1, 20],
+            "{e}: the waiting combinations' slices came first"
+        );
+        // Safe: every combination still runs its whole budget.
+        let safe = explore_focused(&e, Budget::default(), eight_rechecks(None), focus);
+        assert!(safe.finding.is_none() && safe.complete, "{e}");
+        assert_eq!(safe.combo_executions, vec![200; 8], "{e}");
+    }
+}

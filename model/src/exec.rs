@@ -27,6 +27,9 @@ pub struct ExecStats {
     pub opportunities: Witnesses,
     /// Every guard a kernel path asked about.
     pub guards_read: Guards,
+    /// The guards switched off whose skipped step could have changed the path of some
+    /// execution ([`crate::World::guard`], [`crate::World::guard_check`]).
+    pub guards_fired: Guards,
 }
 
 impl ExecStats {
@@ -37,6 +40,7 @@ impl ExecStats {
         self.witnesses.merge(o.witnesses);
         self.opportunities.merge(o.opportunities);
         self.guards_read |= o.guards_read;
+        self.guards_fired |= o.guards_fired;
         for &m in &o.choices_met {
             add_new(&mut self.choices_met, m);
         }
@@ -93,6 +97,7 @@ pub(crate) fn finished(
     hazards: Hazards,
     opportunities: Hazards,
     guards_read: Guards,
+    guards_fired: Guards,
 ) {
     STATS.with(|s| {
         let mut s = s.borrow_mut();
@@ -100,6 +105,7 @@ pub(crate) fn finished(
         s.witnesses.add(hazards);
         s.opportunities.add(opportunities);
         s.guards_read |= guards_read;
+        s.guards_fired |= guards_fired;
         for &m in met {
             add_new(&mut s.choices_met, m);
         }

@@ -98,6 +98,16 @@ impl Ctx {
         self.world.guard(g)
     }
 
+    /// [`World::guard_check`].
+    pub fn guard_check(&self, g: Guards) -> bool {
+        self.world.guard_check(g)
+    }
+
+    /// [`World::guarded_state`].
+    pub fn guarded_state(&self, g: Guards, write: bool) {
+        self.world.guarded_state(g, write)
+    }
+
     /// [`World::load_field`].
     pub fn load_field(
         &self,

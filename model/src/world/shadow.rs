@@ -79,6 +79,12 @@ pub struct Shadow {
     pub(super) finished: Vec<bool>,
     /// The guards kernel paths asked about in this execution.
     pub guards_read: Guards,
+    /// The guards switched off whose skipped step could have changed this execution's path
+    /// (a plain [`super::World::guard`] read while off; for a recheck, see `guarded_read`).
+    pub guards_fired: Guards,
+    /// The switched-off rechecks whose state a CPU read, and wrote ([`super::World::guarded_state`]).
+    pub guarded_read: Guards,
+    pub guarded_written: Guards,
     /// Data pages with an HPTE inserted and not yet flushed ([`crate::hpte`]).
     pub(crate) hptes: Vec<FrameId>,
     /// The leak oracle's scratch ([`World::check_no_leak`]), kept for its buffers.
@@ -109,6 +115,9 @@ impl Shadow {
             opportunities,
             finished,
             guards_read,
+            guards_fired,
+            guarded_read,
+            guarded_written,
             hptes,
             scratch_reachable,
             scratch_mapcount,
@@ -132,6 +141,9 @@ impl Shadow {
         (*hazards, *opportunities) = (Hazards::empty(), Hazards::empty());
         finished.clear();
         *guards_read = Guards::empty();
+        *guards_fired = Guards::empty();
+        *guarded_read = Guards::empty();
+        *guarded_written = Guards::empty();
         hptes.clear();
         scratch_reachable.clear();
         scratch_mapcount.clear();

@@ -112,7 +112,9 @@ pub fn retract_page_tables(
         return;
     }
     c.spin_lock(&l.ptl, F);
-    let retractable = !c.guard(Guards::RETRACT_RECHECK)
+    // A recheck of what file_backed_vma_is_retractable read above: it can stop the retract only
+    // if anon_vma_prepare ran since (both say so: `Ctx::guarded_state`).
+    let retractable = !c.guard_check(Guards::RETRACT_RECHECK)
         || !vma.has_anon_vma(c, "file_backed_vma_is_retractable (under ptl)");
     if retractable {
         let old = pmdp_collapse_flush(c, policy, pmdp, a.pmd);

@@ -95,6 +95,8 @@ impl Vma {
     pub fn anon_vma_prepare(&self, c: &ptcheck_model::Ctx) {
         self.anon_vma.store(1, ptcheck_model::ordering::ONCE);
         Self::traced(c, "anon_vma_prepare", "vma->anon_vma set", true, 1);
+        // What retract_page_tables' recheck under the ptl reads.
+        c.guarded_state(ptcheck_model::Guards::RETRACT_RECHECK, true);
     }
 
     /// Trace an access of the word like an entry access, so that a read of a value an earlier
@@ -127,6 +129,7 @@ impl Vma {
             "vma->anon_vma NULL"
         };
         Self::traced(c, func, what, false, v);
+        c.guarded_state(ptcheck_model::Guards::RETRACT_RECHECK, false);
         v != 0
     }
 }
