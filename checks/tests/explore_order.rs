@@ -155,11 +155,9 @@ fn eight_writers(fails: bool) -> ptcheck_checks::Body {
     })
 }
 
-#[test]
-fn pct_and_random_defer_combinations_that_never_ask_about_the_guards_off() {
-    use ptcheck_checks::explore_focused;
-    let focus = Guards::GET_UNLESS_ZERO;
-    for e in [
+/// PCT and random, 200 iterations per combination: the explorers `explore_focused` reorders for.
+fn shuttle_explorers() -> [Explorer; 2] {
+    [
         Explorer::Pct {
             seed: 1,
             depth: 3,
@@ -169,7 +167,14 @@ fn pct_and_random_defer_combinations_that_never_ask_about_the_guards_off() {
             seed: 1,
             iterations: 200,
         },
-    ] {
+    ]
+}
+
+#[test]
+fn pct_and_random_defer_combinations_that_never_ask_about_the_guards_off() {
+    use ptcheck_checks::explore_focused;
+    let focus = Guards::GET_UNLESS_ZERO;
+    for e in shuttle_explorers() {
         // Broken: the combination that asks runs every round, the others every 4th.
         ASKS_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
         let plain = explore(&e, Budget::default(), eight_writers(true));
@@ -465,17 +470,7 @@ fn a_skipped_recheck_is_fired_only_where_its_state_is_read_and_written() {
 fn pct_and_random_run_first_the_combinations_where_a_skipped_recheck_could_fire() {
     use ptcheck_checks::explore_focused;
     let focus = Guards::GET_UNLESS_ZERO;
-    for e in [
-        Explorer::Pct {
-            seed: 1,
-            depth: 3,
-            iterations: 200,
-        },
-        Explorer::Random {
-            seed: 1,
-            iterations: 200,
-        },
-    ] {
+    for e in shuttle_explorers() {
         WRITES_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
         let plain = explore(&e, Budget::default(), eight_rechecks(Some(40)));
         WRITES_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
