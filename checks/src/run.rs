@@ -63,17 +63,20 @@ pub fn explore(explorer: &Explorer, budget: Budget, body: Body) -> Outcome {
 /// being explored ([`Focus`]): every [`DEFERRED_EVERY`]th round.
 pub const DEFERRED_EVERY: u32 = 4;
 
-/// How far a combination's executions so far got towards the bug of a variant whose guards
-/// are switched off, in the order the driver prefers them.
+/// How much a combination's executions so far give the variant's switched-off guards to do:
+/// a priority (the driver runs the highest first), not stages an execution goes through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Focus {
     /// No execution asked about a switched-off guard: each ran the protocol with the guards on.
     Never,
-    /// Some execution asked, but every skipped check would have let the path go on as with
-    /// the guard on ([`ptcheck_model::World::guard_with`]): still the correct protocol's paths.
+    /// Some execution asked, but only at rechecks ([`ptcheck_model::World::guard_check`])
+    /// whose state was not both read and written in that execution: skipping them let the path
+    /// go on as with the guard on.
     Asked,
-    /// In some execution a skipped step could have changed the path (a plain guard always
-    /// could).
+    /// Some execution read a plain switched-off guard (whose step always may have mattered),
+    /// or read and wrote the state a switched-off recheck rechecks: the race the recheck closes
+    /// was set up, whether or not that execution went on to the recheck itself (retract's
+    /// first check, seeing the write already made, backs off before it).
     Fired,
 }
 
@@ -266,13 +269,14 @@ pub fn explore_focused(explorer: &Explorer, budget: Budget, body: Body, focus: G
                         sc_exhaustive: false,
                     };
                     first_found = Some((total.executions, start.elapsed()));
-                    let earlier: Vec<Vec<Picked>> = tree.nodes[..i]
-                        .iter()
-                        .zip(&repeated)
-                        .filter(|(_, &r)| !r)
-                        .map(|(n, _)| n.picked.clone())
-                        .collect();
                     let mut f = if matches!(explorer, Explorer::Loom { .. }) {
+                        // (Under loom `order` is the identity: `i` is the visiting order.)
+                        let earlier: Vec<Vec<Picked>> = tree.nodes[..i]
+                            .iter()
+                            .zip(&repeated)
+                            .filter(|(_, &r)| !r)
+                            .map(|(n, _)| n.picked.clone())
+                            .collect();
                         let (f, n) = simplest(f, &earlier, target, budget, &body);
                         total.executions += n;
                         f

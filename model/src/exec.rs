@@ -27,8 +27,11 @@ pub struct ExecStats {
     pub opportunities: Witnesses,
     /// Every guard a kernel path asked about.
     pub guards_read: Guards,
-    /// The guards switched off whose skipped step could have changed the path of some
-    /// execution ([`crate::World::guard`], [`crate::World::guard_check`]).
+    /// The guards switched off that some execution read as a plain guard ([`crate::World::guard`]:
+    /// its skipped step may have mattered), or whose rechecked state it both read and wrote
+    /// ([`crate::World::guard_check`], [`crate::World::guarded_state`]: the race the recheck
+    /// closes was set up, even where that execution never reached the recheck). Only the order
+    /// in which PCT and random run a cell's data-choice combinations depends on it.
     pub guards_fired: Guards,
 }
 

@@ -179,7 +179,9 @@ impl World {
 
     /// A CPU read (`write: false`) or wrote the state guard `g`'s recheck reads
     /// ([`World::guard_check`]). Nothing where the guard is on or not declared (the state has
-    /// other users there).
+    /// other users there). The marks are per guard, not per object: where a scenario has two
+    /// objects of the kind (two VMAs), a write to one and a read of the other count as the
+    /// state read and written (it only moves a combination up the order of exploration).
     pub fn guarded_state(&self, g: Guards, write: bool) {
         if self.declared.contains(g) && !self.guards.contains(g) {
             let mut s = self.shadow();

@@ -79,8 +79,9 @@ pub struct Shadow {
     pub(super) finished: Vec<bool>,
     /// The guards kernel paths asked about in this execution.
     pub guards_read: Guards,
-    /// The guards switched off whose skipped step could have changed this execution's path
-    /// (a plain [`super::World::guard`] read while off; for a recheck, see `guarded_read`).
+    /// The plain guards read while switched off in this execution ([`super::World::guard`]);
+    /// rechecks join them at the end of the execution where `guarded_read & guarded_written`
+    /// holds ([`crate::exec::ExecStats`]'s `guards_fired`).
     pub guards_fired: Guards,
     /// The switched-off rechecks whose state a CPU read, and wrote ([`super::World::guarded_state`]).
     pub guarded_read: Guards,

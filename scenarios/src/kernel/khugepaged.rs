@@ -112,8 +112,11 @@ pub fn retract_page_tables(
         return;
     }
     c.spin_lock(&l.ptl, F);
-    // A recheck of what file_backed_vma_is_retractable read above: it can stop the retract only
-    // if anon_vma_prepare ran since (both say so: `Ctx::guarded_state`).
+    // A recheck of what file_backed_vma_is_retractable read above: in this model it can stop
+    // the retract only if anon_vma_prepare ran since (both say so: `Ctx::guarded_state`). The
+    // kernel's check tests more than anon_vma (userfaultfd-wp registration; recent kernels add
+    // VMA flags set without the mmap write lock): those writers are not modelled, and one that
+    // is must report its write the same way.
     let retractable = !c.guard_check(Guards::RETRACT_RECHECK)
         || !vma.has_anon_vma(c, "file_backed_vma_is_retractable (under ptl)");
     if retractable {

@@ -95,7 +95,8 @@ impl Vma {
     pub fn anon_vma_prepare(&self, c: &ptcheck_model::Ctx) {
         self.anon_vma.store(1, ptcheck_model::ordering::ONCE);
         Self::traced(c, "anon_vma_prepare", "vma->anon_vma set", true, 1);
-        // What retract_page_tables' recheck under the ptl reads.
+        // What retract_page_tables' recheck under the ptl reads (in this model its only
+        // writer).
         c.guarded_state(ptcheck_model::Guards::RETRACT_RECHECK, true);
     }
 
