@@ -142,11 +142,20 @@ const EIGHT: Choice = Choice {
 
 static ASKS_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// The guard the last writer asks about: a plain one, or a recheck (`Guards::RECHECKS`).
+fn asked_guard(recheck: bool) -> Guards {
+    if recheck {
+        Guards::RETRACT_RECHECK
+    } else {
+        Guards::GET_UNLESS_ZERO
+    }
+}
+
 /// `recheck`: the last writer asks at a recheck whose state nobody writes
 /// (`World::guard_check`), which ranks above never asking, not a plain guard.
 fn eight_writers(fails: bool, recheck: bool) -> ptcheck_checks::Body {
     Arc::new(move |choices: &[ptcheck_model::Picked]| {
-        let g = Guards::GET_UNLESS_ZERO;
+        let g = asked_guard(recheck);
         let w = WorldBuilder::new(1, Guards::all() - g, choices).build();
         let asks = w.pick(EIGHT) == 7;
         let off = asks
@@ -183,11 +192,11 @@ fn shuttle_explorers() -> [Explorer; 2] {
 #[test]
 fn pct_and_random_defer_combinations_that_never_ask_about_the_guards_off() {
     use ptcheck_checks::explore_focused;
-    let focus = Guards::GET_UNLESS_ZERO;
     for (e, recheck) in shuttle_explorers()
         .into_iter()
         .flat_map(|e| [(e.clone(), false), (e, true)])
     {
+        let focus = asked_guard(recheck);
         // Broken: the combination that asks runs every round, the others every 4th.
         ASKS_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
         let plain = explore(&e, Budget::default(), eight_writers(true, recheck));
@@ -226,6 +235,7 @@ fn pct_and_random_defer_combinations_that_never_ask_about_the_guards_off() {
         assert_eq!(safe_plain.combo_executions, vec![200; 8], "{e}");
         assert_eq!(safe_focused.combo_executions, vec![200; 8], "{e}");
     }
+    let focus = asked_guard(false);
     // loom keeps the plain round-robin: the same executions with and without focus.
     let e = Explorer::Loom { bound: None };
     ASKS_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
@@ -422,7 +432,7 @@ static WRITES_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64:
 
 fn eight_rechecks(fail_at: Option<u64>) -> ptcheck_checks::Body {
     Arc::new(move |choices: &[ptcheck_model::Picked]| {
-        let g = Guards::GET_UNLESS_ZERO;
+        let g = Guards::RETRACT_RECHECK;
         let w = WorldBuilder::new(1, Guards::all() - g, choices).build();
         let writes = w.pick(RECHECKED) == 7;
         // The first, unguarded check.
@@ -444,10 +454,11 @@ fn eight_rechecks(fail_at: Option<u64>) -> ptcheck_checks::Body {
 #[test]
 fn a_skipped_recheck_is_fired_only_where_its_state_is_read_and_written() {
     use ptcheck_model::exec;
-    let g = Guards::GET_UNLESS_ZERO;
     rt::set_backend(rt::Backend::Shuttle);
-    // `asks`: a plain guard read, a recheck read, or (None) the path never got to either.
+    // `asks`: a plain guard read (GET_UNLESS_ZERO), a recheck read (RETRACT_RECHECK), or
+    // (None) the path never got to the recheck.
     let fired = |on: bool, read: bool, write: bool, asks: Option<bool>| {
+        let g = asked_guard(asks != Some(true));
         exec::reset();
         {
             let guards = if on { Guards::all() } else { Guards::all() - g };
@@ -486,7 +497,7 @@ fn a_skipped_recheck_is_fired_only_where_its_state_is_read_and_written() {
 #[test]
 fn pct_and_random_run_first_the_combinations_where_a_skipped_recheck_could_fire() {
     use ptcheck_checks::explore_focused;
-    let focus = Guards::GET_UNLESS_ZERO;
+    let focus = Guards::RETRACT_RECHECK;
     for e in shuttle_explorers() {
         WRITES_RUNS.store(0, std::sync::atomic::Ordering::Relaxed);
         let plain = explore(&e, Budget::default(), eight_rechecks(Some(40)));

@@ -141,6 +141,12 @@ bitflags! {
 }
 
 impl Guards {
+    /// The guards that are *rechecks*: the path tested the same state before, unguarded, and
+    /// the guard tests it again ([`crate::World::guard_check`]). Skipping one can change the
+    /// path only where a CPU wrote that state in between; for any other guard, a read while
+    /// switched off may always have mattered (checks/src/run.rs `Focus`).
+    pub const RECHECKS: Guards = Guards::RETRACT_RECHECK;
+
     /// The first of the bits reserved for guards a scenario outside this project declares.
     pub const FIRST_USER_BIT: u32 = 48;
     /// How many user guards one scenario can declare.

@@ -152,29 +152,21 @@ impl World {
         if !self.declared.contains(g) {
             undeclared_guard(g);
         }
-        let on = self.guards.contains(g);
-        let mut s = self.shadow();
-        s.guards_read |= g;
-        if !on {
-            // Whether the skipped step would have mattered is not known here.
-            s.guards_fired |= g;
-        }
-        on
-    }
-
-    /// [`World::guard`] for a guard that is a recheck of some state an earlier, unguarded
-    /// check of the same path has passed: skipping it changes the path only if the state
-    /// changed in between, which needs a CPU to write it. The paths that read and write that
-    /// state say so ([`World::guarded_state`]); an execution in which it was not both read and
-    /// written took the path of the protocol with the guard on (for [`crate::exec::ExecStats`]'s
-    /// `guards_fired`: the explorers' driver runs first the data-choice combinations where a
-    /// skipped step could have mattered, checks/src/run.rs `Focus`; no verdict depends on it).
-    pub fn guard_check(&self, g: Guards) -> bool {
-        if !self.declared.contains(g) {
-            undeclared_guard(g);
-        }
         self.shadow().guards_read |= g;
         self.guards.contains(g)
+    }
+
+    /// [`World::guard`] for a guard of [`Guards::RECHECKS`]: a recheck of some state an
+    /// earlier, unguarded check of the same path has passed. Skipping it changes the path only
+    /// if the state changed in between, which needs a CPU to write it; the paths that read and
+    /// write that state say so ([`World::guarded_state`]). An execution in which it was not both
+    /// read and written took the path of the protocol with the guard on (for
+    /// [`crate::exec::ExecStats`]'s `guards_fired`: the explorers' driver runs first the
+    /// data-choice combinations where a skipped step could have mattered, checks/src/run.rs
+    /// `Focus`; no verdict depends on it).
+    pub fn guard_check(&self, g: Guards) -> bool {
+        debug_assert!(Guards::RECHECKS.contains(g), "{g:?} is not a recheck");
+        self.guard(g)
     }
 
     /// A CPU read (`write: false`) or wrote the state guard `g`'s recheck reads
@@ -184,12 +176,7 @@ impl World {
     /// state read and written (it only moves a combination up the order of exploration).
     pub fn guarded_state(&self, g: Guards, write: bool) {
         if self.declared.contains(g) && !self.guards.contains(g) {
-            let mut s = self.shadow();
-            if write {
-                s.guarded_written |= g;
-            } else {
-                s.guarded_read |= g;
-            }
+            crate::exec::guarded_state(g, write);
         }
     }
 
@@ -290,9 +277,7 @@ impl Drop for World {
                 s.hazards,
                 s.opportunities,
                 s.guards_read,
-                // A recheck can fire where its state was read (by the check it repeats, at
-                // least) and written.
-                s.guards_fired | (s.guarded_read & s.guarded_written),
+                self.guards,
             );
         }
         self.recycle();

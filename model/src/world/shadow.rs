@@ -79,13 +79,6 @@ pub struct Shadow {
     pub(super) finished: Vec<bool>,
     /// The guards kernel paths asked about in this execution.
     pub guards_read: Guards,
-    /// The plain guards read while switched off in this execution ([`super::World::guard`]);
-    /// rechecks join them at the end of the execution where `guarded_read & guarded_written`
-    /// holds ([`crate::exec::ExecStats`]'s `guards_fired`).
-    pub guards_fired: Guards,
-    /// The switched-off rechecks whose state a CPU read, and wrote ([`super::World::guarded_state`]).
-    pub guarded_read: Guards,
-    pub guarded_written: Guards,
     /// Data pages with an HPTE inserted and not yet flushed ([`crate::hpte`]).
     pub(crate) hptes: Vec<FrameId>,
     /// The leak oracle's scratch ([`World::check_no_leak`]), kept for its buffers.
@@ -116,9 +109,6 @@ impl Shadow {
             opportunities,
             finished,
             guards_read,
-            guards_fired,
-            guarded_read,
-            guarded_written,
             hptes,
             scratch_reachable,
             scratch_mapcount,
@@ -142,9 +132,6 @@ impl Shadow {
         (*hazards, *opportunities) = (Hazards::empty(), Hazards::empty());
         finished.clear();
         *guards_read = Guards::empty();
-        *guards_fired = Guards::empty();
-        *guarded_read = Guards::empty();
-        *guarded_written = Guards::empty();
         hptes.clear();
         scratch_reachable.clear();
         scratch_mapcount.clear();
