@@ -57,6 +57,11 @@ pub struct BaselineRow {
     pub ratio: f64,
     /// The same for user CPU time.
     pub user_ratio: f64,
+    /// The lower and upper quartile of the rounds' user-time ratios: how far one round's
+    /// estimate strays on this machine (a wide range says the machine was busy).
+    pub user_ratio_quartiles: (f64, f64),
+    /// The alternating rounds the ratios are taken over (`--rounds`).
+    pub rounds: u32,
     /// Scheduling decisions per execution of each model, counted under shuttle PCT (seed 1,
     /// the default data choices): how much more each of ptcheck's executions does. `None` for
     /// loom, which has no scheduler hook to count them.
@@ -147,10 +152,10 @@ pub const BROKEN: &[&str] = &[
 /// How long each side of the baseline comparison is repeated for.
 const MEASURE: Duration = Duration::from_secs(3);
 
-/// Rounds the baseline's measuring time is split into: the two sides alternate, each round
-/// gives a ratio of its own, and the ratio reported is their median (each side's time per
-/// execution is its fastest round).
-const ROUNDS: u32 = 9;
+/// Rounds the baseline's measuring time is split into by default (`--rounds`): the two sides
+/// alternate, each round gives a ratio of its own, and the ratio reported is their median (each
+/// side's time per execution is its fastest round).
+pub const ROUNDS: u32 = 9;
 
 /// The cell the baseline is compared with (the hand model's protocol).
 pub const BASELINE_CELL: &str = "gup-fast-vs-munmap/x86-v6.14/correct";
@@ -199,7 +204,10 @@ fn explorers(cell: &Cell, iterations: usize, seed: u64) -> [Explorer; 3] {
 }
 
 /// Run the benchmarks; `baseline` adds the hand-model comparison.
-pub fn run(iterations: usize, baseline: bool) -> Result<BenchReport, crate::matrix::LookupError> {
+pub fn run(
+    iterations: usize,
+    baseline: Option<u32>,
+) -> Result<BenchReport, crate::matrix::LookupError> {
     let mut report = BenchReport::default();
     for id in CELLS {
         let cell = Cell::parse(id)?;
@@ -234,8 +242,8 @@ pub fn run(iterations: usize, baseline: bool) -> Result<BenchReport, crate::matr
         report.first_found.push(first_found(&cell, &pct, &seeds));
         report.first_found.push(first_found(&cell, &random, &seeds));
     }
-    if baseline {
-        report.baseline = compare_with_hand_model(iterations)?;
+    if let Some(rounds) = baseline {
+        report.baseline = compare_with_hand_model(iterations, rounds.max(1))?;
     }
     Ok(report)
 }
@@ -371,6 +379,7 @@ fn time_hand_model(explorer: &Explorer) -> (u64, Duration, Duration) {
 
 fn compare_with_hand_model(
     iterations: usize,
+    rounds: u32,
 ) -> Result<Vec<BaselineRow>, crate::matrix::LookupError> {
     let cell = Cell::parse(BASELINE_CELL)?;
     let mut rows = Vec::new();
@@ -384,12 +393,12 @@ fn compare_with_hand_model(
     ];
     for e in explorers {
         // Warm both up once (the first shuttle run installs its panic hook). Each side then
-        // runs MEASURE / ROUNDS (a third of a second) per round: long enough for user time,
-        // which the kernel splits from wall time at its tick, to be within a percent or two in
-        // a round; the median over the rounds absorbs most of what is left.
+        // runs MEASURE / ROUNDS (a third of a second) in each of the `rounds`: long enough for
+        // user time, which the kernel splits from wall time at its tick, to be within a percent
+        // or two in a round; the median over the rounds absorbs most of what is left.
         let _ = fresh(&cell, &e, budget());
         let _ = time_hand_model(&e);
-        // The machine is noisy (other jobs come and go): alternate the two sides in ROUNDS
+        // The machine is noisy (other jobs come and go): alternate the two sides in `rounds`
         // short rounds (which goes first alternates too), take each round's ratio, and report
         // their median, so that a slow spell moves one round's pair, not one side only. Each
         // side's time per execution is its fastest round.
@@ -419,7 +428,7 @@ fn compare_with_hand_model(
             (pn, pw, pu)
         };
         let (mut wall_ratios, mut user_ratios) = (Vec::new(), Vec::new());
-        for round in 0..ROUNDS {
+        for round in 0..rounds {
             let (h, o) = if round % 2 == 0 {
                 let h = measure_hand();
                 (h, measure_ours())
@@ -433,7 +442,7 @@ fn compare_with_hand_model(
             faster(&mut hand, h);
             faster(&mut ours, o);
         }
-        let ((hn, hw, hu), (pn, pw, pu)) = (hand.expect("ROUNDS > 0"), ours.expect("ROUNDS > 0"));
+        let ((hn, hw, hu), (pn, pw, pu)) = (hand.expect("rounds > 0"), ours.expect("rounds > 0"));
         let per = |d: Duration, n: u64| d.as_secs_f64() * 1e6 / n.max(1) as f64;
         let (hand_steps, ptcheck_steps) = match e {
             Explorer::Pct { iterations, .. } => {
@@ -461,6 +470,8 @@ fn compare_with_hand_model(
             ptcheck_user_us_per_execution: ours_user,
             ratio: median_f64(&mut wall_ratios),
             user_ratio: median_f64(&mut user_ratios),
+            user_ratio_quartiles: quartiles(&user_ratios),
+            rounds,
             hand_steps_per_execution: hand_steps,
             ptcheck_steps_per_execution: ptcheck_steps,
         });
@@ -472,6 +483,17 @@ fn compare_with_hand_model(
 fn median_f64(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The lower and upper quartile of `v` (nearest rank; (0, 0) for none).
+fn quartiles(v: &[f64]) -> (f64, f64) {
+    let mut sorted = v.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = |q: usize| {
+        let i = (q * sorted.len()).div_ceil(4).saturating_sub(1);
+        sorted.get(i).copied().unwrap_or(0.0)
+    };
+    (at(1), at(3))
 }
 
 fn median(v: &[u64]) -> Option<u64> {
@@ -552,13 +574,14 @@ pub fn render(r: &BenchReport) -> String {
             .max()
             .unwrap_or(8);
         out.push_str(&format!(
-            "{:<e$} {:>11} {:>11} {:>11} {:>11} {:>11} {:>7} {:>11} {:>11} {:>10}\n",
+            "{:<e$} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11} {:>7} {:>11} {:>11} {:>10}\n",
             "explorer",
             "hand execs",
             "hand us/ex",
             "ours execs",
             "ours us/ex",
             "user ratio",
+            "user IQR",
             "ratio",
             "hand st/ex",
             "ours st/ex",
@@ -573,23 +596,26 @@ pub fn render(r: &BenchReport) -> String {
                 _ => "-".into(),
             };
             out.push_str(&format!(
-                "{:<e$} {:>11} {:>11.2} {:>11} {:>11.2} {:>11.2} {:>7.2} {:>11} {:>11} {:>10}\n",
+                "{:<e$} {:>11} {:>11.2} {:>11} {:>11.2} {:>11.2} {:>11} {:>7.2} {:>11} {:>11} {:>10}\n",
                 b.explorer,
                 b.hand_executions,
                 b.hand_us_per_execution,
                 b.ptcheck_executions,
                 b.ptcheck_us_per_execution,
                 b.user_ratio,
+                format!("{:.2}-{:.2}", b.user_ratio_quartiles.0, b.user_ratio_quartiles.1),
                 b.ratio,
                 opt(b.hand_steps_per_execution),
                 opt(b.ptcheck_steps_per_execution),
                 per_step,
             ));
         }
+        let rounds = r.baseline.first().map_or(ROUNDS, |b| b.rounds);
         out.push_str(&format!(
-            "(us/ex: each side's fastest of {ROUNDS} alternating rounds; ratio, user ratio: the \
-             median of the rounds' own ratios, wall and user time; st/ex: scheduling decisions \
-             per execution under shuttle PCT; per step: the time ratio per scheduling decision)\n",
+            "(us/ex: each side's fastest of {rounds} alternating rounds; ratio, user ratio: the \
+             median of the rounds' own ratios, wall and user time; user IQR: their lower and \
+             upper quartile; st/ex: scheduling decisions per execution under shuttle PCT; per \
+             step: the time ratio per scheduling decision)\n",
         ));
     }
     out
@@ -820,6 +846,15 @@ mod tests {
         let hand = steps_per_execution(200, crate::baseline::shuttle_model::execution);
         let ours = steps_per_execution(200, move || body(&[]));
         assert_eq!(hand, ours);
+    }
+
+    #[test]
+    fn quartiles_are_nearest_rank_of_the_sorted_rounds() {
+        assert_eq!(quartiles(&[]), (0.0, 0.0));
+        assert_eq!(quartiles(&[1.2]), (1.2, 1.2));
+        // Unsorted on purpose: nine rounds, quartiles at the 3rd and 7th.
+        let r = [1.9, 1.1, 1.5, 1.3, 1.7, 1.2, 1.8, 1.4, 1.6];
+        assert_eq!(quartiles(&r), (1.3, 1.7));
     }
 
     fn reach(

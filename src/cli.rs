@@ -233,6 +233,10 @@ enum Cmd {
         /// Also compare time per execution with the hand-written raw loom/shuttle model.
         #[arg(long)]
         baseline: bool,
+        /// The alternating rounds of `--baseline` (a third of a second per side each): more
+        /// rounds, a steadier median on a busy machine.
+        #[arg(long, default_value_t = crate::bench::ROUNDS, requires = "baseline", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        rounds: u32,
         /// Instead: every cell the reviewed expectations mark as broken, explored by loom and
         /// by PCT and random at seeds 1-10 (or `--seeds`) with `--within` iterations per choice
         /// combination; reports how many each explorer finds within that many executions at
@@ -533,10 +537,11 @@ fn run(cli: Cli, reg: &'static Registry) -> Result<bool, CliError> {
         Cmd::Bench {
             iterations,
             baseline,
+            rounds,
             json,
             ..
         } => {
-            let r = crate::bench::run(iterations as usize, baseline)?;
+            let r = crate::bench::run(iterations as usize, baseline.then_some(rounds))?;
             if json {
                 println!(
                     "{}",

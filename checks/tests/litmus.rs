@@ -946,3 +946,116 @@ fn a_plain_get_page_on_a_page_freed_since_its_pte_was_read_is_a_pin_of_a_freed_p
     assert!(text.contains("GetPageOfFreedPage"), "{text}");
     assert!(text.contains("free_pages_and_swap_cache"), "{text}");
 }
+
+/// What the end-of-run state of [`leak_oracle_case`] leaves wrong.
+#[derive(Clone, Copy, Debug)]
+enum EndState {
+    /// A table neither linked nor freed.
+    TableUnreachable,
+    /// A table freed while the root still points at it, after an unreachable one (the worse
+    /// finding is reported, not the first frame's).
+    TableFreedButLinkedAfterAnUnreachableOne,
+    /// A page whose last reference was dropped while a pte still maps it (no reuse).
+    PageFreedButMapped,
+    /// A page with one reference too many for its one mapping.
+    PageRefcountHigh,
+    /// A page built with refcount 0, never mapped nor freed.
+    PageZeroNeverFreed,
+    /// Nothing wrong: the page unmapped, then its last reference dropped.
+    Clean,
+}
+
+/// One CPU sets up `end` (deterministic: a single program), then the end-of-run oracle runs.
+fn leak_oracle_case(end: EndState) -> Body {
+    Arc::new(move |choices| {
+        let mut b = WorldBuilder::new(1, Guards::empty(), choices);
+        let root = b.table(Level::Pmd, 2);
+        let unreachable = b.table(Level::Pte, 1);
+        let linked = b.table(Level::Pte, 1);
+        let refs = match end {
+            EndState::PageRefcountHigh => 2,
+            EndState::PageZeroNeverFreed => 0,
+            _ => 1,
+        };
+        let page = b.data_page(refs);
+        b.set(root, 1, Entry::table(linked));
+        if !matches!(end, EndState::PageZeroNeverFreed) {
+            let leaf = Entry::leaf(page, 0, ptcheck_model::EntryFlags::WRITE);
+            b.set(linked, 0, leaf);
+        }
+        let w = b.build();
+        run_cpus(
+            &w,
+            vec![Box::new(move |c: &Ctx| {
+                if !matches!(
+                    end,
+                    EndState::TableUnreachable | EndState::TableFreedButLinkedAfterAnUnreachableOne
+                ) {
+                    c.free(unreachable, "pte_free");
+                }
+                match end {
+                    EndState::TableFreedButLinkedAfterAnUnreachableOne => {
+                        c.free(linked, "pte_free")
+                    }
+                    EndState::PageFreedButMapped => c.put_page(page, "put_page"),
+                    EndState::Clean => {
+                        c.store(linked, 0, Entry::NONE, ONCE, "zap_pte_range");
+                        c.put_page(page, "put_page");
+                    }
+                    _ => {}
+                }
+            })],
+        );
+        w.check_no_leak(&[root]);
+    })
+}
+
+#[test]
+fn the_leak_oracle_names_each_end_state_and_reports_the_worst() {
+    let cases = [
+        (
+            EndState::TableUnreachable,
+            Some(ViolationKind::Leak),
+            "PT#1 is neither freed nor reachable",
+        ),
+        (
+            EndState::TableFreedButLinkedAfterAnUnreachableOne,
+            Some(ViolationKind::FreedWhileMapped),
+            "still linked in the tree",
+        ),
+        (
+            EndState::PageFreedButMapped,
+            Some(ViolationKind::FreedWhileMapped),
+            "still mapped by 1 entry",
+        ),
+        (
+            EndState::PageRefcountHigh,
+            Some(ViolationKind::Leak),
+            "page A has refcount 2, expected 1 (1 mappings, 0 pins, 0 other user)",
+        ),
+        (
+            EndState::PageZeroNeverFreed,
+            Some(ViolationKind::Leak),
+            "page A has refcount 0 but was never freed",
+        ),
+        (EndState::Clean, None, ""),
+    ];
+    for (end, kind, text) in cases {
+        let o = explore(&EXHAUSTIVE, Budget::default(), leak_oracle_case(end));
+        assert!(
+            o.complete || o.finding.is_some(),
+            "{end:?}: {}",
+            o.coverage()
+        );
+        let found = o.finding.map(|f| {
+            let kind = f
+                .kind()
+                .unwrap_or_else(|| panic!("model error: {:?}", f.failure));
+            (kind, format!("{:?}", f.failure))
+        });
+        assert_eq!(found.as_ref().map(|f| f.0), kind, "{end:?}: {found:?}");
+        if let Some((_, failure)) = found {
+            assert!(failure.contains(text), "{end:?}: {failure}");
+        }
+    }
+}

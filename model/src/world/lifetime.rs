@@ -208,78 +208,49 @@ impl World {
                 }
             }
         }
-        // (severity: lower is worse, violation)
-        let mut found: Vec<(u8, Violation)> = Vec::new();
+        // The most severe finding, the first frame's among equals (lower rank is worse).
+        let mut worst: Option<(u8, usize, Finding)> = None;
         let s = self.shadow();
         for (i, f) in self.frames.iter().enumerate() {
             let fs = &s.frames[i];
-            match f.kind {
-                FrameKind::Table(_) | FrameKind::Object => {
-                    if fs.freed.is_none() && !reachable[i] {
-                        found.push((
-                            2,
-                            Violation::Leak {
-                                detail: format!("{} is neither freed nor reachable", f.name),
-                            },
-                        ));
-                    }
-                    if let (Some(freed), true) = (&fs.freed, reachable[i]) {
-                        found.push((
-                            0,
-                            Violation::FreedWhileMapped {
-                                frame: f.name.to_string(),
-                                what: "still linked in the tree".into(),
-                                freed: freed.clone(),
-                            },
-                        ));
-                    }
-                }
+            let found = match f.kind {
+                FrameKind::Table(_) | FrameKind::Object => match (&fs.freed, reachable[i]) {
+                    (None, false) => Some((2, Finding::Unreachable)),
+                    (Some(_), true) => Some((0, Finding::TableStillLinked)),
+                    _ => None,
+                },
                 FrameKind::Data => {
                     let pins = s.pins.iter().filter(|(_, p)| p.0 == i).count() as u64;
-                    let want = mapcount[i] + pins + u64::from(fs.reused);
+                    let mapped = mapcount[i];
+                    let want = mapped + pins + u64::from(fs.reused);
                     let have = f.page().refcount.load(Ordering::Acquire);
-                    match (&fs.freed, mapcount[i]) {
-                        (Some(freed), m) if m > 0 => found.push((
-                            1,
-                            Violation::FreedWhileMapped {
-                                frame: f.name.to_string(),
-                                what: format!("still mapped by {m} entr{}", if m == 1 { "y" } else { "ies" }),
-                                freed: freed.clone(),
-                            },
-                        )),
+                    match (&fs.freed, mapped) {
+                        (Some(_), m) if m > 0 => Some((1, Finding::PageStillMapped { mapped })),
                         // Freed, given to another user, and still mapped: the mapping took
                         // no reference of its own (the count is short of it) and now shows
                         // someone else's page. The free is what the report names.
-                        (None, m) if m > 0 && have < want && fs.reused && fs.last_freed.is_some() => {
-                            found.push((
-                                1,
-                                Violation::FreedWhileMapped {
-                                    frame: f.name.to_string(),
-                                    what: format!(
-                                        "still mapped by {m} entr{} after it was reallocated to another user",
-                                        if m == 1 { "y" } else { "ies" }
-                                    ),
-                                    freed: fs.last_freed.clone().expect("checked just above"),
-                                },
-                            ))
+                        (None, m)
+                            if m > 0 && have < want && fs.reused && fs.last_freed.is_some() =>
+                        {
+                            Some((1, Finding::MappedAfterReuse { mapped }))
                         }
-                        _ if have != want => found.push((
+                        _ if have != want => Some((
                             2,
-                            Violation::Leak {
-                                detail: format!(
-                                    "{} has refcount {have}, expected {want} ({} mappings, {pins} pins, {} other user)",
-                                    f.name, mapcount[i], u64::from(fs.reused)
-                                ),
+                            Finding::Refcount {
+                                have,
+                                want,
+                                mapped,
+                                pins,
                             },
                         )),
-                        (None, _) if have == 0 => found.push((
-                            2,
-                            Violation::Leak {
-                                detail: format!("{} has refcount 0 but was never freed", f.name),
-                            },
-                        )),
-                        _ => {}
+                        (None, _) if have == 0 => Some((2, Finding::ZeroNeverFreed)),
+                        _ => None,
                     }
+                }
+            };
+            if let Some((rank, finding)) = found {
+                if worst.as_ref().is_none_or(|(r, _, _)| rank < *r) {
+                    worst = Some((rank, i, finding));
                 }
             }
         }
@@ -291,8 +262,82 @@ impl World {
             (s.scratch_reachable, s.scratch_mapcount, s.scratch_stack) =
                 (reachable, mapcount, stack);
         }
-        if let Some((_, v)) = found.into_iter().min_by_key(|(rank, _)| *rank) {
-            violation::raise(v);
+        if let Some((_, i, finding)) = worst {
+            self.report_leak(FrameId(i), finding);
         }
     }
+
+    /// The violation a [`Finding`] of the leak oracle stands for (out of the hot path: it
+    /// formats).
+    #[cold]
+    #[inline(never)]
+    fn report_leak(&self, f: FrameId, finding: Finding) -> ! {
+        let name = self.name(f);
+        let (freed, last_freed, reused) = {
+            let s = self.shadow();
+            let fs = &s.frames[f.0];
+            (fs.freed.clone(), fs.last_freed.clone(), fs.reused)
+        };
+        let entries = |m: u64| format!("{m} entr{}", if m == 1 { "y" } else { "ies" });
+        violation::raise(match finding {
+            Finding::Unreachable => Violation::Leak {
+                detail: format!("{name} is neither freed nor reachable"),
+            },
+            Finding::TableStillLinked => Violation::FreedWhileMapped {
+                frame: name.to_string(),
+                what: "still linked in the tree".into(),
+                freed: freed.expect("a finding of a freed frame"),
+            },
+            Finding::PageStillMapped { mapped } => Violation::FreedWhileMapped {
+                frame: name.to_string(),
+                what: format!("still mapped by {}", entries(mapped)),
+                freed: freed.expect("a finding of a freed frame"),
+            },
+            Finding::MappedAfterReuse { mapped } => Violation::FreedWhileMapped {
+                frame: name.to_string(),
+                what: format!(
+                    "still mapped by {} after it was reallocated to another user",
+                    entries(mapped)
+                ),
+                freed: last_freed.expect("a finding of a reused frame"),
+            },
+            Finding::Refcount {
+                have,
+                want,
+                mapped,
+                pins,
+            } => Violation::Leak {
+                detail: format!(
+                    "{name} has refcount {have}, expected {want} ({mapped} mappings, {pins} pins, \
+                     {} other user)",
+                    u64::from(reused)
+                ),
+            },
+            Finding::ZeroNeverFreed => Violation::Leak {
+                detail: format!("{name} has refcount 0 but was never freed"),
+            },
+        })
+    }
+}
+
+/// What the leak oracle ([`World::check_no_leak`]) found wrong with one frame, formatted into
+/// a [`Violation`] only when it is reported.
+enum Finding {
+    /// A table or object neither freed nor reachable from a root.
+    Unreachable,
+    /// A table freed but still linked in the tree.
+    TableStillLinked,
+    /// A data page freed while `mapped` entries still map it.
+    PageStillMapped { mapped: u64 },
+    /// A data page freed, reallocated, and still mapped by entries that took no reference.
+    MappedAfterReuse { mapped: u64 },
+    /// A data page whose refcount is not its mappings, pins and other user.
+    Refcount {
+        have: u64,
+        want: u64,
+        mapped: u64,
+        pins: u64,
+    },
+    /// A data page with refcount 0 that was never freed.
+    ZeroNeverFreed,
 }
