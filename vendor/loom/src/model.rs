@@ -276,7 +276,9 @@ impl Exploration {
                 rt::thread_done();
             });
             execution.check_for_leaks();
-            self.execution = self.execution.take().and_then(Execution::step);
+            if !execution.step_in_place() {
+                self.execution = None;
+            }
         }
         self.execution.is_none()
     }

@@ -104,6 +104,22 @@ impl Execution {
         self
     }
 
+    /// ptcheck addition: `step` in place. Resets the execution state for the next execution
+    /// run and returns `true`, or returns `false` once the path is exhausted; the execution is
+    /// not moved (`step` moves it out and back in, two copies of this struct per execution).
+    pub(crate) fn step_in_place(&mut self) -> bool {
+        if !self.path.step() {
+            return false;
+        }
+        self.id = Id::new();
+        self.objects.clear();
+        self.lazy_statics.reset();
+        self.raw_allocations.clear();
+        self.arc_objs.clear();
+        self.threads.clear(self.id);
+        true
+    }
+
     /// Resets the execution state for the next execution run
     pub(crate) fn step(self) -> Option<Self> {
         let id = Id::new();
