@@ -94,14 +94,20 @@ impl Execution {
     /// threads), as `step` prepares the next one.
     pub(crate) fn rewind(mut self) -> Self {
         self.path.rewind();
-        self.id = Id::new();
-        self.objects.clear();
         // A failed execution never dropped its statics.
         self.lazy_statics = lazy_static::Set::new();
+        self.renew();
+        self
+    }
+
+    /// ptcheck addition: a new id, and no objects, allocations or threads of the execution
+    /// before (what `step` resets besides the path and the statics).
+    fn renew(&mut self) {
+        self.id = Id::new();
+        self.objects.clear();
         self.raw_allocations.clear();
         self.arc_objs.clear();
         self.threads.clear(self.id);
-        self
     }
 
     /// ptcheck addition: `step` in place. Resets the execution state for the next execution
@@ -111,12 +117,8 @@ impl Execution {
         if !self.path.step() {
             return false;
         }
-        self.id = Id::new();
-        self.objects.clear();
         self.lazy_statics.reset();
-        self.raw_allocations.clear();
-        self.arc_objs.clear();
-        self.threads.clear(self.id);
+        self.renew();
         true
     }
 
